@@ -1,0 +1,333 @@
+"""Upload, plan, deploy, read outputs, destroy: CloudFormation through boto3."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+import botocore.exceptions
+
+from stack_cfn.aws import AwsTarget
+from stack_cfn.compiler import Compiled, content_name
+from stack_cfn.errors import DeployError
+from stack_cfn.root import ROOT_OUTPUTS
+
+FINGERPRINT_TAG = "stack-cfn:fingerprint"
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+BUCKET_NAME = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+BUSY = re.compile(r"_IN_PROGRESS$")
+DONE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
+DONE_FAILED = {
+    "CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE",
+    "UPDATE_ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_FAILED",
+}
+NO_CHANGES = ("didn't contain changes", "No updates are to be performed", "submitted information didn't contain changes")
+
+
+def check_bucket_name(bucket: str) -> None:
+    if not BUCKET_NAME.match(bucket):
+        raise DeployError(f"--bucket: {bucket!r} is not a valid S3 bucket name; use 3-63 lowercase letters, digits, dots and hyphens")
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    root_url: str
+    uploaded: tuple[str, ...]
+    skipped: tuple[str, ...]
+
+
+def s3_url(target: AwsTarget, bucket: str, key: str) -> str:
+    return f"https://{bucket}.s3.{target.region}.amazonaws.com/{key}"
+
+
+def upload(target: AwsTarget, compiled: Compiled, bucket: str, prefix: str = "stack-cfn", create_bucket: bool = False) -> Uploaded:
+    """Put every template under a content-addressed key; unchanged ones are not sent again."""
+    check_bucket_name(bucket)
+    s3 = target.client("s3")
+    _ensure_bucket(s3, target, bucket, create_bucket)
+    keys: dict[str, str] = {}
+    uploaded, skipped = [], []
+    for filename, body in compiled.files.items():
+        if filename == compiled.root:
+            continue
+        keys[filename] = f"{prefix}/{content_name(PurePosixPath(filename).stem, body)}"
+    urls = {name: s3_url(target, bucket, key) for name, key in keys.items()}
+    root = json.loads(compiled.files[compiled.root])
+    for resource in root.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::CloudFormation::Stack":
+            resource["Properties"]["TemplateURL"] = urls[resource["Properties"]["TemplateURL"]]
+    root_body = json.dumps(root, indent=2, sort_keys=True) + "\n"
+    keys[compiled.root] = f"{prefix}/{content_name(PurePosixPath(compiled.root).stem, root_body)}"
+    bodies = {**compiled.files, compiled.root: root_body}
+    for filename, key in keys.items():
+        if _exists(s3, bucket, key):
+            skipped.append(key)
+            continue
+        s3.put_object(Bucket=bucket, Key=key, Body=bodies[filename].encode(), ContentType="application/json")
+        uploaded.append(key)
+    return Uploaded(root_url=s3_url(target, bucket, keys[compiled.root]), uploaded=tuple(uploaded), skipped=tuple(skipped))
+
+
+def _ensure_bucket(s3: Any, target: AwsTarget, bucket: str, create: bool) -> None:
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return
+    except botocore.exceptions.ClientError as exc:
+        code = exc.response["Error"].get("Code")
+        if code not in ("404", "NoSuchBucket", "NotFound"):
+            raise DeployError(f"--bucket: cannot use s3://{bucket} ({code}); pick a bucket you own") from None
+    if not create:
+        raise DeployError(f"--bucket: s3://{bucket} does not exist; create it or pass --create-bucket")
+    kwargs: dict[str, Any] = {"Bucket": bucket}
+    if target.region != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
+    s3.create_bucket(**kwargs)
+
+
+def _exists(s3: Any, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return True
+    except botocore.exceptions.ClientError:
+        return False
+
+
+# ---------------------------------------------------------------- stacks
+
+
+def stack_status(cfn: Any, stack_name: str) -> str | None:
+    try:
+        stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
+    except botocore.exceptions.ClientError as exc:
+        if "does not exist" in str(exc):
+            return None
+        raise
+    return stacks[0]["StackStatus"] if stacks else None
+
+
+def check_deployable(cfn: Any, stack_name: str) -> str | None:
+    """The current status, or a DeployError saying what to do when the stack cannot take a change."""
+    status = stack_status(cfn, stack_name)
+    if status is None or status == "REVIEW_IN_PROGRESS":
+        return None if status is None else status
+    if BUSY.search(status):
+        raise DeployError(
+            f"stack {stack_name} is busy ({status}); wait for it to finish "
+            f"(aws cloudformation describe-stack-events --stack-name {stack_name}) and deploy again"
+        )
+    if status == "ROLLBACK_COMPLETE":
+        raise DeployError(
+            f"stack {stack_name} is in ROLLBACK_COMPLETE: its first create failed and it cannot be updated; "
+            f"read why with stack-cfn outputs/events, delete it (stack-cfn destroy --stack-name {stack_name}) and deploy again"
+        )
+    if status in ("ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED"):
+        raise DeployError(f"stack {stack_name} is in {status}; fix it in the CloudFormation console (continue rollback or delete) first")
+    return status
+
+
+@dataclass
+class ChangeSet:
+    arn: str
+    stack_name: str
+    kind: str  # CREATE or UPDATE
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    empty: bool = False
+
+
+def create_change_set(
+    target: AwsTarget, stack_name: str, template_url: str, parameters: Mapping[str, str], name_suffix: str = ""
+) -> ChangeSet:
+    cfn = target.client("cloudformation")
+    status = check_deployable(cfn, stack_name)
+    kind = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
+    print_ = fingerprint(template_url, parameters)
+    if kind == "UPDATE" and _deployed_fingerprint(cfn, stack_name) == print_:
+        return ChangeSet(arn="", stack_name=stack_name, kind=kind, empty=True)
+    name = f"stack-cfn-{int(time.time())}{name_suffix}"
+    try:
+        resp = cfn.create_change_set(
+            StackName=stack_name,
+            ChangeSetName=name,
+            ChangeSetType=kind,
+            TemplateURL=template_url,
+            Parameters=[{"ParameterKey": k, "ParameterValue": str(v)} for k, v in sorted(parameters.items())],
+            Capabilities=CAPABILITIES,
+            IncludeNestedStacks=True,
+            Tags=[{"Key": FINGERPRINT_TAG, "Value": print_}],
+        )
+    except botocore.exceptions.ClientError as exc:
+        raise DeployError(f"CloudFormation rejected the change set: {exc.response['Error'].get('Message', exc)}") from None
+    arn = resp["Id"]
+    desc = _wait_change_set(cfn, arn)
+    cs = ChangeSet(arn=arn, stack_name=stack_name, kind=kind)
+    if desc["Status"] == "FAILED":
+        reason = desc.get("StatusReason", "")
+        if any(s in reason for s in NO_CHANGES):
+            cs.empty = True
+            cfn.delete_change_set(ChangeSetName=arn)
+            return cs
+        raise DeployError(f"the change set failed: {reason}")
+    cs.changes = _all_changes(cfn, arn, desc)
+    return cs
+
+
+def fingerprint(template_url: str, parameters: Mapping[str, str]) -> str:
+    """What was deployed: the (content-addressed) root URL and the parameters."""
+    blob = json.dumps([template_url, sorted((k, str(v)) for k, v in parameters.items())])
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _deployed_fingerprint(cfn: Any, stack_name: str) -> str:
+    stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    return {t["Key"]: t["Value"] for t in stack.get("Tags", [])}.get(FINGERPRINT_TAG, "")
+
+
+def _wait_change_set(cfn: Any, arn: str, timeout: float = 600) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        desc = cfn.describe_change_set(ChangeSetName=arn)
+        if desc["Status"] in ("CREATE_COMPLETE", "FAILED"):
+            return desc
+        if time.monotonic() > deadline:
+            raise DeployError(f"the change set is still {desc['Status']} after {timeout:.0f}s")
+        time.sleep(1)
+
+
+def _all_changes(cfn: Any, arn: str, first: dict[str, Any]) -> list[dict[str, Any]]:
+    changes = [c["ResourceChange"] for c in first.get("Changes", [])]
+    token = first.get("NextToken")
+    while token:
+        page = cfn.describe_change_set(ChangeSetName=arn, NextToken=token)
+        changes += [c["ResourceChange"] for c in page.get("Changes", [])]
+        token = page.get("NextToken")
+    for change in list(changes):
+        nested = change.get("ChangeSetId")
+        if change.get("ResourceType") == "AWS::CloudFormation::Stack" and nested and nested != arn:
+            try:
+                sub = cfn.describe_change_set(ChangeSetName=nested)
+            except botocore.exceptions.ClientError:
+                continue
+            for c in _all_changes(cfn, nested, sub):
+                c = dict(c)
+                c["LogicalResourceId"] = f"{change['LogicalResourceId']}/{c['LogicalResourceId']}"
+                changes.append(c)
+    return changes
+
+
+StackEvent = dict[str, Any]
+
+
+def execute(
+    target: AwsTarget, cs: ChangeSet, on_event: Callable[[StackEvent], None] | None = None, timeout: float = 7200
+) -> str:
+    """Execute a change set and follow the stack's events to a final status."""
+    cfn = target.client("cloudformation")
+    started = _latest_event_time(cfn, cs.stack_name)
+    cfn.execute_change_set(ChangeSetName=cs.arn)
+    return follow(target, cs.stack_name, since=started, on_event=on_event, timeout=timeout)
+
+
+def _latest_event_time(cfn: Any, stack_name: str) -> Any:
+    try:
+        events = cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
+    except botocore.exceptions.ClientError:
+        return None
+    return events[0]["Timestamp"] if events else None
+
+
+def follow(target: AwsTarget, stack_name: str, since: Any = None, on_event: Callable[[StackEvent], None] | None = None, timeout: float = 7200) -> str:
+    cfn = target.client("cloudformation")
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while True:
+        status = stack_status(cfn, stack_name) or "DELETE_COMPLETE"
+        events = _events_since(cfn, stack_name, since)
+        for ev in events:
+            if ev["EventId"] not in seen:
+                seen.add(ev["EventId"])
+                if on_event:
+                    on_event(ev)
+        if not BUSY.search(status):
+            return status
+        if time.monotonic() > deadline:
+            raise DeployError(f"stack {stack_name} is still {status} after {timeout:.0f}s; it keeps going: watch it with aws cloudformation describe-stack-events --stack-name {stack_name}")
+        time.sleep(2)
+
+
+def _events_since(cfn: Any, stack_name: str, since: Any) -> list[StackEvent]:
+    try:
+        events = cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
+    except botocore.exceptions.ClientError:
+        return []
+    fresh = [e for e in events if since is None or e["Timestamp"] > since]
+    return list(reversed(fresh))
+
+
+def failure_reasons(target: AwsTarget, stack_name: str, limit: int = 5) -> list[str]:
+    """The first failing events, oldest first, including nested stacks'."""
+    cfn = target.client("cloudformation")
+    reasons = []
+    for ev in _events_since(cfn, stack_name, None):
+        if ev.get("ResourceStatus", "").endswith("FAILED") and ev.get("ResourceStatusReason"):
+            reasons.append(f"{ev['LogicalResourceId']} ({ev['ResourceType']}): {ev['ResourceStatusReason']}")
+    return reasons[:limit]
+
+
+# ---------------------------------------------------------------- outputs
+
+
+def nested_stacks(cfn: Any, stack_name: str) -> dict[str, str]:
+    """Logical id -> physical stack id of the stack's nested stacks."""
+    resources = cfn.describe_stack_resources(StackName=stack_name)["StackResources"]
+    return {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in resources
+        if r["ResourceType"] == "AWS::CloudFormation::Stack" and r.get("PhysicalResourceId")
+    }
+
+
+def stack_outputs(cfn: Any, stack_name: str) -> dict[str, str]:
+    stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    return {o["OutputKey"]: o.get("OutputValue") for o in stack.get("Outputs", []) if o.get("OutputValue") is not None}
+
+
+def read_outputs(target: AwsTarget, stack_name: str) -> dict[str, str]:
+    """The root's outputs in the seed's order, BastionIp first.
+
+    Where the root has no value for an output (moto does not copy nested stack
+    outputs into the parent today), the value is read from the nested stack
+    that produces it, so the command shows the same thing on moto and AWS.
+    """
+    cfn = target.client("cloudformation")
+    if stack_status(cfn, stack_name) is None:
+        raise DeployError(f"stack {stack_name} does not exist; deploy it first (stack-cfn deploy)")
+    outputs = stack_outputs(cfn, stack_name)
+    missing = [(name, nested) for name, nested, _ in ROOT_OUTPUTS if name not in outputs and nested]
+    if missing:
+        children = nested_stacks(cfn, stack_name)
+        cache: dict[str, dict[str, str]] = {}
+        for name, nested in missing:
+            if nested in children:
+                cache.setdefault(nested, stack_outputs(cfn, children[nested]))
+                if name in cache[nested]:
+                    outputs[name] = cache[nested][name]
+    order = ["BastionIp"] + [n for n, _, _ in ROOT_OUTPUTS if n != "BastionIp"]
+    ordered = {k: outputs[k] for k in order if k in outputs}
+    ordered.update({k: v for k, v in sorted(outputs.items()) if k not in ordered})
+    return ordered
+
+
+def destroy(target: AwsTarget, stack_name: str, on_event: Callable[[StackEvent], None] | None = None) -> str:
+    cfn = target.client("cloudformation")
+    status = stack_status(cfn, stack_name)
+    if status is None:
+        raise DeployError(f"stack {stack_name} does not exist; nothing to destroy")
+    since = _latest_event_time(cfn, stack_name)
+    cfn.delete_stack(StackName=stack_name)
+    return follow(target, stack_name, since=since, on_event=on_event)

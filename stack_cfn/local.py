@@ -1,0 +1,122 @@
+"""The local AWS: moto in server mode on 127.0.0.1, inside this process."""
+
+from __future__ import annotations
+
+import socket
+from types import TracebackType
+
+from stack_cfn.aws import AwsTarget
+from stack_cfn.config import StackConfig
+
+
+def teach_moto_nested_stack_outputs() -> None:
+    """Give moto's nested stacks the `Fn::GetAtt [Stack, Outputs.Name]` attribute.
+
+    CloudFormation documents that attribute for AWS::CloudFormation::Stack, and
+    the root template wires its layers with it. moto 5.2.5 has no such
+    attribute on its Stack model: a nested stack's Parameters that use it crash
+    the server (AttributeError, HTTP 500), and the root's outputs come back
+    empty. This adds exactly that attribute, reading the child's own outputs,
+    and nothing else. tests/test_local_aws.py checks whether moto still needs it.
+    """
+    from moto.cloudformation.models import Stack
+
+    if getattr(Stack, "_stack_cfn_outputs_attr", False) or "get_cfn_attribute" in Stack.__dict__:
+        return
+
+    def get_cfn_attribute(self: Stack, attribute_name: str) -> object:
+        if attribute_name.startswith("Outputs."):
+            output = self.output_map.get(attribute_name.split(".", 1)[1])
+            if output is not None:
+                return output.value
+        raise NotImplementedError(f"{{0}} has no attribute {attribute_name}")
+
+    Stack.get_cfn_attribute = get_cfn_attribute  # type: ignore[attr-defined]
+    Stack._stack_cfn_outputs_attr = True  # type: ignore[attr-defined]
+
+
+def local_ubuntu_ami(target: AwsTarget) -> str:
+    images = target.client("ec2").describe_images(Filters=[{"Name": "name", "Values": ["ubuntu/images/*"]}])["Images"]
+    return str(sorted(images, key=lambda i: i.get("Name", ""))[-1]["ImageId"])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LocalAws:
+    """`with LocalAws() as target:` starts moto on a free loopback port and stops it after."""
+
+    def __init__(self, region: str = "us-east-1", port: int | None = None) -> None:
+        self.region = region
+        self.port = port or free_port()
+        self._server = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> AwsTarget:
+        from moto.server import (
+            ThreadedMotoServer,  # moto is heavy; only the local path pays for it
+        )
+
+        teach_moto_nested_stack_outputs()
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server.start()
+        return AwsTarget(region=self.region, endpoint_url=self.endpoint_url)
+
+    def prepare_for(self, cfg: StackConfig, target: AwsTarget) -> dict[str, str]:
+        """What a real account has before a first deploy (the key pair), and the parameters the local AWS needs.
+
+        moto has no Canonical public SSM parameters, so the bastion is given an
+        Ubuntu image from moto's own catalogue instead of resolving one.
+        """
+        ec2 = target.client("ec2")
+        if not ec2.describe_key_pairs(Filters=[{"Name": "key-name", "Values": [cfg.key_name]}])["KeyPairs"]:
+            ec2.create_key_pair(KeyName=cfg.key_name)
+        return {"BastionAmi": local_ubuntu_ami(target)} if not cfg.bastion_ami else {}
+
+    @staticmethod
+    def summary(target: AwsTarget, stack_name: str) -> dict[str, object]:
+        """A short account of what the deploy created, read back through the service APIs."""
+        ec2 = target.client("ec2")
+        cfn = target.client("cloudformation")
+        ecs = target.client("ecs")
+        stacks = [s["StackName"] for s in cfn.describe_stacks()["Stacks"] if s["StackName"].startswith(stack_name)]
+        vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["*"]}])["Vpcs"]
+        clusters = ecs.list_clusters()["clusterArns"]
+        services = sum(len(ecs.list_services(cluster=c)["serviceArns"]) for c in clusters)
+        instances = [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
+        return {
+            "stacks (root + nested)": len(stacks),
+            "VPCs": ", ".join(v["CidrBlock"] for v in vpcs),
+            "subnets": len(ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [v["VpcId"] for v in vpcs]}])["Subnets"]) if vpcs else 0,
+            "NAT gateways": len(ec2.describe_nat_gateways()["NatGateways"]),
+            "EC2 instances": len(instances),
+            "ECS clusters": len(clusters),
+            "ECS services": services,
+        }
+
+    def wait(self) -> None:
+        """Block until Ctrl-C."""
+        import time
+
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> AwsTarget:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()

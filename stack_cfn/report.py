@@ -1,0 +1,100 @@
+"""What the command line prints: progress, plans, events, outputs. One place for the terminal."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+ACTION_STYLE = {"Add": ("+", "green"), "Modify": ("~", "yellow"), "Remove": ("-", "red"), "Import": ("<", "cyan"), "Dynamic": ("?", "magenta")}
+
+
+class Reporter:
+    def __init__(self) -> None:
+        self.out = Console(highlight=False)
+        self.err = Console(stderr=True, highlight=False)
+
+    @contextlib.contextmanager
+    def status(self, message: str) -> Iterator[None]:
+        if self.err.is_terminal:
+            with self.err.status(message):
+                yield
+        else:
+            self.err.print(f"{message} ...")
+            yield
+
+    def info(self, message: str) -> None:
+        self.err.print(message)
+
+    def done(self, message: str) -> None:
+        self.out.print(f"[green]✓[/green] {message}")
+
+    def error(self, message: str) -> None:
+        self.err.print(f"[red]error:[/red] {message}", markup=True, soft_wrap=True)
+
+    def plan(self, cs: Any) -> None:
+        if cs.empty:
+            self.out.print(f"no changes: stack {cs.stack_name} is up to date")
+            return
+        counts = {"Add": 0, "Modify": 0, "Remove": 0}
+        replacements = []
+        table = Table(title=f"{cs.kind.lower()} {cs.stack_name}", show_lines=False)
+        for col in ("", "resource", "type", "replacement"):
+            table.add_column(col)
+        for change in cs.changes:
+            action = change.get("Action", "?")
+            counts[action] = counts.get(action, 0) + 1
+            mark, style = ACTION_STYLE.get(action, ("?", "white"))
+            replace = change.get("Replacement", "")
+            flag = ""
+            if replace in ("True", "Conditional"):
+                replacements.append(change["LogicalResourceId"])
+                flag = "[bold red]REPLACE[/bold red]" if replace == "True" else "[bold red]MAY REPLACE[/bold red]"
+            table.add_row(f"[{style}]{mark}[/{style}]", change.get("LogicalResourceId", "?"), change.get("ResourceType", "?"), flag)
+        self.out.print(table)
+        self.out.print(f"Plan: {counts['Add']} to add, {counts['Modify']} to change, {counts['Remove']} to remove.")
+        if replacements:
+            self.out.print(
+                f"[bold red]!! {len(replacements)} resource(s) will be REPLACED (deleted and created anew): "
+                f"{', '.join(replacements)}[/bold red]"
+            )
+
+    def follow(self, run: Callable[[Callable[[dict[str, Any]], None]], str], stack: str) -> str:
+        def on_event(ev: dict[str, Any]) -> None:
+            status = ev.get("ResourceStatus", "")
+            style = "red" if "FAILED" in status or "ROLLBACK" in status else "green" if status.endswith("COMPLETE") else "yellow"
+            reason = f"  {ev['ResourceStatusReason']}" if ev.get("ResourceStatusReason") else ""
+            when = ev["Timestamp"].strftime("%H:%M:%S") if hasattr(ev.get("Timestamp"), "strftime") else ""
+            self.err.print(f"{when} [{style}]{status:<22}[/{style}] {ev.get('LogicalResourceId', '')} ({ev.get('ResourceType', '')}){reason}")
+
+        with self.status(f"waiting for {stack}"):
+            status = run(on_event)
+        style = "green" if status.endswith("COMPLETE") and "ROLLBACK" not in status else "red"
+        self.out.print(f"stack {stack}: [{style}]{status}[/{style}]")
+        return status
+
+    def outputs(self, outputs: Mapping[str, str]) -> None:
+        width = max((len(k) for k in outputs), default=0)
+        for key, value in outputs.items():
+            self.out.print(f"{key:<{width}} = {value}", soft_wrap=True)
+
+    def summary(self, counts: Mapping[str, Any]) -> None:
+        self.out.print("Created in the local AWS:")
+        for key, value in counts.items():
+            self.out.print(f"  {key}: {value}")
+
+    def stackset(self, result: Any) -> None:
+        table = Table(title=f"stack set {result.name}: operation {result.operation_status}")
+        for col in ("account", "region", "cidr", "status", "reason"):
+            table.add_column(col)
+        for i in result.instances:
+            table.add_row(i.account, i.region, i.cidr, i.status, i.reason)
+        self.out.print(table)
+
+
+def eprint(message: str) -> None:
+    print(message, file=sys.stderr)
