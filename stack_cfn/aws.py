@@ -36,7 +36,8 @@ class AwsTarget:
         try:
             s = boto3.session.Session(profile_name=self.profile, region_name=self.region)
         except botocore.exceptions.ProfileNotFound:
-            raise DeployError(f"--profile: profile {self.profile!r} is not configured; run aws configure --profile {self.profile}") from None
+            name = self.profile or os.environ.get("AWS_PROFILE", "")
+            raise DeployError(f"--profile/AWS_PROFILE: profile {name!r} is not configured; run aws configure --profile {name} or unset it") from None
         if s.get_credentials() is None:
             if self.endpoint_url:
                 # A local endpoint (moto) accepts any credentials; sign with dummies.

@@ -193,7 +193,7 @@ def build_cluster(cfg: StackConfig) -> Template:
 
 def _simple_scaling(t: Template, asg: autoscaling.AutoScalingGroup, cluster_name: Ref) -> None:
     """The seed's behaviour: +1/-1 simple policies driven by reservation alarms."""
-    for logical, adjustment, suffix in (("ScaleUpPolicy", 1, "scaleup"), ("ScaleDownPolicy", -1, "scaledown")):
+    for logical, adjustment in (("ScaleUpPolicy", 1), ("ScaleDownPolicy", -1)):
         t.add_resource(
             autoscaling.ScalingPolicy(
                 logical,
@@ -212,7 +212,7 @@ def _simple_scaling(t: Template, asg: autoscaling.AutoScalingGroup, cluster_name
             AlarmDescription=f"Scale the cluster on {metric} {'>=' if threshold > 50 else '<='} {threshold}%",
             Namespace="AWS/ECS",
             MetricName=metric,
-            Dimensions=[cloudwatch.MetricDimension(Name="EcsClusterName", Value=cluster_name)],
+            Dimensions=[cloudwatch.MetricDimension(Name="ClusterName", Value=cluster_name)],
             Statistic="Maximum",
             Period=300,
             EvaluationPeriods=2,

@@ -288,7 +288,7 @@ def nested_stacks(cfn: Any, stack_name: str) -> dict[str, str]:
     return {
         r["LogicalResourceId"]: r["PhysicalResourceId"]
         for r in resources
-        if r["ResourceType"] == "AWS::CloudFormation::Stack" and r.get("PhysicalResourceId")
+        if r.get("ResourceType") == "AWS::CloudFormation::Stack" and r.get("PhysicalResourceId")
     }
 
 

@@ -33,6 +33,33 @@ def teach_moto_nested_stack_outputs() -> None:
 
     Stack.get_cfn_attribute = get_cfn_attribute  # type: ignore[attr-defined]
     Stack._stack_cfn_outputs_attr = True  # type: ignore[attr-defined]
+    _outputs_after_change_sets()
+
+
+def _outputs_after_change_sets() -> None:
+    """moto 5.2.5 computes a stack's outputs when the Stack object is made, which
+    for a change set is before any resource exists, and never registers its
+    exports: stacks deployed by change set (stack-cfn deploy, aws cloudformation
+    deploy) came back with no Outputs. After executing, recompute them the way
+    moto's own update path does, and register the exports as create_stack does."""
+    from moto.cloudformation.models import CloudFormationBackend
+
+    original = CloudFormationBackend.execute_change_set
+
+    def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
+        original(self, change_set_name, stack_name)
+        change_set = self.change_sets.get(change_set_name) or next(
+            (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None
+        )
+        if change_set is None:
+            return
+        stack = self.stacks[change_set.stack_id]
+        stack._parse_template()  # moto set .template but kept the parse of the empty one
+        stack.output_map = stack._create_output_map()
+        for export in stack.exports:
+            self.exports[export.name] = export
+
+    CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
 
 
 def local_ubuntu_ami(target: AwsTarget) -> str:

@@ -131,5 +131,5 @@ def layer_wiring() -> dict[str, dict[str, object]]:
 
 
 def canonical_json(t: Template) -> str:
-    """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
-    return json.dumps(t.to_dict(), indent=2, sort_keys=True) + "\n"
+    """Deterministic JSON: sorted keys, one-space indent (the 3-AZ network stays under the 51,200-byte TemplateBody limit), trailing newline."""
+    return json.dumps(t.to_dict(), indent=1, sort_keys=True) + "\n"

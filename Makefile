@@ -1,0 +1,44 @@
+# stack-cfn: `make demo` builds the example stack and deploys it to a local AWS;
+# `make test` runs the whole suite. Both create the virtualenv on first use.
+VENV   ?= .venv
+PYTHON ?= python3
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.stack-cfn-installed
+CONFIG ?= stack.yaml
+
+.PHONY: install templates build demo test unit lint bench validate-amis amis clean
+
+install: $(STAMP)
+
+$(STAMP): setup.py pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+# Compile the example stack into build/ and regenerate the generic templates/.
+templates: install
+	$(BIN)/stack-cfn build -c $(CONFIG) -o build
+	$(BIN)/stack-cfn templates -o templates
+
+build: templates
+
+# The main job: build, lint, start a local AWS (moto), upload, deploy, print outputs.
+demo: install
+	$(BIN)/stack-cfn up --local -c $(CONFIG)
+
+test: install
+	$(BIN)/ruff check stack_cfn tests
+	$(BIN)/python -m pytest -q -n 2
+
+unit: install
+	$(BIN)/python -m pytest -q -m "not e2e"
+
+lint: install
+	$(BIN)/ruff check stack_cfn tests
+
+bench: install
+	$(BIN)/python -m stack_cfn.bench
+
+clean:
+	rm -rf build .pytest_cache

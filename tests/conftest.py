@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stack_cfn.aws import AwsTarget
+from stack_cfn.config import StackConfig
+from stack_cfn.local import LocalAws
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def cfg() -> StackConfig:
+    return StackConfig(name="my-app", environment="prod", key_name="my-key")
+
+
+@pytest.fixture(scope="session")
+def local_aws() -> Iterator[tuple[LocalAws, AwsTarget]]:
+    """One moto server per test process, on a free loopback port, stopped at the end."""
+    local = LocalAws(region="us-east-1")
+    target = local.start()
+    yield local, target
+    local.stop()
+
+
+def aws_cli() -> str:
+    """The real aws CLI installed beside this Python (awscli from PyPI)."""
+    candidate = Path(sys.executable).parent / "aws"
+    found = str(candidate) if candidate.exists() else shutil.which("aws")
+    if not found:
+        pytest.fail("the aws CLI is not installed: pip install -e '.[dev]'")
+    return found
+
+
+def cli_endpoint(endpoint: str) -> str:
+    """The same loopback server, named localhost: moto reads the path-style
+    template URLs the aws CLI builds (http://<endpoint>/<bucket>/<key>) only
+    when the host is literally 'localhost' (moto 5.2.5)."""
+    return endpoint.replace("127.0.0.1", "localhost")
+
+
+def run_aws(endpoint: str, region: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    # AWS_ENDPOINT_URL reaches every client the CLI makes (deploy/package also
+    # talk to S3); --endpoint-url would reach only the named service.
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_DEFAULT_REGION": region, "AWS_ENDPOINT_URL": cli_endpoint(endpoint)}
+    env.pop("AWS_PROFILE", None)
+    return subprocess.run([aws_cli(), "--region", region, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input_: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The stack-cfn command line, as a user runs it."""
+    full_env = {**os.environ, **(env or {})}
+    for key in [k for k, v in full_env.items() if v == ""]:
+        del full_env[key]  # "" means: unset it
+    return subprocess.run([sys.executable, "-m", "stack_cfn.cli", *args], capture_output=True, text=True, cwd=cwd or ROOT, env=full_env, input=input_, timeout=600)
+
+
+def all_exports(cfn) -> dict[str, str]:  # noqa: ANN001
+    """Every export, across pages."""
+    return {e["Name"]: e["Value"] for page in cfn.get_paginator("list_exports").paginate() for e in page["Exports"]}

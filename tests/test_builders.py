@@ -1,0 +1,245 @@
+"""Unit tests per builder: resources, properties, and the logical IDs users depend on."""
+
+from __future__ import annotations
+
+import base64
+import email
+import json
+import re
+
+import pytest
+import yaml
+
+from stack_cfn.bastion import build_bastion
+from stack_cfn.cluster import build_cluster
+from stack_cfn.compiler import compile_stack
+from stack_cfn.config import StackConfig
+from stack_cfn.network import build_network
+from stack_cfn.root import ROOT_OUTPUTS
+
+
+def as_dict(t) -> dict:  # noqa: ANN001
+    return json.loads(t.to_json())
+
+
+# Logical IDs, parameter and output names are public API: renaming one replaces
+# live resources or breaks importing stacks. Change these lists deliberately.
+NETWORK_IDS_3AZ = {
+    "Vpc", "InternetGateway", "VpcGatewayAttachment", "ExternalRouteTable", "ExternalDefaultRoute",
+    *(f"{kind}{i}" for i in (1, 2, 3) for kind in (
+        "ExternalSubnet", "InternalSubnet", "InternalRouteTable", "NatEip", "NatGateway", "NatInstance",
+        "NatEipAssociation", "InternalDefaultRoute", "NatIngressFromInternalSubnet",
+    )),
+    *(f"{kind}Subnet{i}RouteTableAssociation" for i in (1, 2, 3) for kind in ("External", "Internal")),
+    "NatSecurityGroup", "DhcpOptions", "DhcpOptionsAssociation", "HostedZone",
+    "InternalElbSecurityGroup", "ExternalElbSecurityGroup", "ExternalSshSecurityGroup", "InternalSshSecurityGroup",
+    "LogBucket", "LogBucketPolicy",
+}
+NETWORK_OUTPUTS = {
+    "VpcId", "Cidr", "InternalSubnets", "ExternalSubnets", "AvailabilityZones", "InternalRouteTables",
+    "ExternalRouteTables", "ZoneId", "DomainName", "InternalElb", "ExternalElb", "ExternalSsh", "InternalSsh",
+    "VpcSecurityGroup", "LogBucketId", "InternalNatIps",
+}
+
+
+def test_network_logical_ids_are_stable(cfg: StackConfig) -> None:
+    t = as_dict(build_network(cfg))
+    assert set(t["Resources"]) == NETWORK_IDS_3AZ
+    assert set(t["Outputs"]) == NETWORK_OUTPUTS
+    for name, out in t["Outputs"].items():
+        assert out["Export"]["Name"]["Fn::Join"][1][1] == name
+
+
+def test_network_parameters_default_to_the_description(cfg: StackConfig) -> None:
+    params = as_dict(build_network(cfg.with_changes(cidr="10.50.0.0/16", az_count=2)))["Parameters"]
+    assert params["Cidr"]["Default"] == "10.50.0.0/16"
+    assert params["InternalSubnet2Cidr"]["Default"] == "10.50.64.0/19"
+    assert params["ExternalSubnet1Cidr"]["Default"] == "10.50.32.0/20"
+    assert "InternalSubnet3Cidr" not in params
+    assert params["UseNatInstances"]["Default"] == "false"
+
+
+def test_subnets_names_and_public_ips(cfg: StackConfig) -> None:
+    res = as_dict(build_network(cfg))["Resources"]
+    ext = res["ExternalSubnet2"]["Properties"]
+    assert ext["MapPublicIpOnLaunch"] is True
+    name = next(tag["Value"] for tag in ext["Tags"] if tag["Key"] == "Name")
+    assert name == {"Fn::Sub": "${Name}-external-002"}
+    assert "MapPublicIpOnLaunch" not in res["InternalSubnet2"]["Properties"]
+
+
+def test_each_internal_route_goes_to_its_own_az(cfg: StackConfig) -> None:
+    res = as_dict(build_network(cfg))["Resources"]
+    for i in (1, 2, 3):
+        route = res[f"InternalDefaultRoute{i}"]["Properties"]
+        assert route["RouteTableId"] == {"Ref": f"InternalRouteTable{i}"}
+        assert route["NatGatewayId"]["Fn::If"][1] == {"Ref": f"NatGateway{i}"}
+        assert route["InstanceId"]["Fn::If"][1] == {"Ref": f"NatInstance{i}"}
+        assert res[f"NatGateway{i}"]["Properties"]["SubnetId"] == {"Ref": f"ExternalSubnet{i}"}
+
+
+def test_security_groups_and_sane_egress(cfg: StackConfig) -> None:
+    res = as_dict(build_network(cfg))["Resources"]
+    ports = lambda sg: sorted(r["FromPort"] for r in res[sg]["Properties"]["SecurityGroupIngress"])  # noqa: E731
+    assert ports("InternalElbSecurityGroup") == [80, 443]
+    assert ports("ExternalElbSecurityGroup") == [80, 443]
+    assert res["ExternalSshSecurityGroup"]["Properties"]["SecurityGroupIngress"][0]["CidrIp"] == {"Ref": "SshCidr"}
+    assert res["InternalSshSecurityGroup"]["Properties"]["SecurityGroupIngress"][0]["SourceSecurityGroupId"] == {"Ref": "ExternalSshSecurityGroup"}
+    for sg in ("InternalElbSecurityGroup", "ExternalElbSecurityGroup", "ExternalSshSecurityGroup", "InternalSshSecurityGroup"):
+        assert res[sg]["Properties"]["SecurityGroupEgress"] == [{"CidrIp": "0.0.0.0/0", "IpProtocol": "-1"}]
+
+
+def test_log_bucket_is_kept_private_and_retained(cfg: StackConfig) -> None:
+    t = as_dict(build_network(cfg))
+    bucket = t["Resources"]["LogBucket"]
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+    props = bucket["Properties"]
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert props["BucketName"]["Fn::If"][2] == {"Ref": "AWS::NoValue"}, "CloudFormation picks a unique name by default"
+    rule = props["LifecycleConfiguration"]["Rules"][0]
+    assert rule["Id"] == "logs-expiration" and rule["ExpirationInDays"] == {"Ref": "LogsExpirationDays"}
+    policy = t["Resources"]["LogBucketPolicy"]["Properties"]["PolicyDocument"]["Fn::If"]
+    legacy, principal = policy[1], policy[2]
+    assert legacy["Statement"][0]["Principal"]["AWS"][0]["Fn::Join"][1][3] == {"Fn::FindInMap": ["ElbLogDelivery", {"Ref": "AWS::Region"}, "Account"]}
+    assert principal["Statement"][0]["Principal"] == {"Service": ["logdelivery.elasticloadbalancing.amazonaws.com"]}
+    for doc in (legacy, principal):
+        deny = doc["Statement"][1]
+        assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    mapping = t["Mappings"]["ElbLogDelivery"]
+    assert mapping["us-west-2"]["Account"] == "797873946194"
+    assert mapping["eu-central-2"]["Account"] == "service-principal"
+
+
+CLUSTER_IDS = {
+    "Cluster", "ClusterSecurityGroup", "ClusterIngressFromInternalSsh", "ClusterIngressFromInternalElb",
+    "ClusterIngressFromExternalElb", "InstanceRole", "InstanceProfile", "EcsServiceRole", "LaunchTemplate", "AutoScalingGroup",
+}
+SIMPLE_SCALING_IDS = {"ScaleUpPolicy", "ScaleDownPolicy", "CpuReservationHighAlarm", "MemoryReservationHighAlarm", "CpuReservationLowAlarm", "MemoryReservationLowAlarm"}
+
+
+def test_cluster_logical_ids(cfg: StackConfig) -> None:
+    assert set(as_dict(build_cluster(cfg))["Resources"]) == CLUSTER_IDS | SIMPLE_SCALING_IDS
+    managed = set(as_dict(build_cluster(cfg.with_changes(ecs_scaling="managed")))["Resources"])
+    assert managed == CLUSTER_IDS | {"CapacityProvider", "ClusterCapacityProviders"}
+    extra = set(as_dict(build_cluster(cfg.with_changes(ecs_security_groups=("sg-12345678", "sg-0123456789abcdef0"))))["Resources"])
+    assert {"ClusterIngressFromExtraSecurityGroup1", "ClusterIngressFromExtraSecurityGroup2"} <= extra
+    outputs = set(as_dict(build_cluster(cfg))["Outputs"])
+    assert {"Cluster", "EcsClusterSecurityGroupId", "IamRole", "IamRoleDefaultEcsRoleId", "InstanceProfile", "AutoscalingGroup"} <= outputs
+
+
+def test_seed_scaling_alarms(cfg: StackConfig) -> None:
+    res = as_dict(build_cluster(cfg))["Resources"]
+    assert res["ScaleUpPolicy"]["Properties"]["ScalingAdjustment"] == 1
+    assert res["ScaleDownPolicy"]["Properties"]["ScalingAdjustment"] == -1
+    assert res["ScaleUpPolicy"]["Properties"]["Cooldown"] == "300"
+    high = res["CpuReservationHighAlarm"]["Properties"]
+    assert (high["Namespace"], high["MetricName"], high["Statistic"], high["Period"], high["EvaluationPeriods"], high["Threshold"]) == (
+        "AWS/ECS", "CPUReservation", "Maximum", 300, 2, 90)
+    assert high["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert high["Dimensions"] == [{"Name": "ClusterName", "Value": {"Ref": "EcsClusterName"}}]
+    low = res["MemoryReservationLowAlarm"]["Properties"]
+    assert (low["Threshold"], low["ComparisonOperator"], low["AlarmActions"]) == (10, "LessThanOrEqualToThreshold", [{"Ref": "ScaleDownPolicy"}])
+
+
+def test_launch_template(cfg: StackConfig) -> None:
+    res = as_dict(build_cluster(cfg.with_changes(ecs_ami="ami-0123456789abcdef0")))
+    data = res["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
+    assert data["MetadataOptions"] == {"HttpEndpoint": "enabled", "HttpPutResponseHopLimit": 2, "HttpTokens": "required"}
+    assert data["ImageId"] == {"Fn::If": ["HasEcsAmi", {"Ref": "EcsAmi"}, {"Ref": "EcsAmiSsmParameter"}]}
+    assert res["Parameters"]["EcsAmi"]["Default"] == "ami-0123456789abcdef0"
+    devices = {d["DeviceName"]: d["Ebs"] for d in data["BlockDeviceMappings"]}
+    assert devices["/dev/xvda"]["Encrypted"] is True and devices["/dev/xvda"]["VolumeType"] == "gp3"
+    assert devices["/dev/xvdcz"]["VolumeSize"] == {"Ref": "EcsDockerVolumeSize"}
+    asg = res["Resources"]["AutoScalingGroup"]
+    assert asg["Properties"]["TerminationPolicies"] == ["OldestLaunchTemplate", "Default"]
+    assert asg["UpdatePolicy"]["AutoScalingRollingUpdate"]["MaxBatchSize"] == 1
+    assert "AvailabilityZones" not in asg["Properties"], "VPCZoneIdentifier alone (seed PR #158)"
+
+
+def test_instance_policy_is_least_privilege(cfg: StackConfig) -> None:
+    role = as_dict(build_cluster(cfg))["Resources"]["InstanceRole"]["Properties"]
+    text = json.dumps(role)
+    assert "autoscaling:" not in text and '"*:*"' not in text
+    actions = {a for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] for a in s["Action"]}
+    assert {"ecs:RegisterContainerInstance", "ecr:BatchGetImage", "logs:PutLogEvents"} <= actions
+    assert not any(a.endswith(":*") for a in actions)
+
+
+def resolve_user_data(template: dict, params: dict[str, str]) -> str:
+    """Evaluate the launch template's Fn::Base64(Fn::Sub) the way CloudFormation does."""
+    data = template["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+    body, variables = data
+    auth = variables["DockerAuthLines"]["Fn::If"]
+    values = {**params, "AWS::Region": "us-west-2"}
+    values["DockerAuthLines"] = auth[1]["Fn::Sub"] if params.get("EcsDockerAuthType") else auth[2]
+    for _ in range(2):
+        body = re.sub(r"\$\{([A-Za-z0-9:]+)\}", lambda m: values[m.group(1)], body)
+    return body
+
+
+def test_user_data_is_valid_mime_with_yaml_cloud_config(cfg: StackConfig) -> None:
+    auth = '{"https://index.docker.io/v1/": {"auth": "dXNlcjpwYXNz", "email": "a@b.c"}}'
+    c = cfg.with_changes(ecs_docker_auth_type="dockercfg", ecs_docker_auth_data=auth,
+                         extra_cloud_config_type="text/x-shellscript", extra_cloud_config_content="#!/bin/sh\necho hi")
+    t = as_dict(build_cluster(c))
+    params = {k: str(v.get("Default", "")) for k, v in t["Parameters"].items()}
+    doc = resolve_user_data(t, params)
+    message = email.message_from_string(doc)
+    assert message.is_multipart()
+    parts = message.get_payload()
+    assert [p.get_content_type() for p in parts] == ["text/cloud-config", "text/x-shellscript"]
+    cloud = yaml.safe_load(parts[0].get_payload())
+    ecs = next(f for f in cloud["write_files"] if f["path"] == "/etc/ecs/ecs.config")
+    assert ecs["append"] is True, "written once per instance, not appended on every boot"
+    lines = dict(line.split("=", 1) for line in ecs["content"].splitlines() if "=" in line)
+    assert lines["ECS_CLUSTER"] == "my-app"
+    assert lines["ECS_ENGINE_AUTH_TYPE"] == "dockercfg"
+    assert json.loads(lines["ECS_ENGINE_AUTH_DATA"]) == json.loads(auth)
+    assert lines["ECS_ENABLE_TASK_IAM_ROLE"] == "true"
+    assert json.loads(lines["ECS_AVAILABLE_LOGGING_DRIVERS"]) == ["awslogs", "json-file"]
+    env = next(f for f in cloud["write_files"] if f["path"] == "/etc/environment")
+    assert "SERVER_ENVIRONMENT=prod" in env["content"] and "SERVER_REGION=us-west-2" in env["content"]
+    assert parts[1].get_payload().strip() == "#!/bin/sh\necho hi"
+    assert t["Parameters"]["EcsDockerAuthData"]["NoEcho"] == "true" or t["Parameters"]["EcsDockerAuthData"]["NoEcho"] is True
+
+
+def test_user_data_without_auth_writes_no_auth_lines(cfg: StackConfig) -> None:
+    t = as_dict(build_cluster(cfg))
+    doc = resolve_user_data(t, {k: str(v.get("Default", "")) for k, v in t["Parameters"].items()})
+    assert "ECS_ENGINE_AUTH" not in doc
+    base64.b64encode(doc.encode())  # plain ASCII, as 7bit parts promise
+
+
+def test_bastion(cfg: StackConfig) -> None:
+    t = as_dict(build_bastion(cfg))
+    inst = t["Resources"]["Bastion"]["Properties"]
+    assert inst["Monitoring"] is True
+    assert inst["MetadataOptions"]["HttpTokens"] == "required"
+    assert inst["SecurityGroupIds"] == [{"Ref": "ExternalSsh"}, {"Ref": "InternalSsh"}]
+    assert inst["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
+    assert t["Parameters"]["BastionInstanceType"]["Default"] == "t2.micro"
+    assert "ubuntu" in t["Parameters"]["BastionAmiSsmParameter"]["Default"]
+    assert t["Resources"]["BastionEip"]["Properties"]["InstanceId"] == {"Ref": "Bastion"}
+    assert set(t["Outputs"]) == {"BastionIp", "BastionInstanceId"}
+
+
+def test_root_nests_layers_and_returns_the_seed_outputs(cfg: StackConfig) -> None:
+    root = json.loads(compile_stack(cfg).files["stack.json"])
+    stacks = {k: v for k, v in root["Resources"].items() if v["Type"] == "AWS::CloudFormation::Stack"}
+    assert {k: v["Properties"]["TemplateURL"] for k, v in stacks.items()} == {
+        "NetworkStack": "network.json", "ClusterStack": "cluster.json", "BastionStack": "bastion.json"}
+    assert set(root["Outputs"]) == {name for name, _, _ in ROOT_OUTPUTS}
+    assert len(root["Outputs"]) == 19
+    cluster_params = stacks["ClusterStack"]["Properties"]["Parameters"]
+    assert cluster_params["VpcId"] == {"Fn::GetAtt": ["NetworkStack", "Outputs.VpcId"]}
+    assert cluster_params["ExportPrefix"] == {"Ref": "AWS::StackName"}
+    assert root["Parameters"]["EcsAmiSsmParameter"]["Type"] == "String", "the child resolves SSM parameters, not the root"
+    assert root["Outputs"]["Region"]["Export"]["Name"] == {"Fn::Join": ["-", [{"Ref": "AWS::StackName"}, "Region"]]}
+
+
+@pytest.mark.parametrize("azs", [2, 3, 4])
+def test_outputs_follow_the_az_count(cfg: StackConfig, azs: int) -> None:
+    t = as_dict(build_network(cfg.with_changes(az_count=azs)))
+    assert len(t["Outputs"]["InternalSubnets"]["Value"]["Fn::Join"][1]) == azs
+    assert sum(1 for k in t["Resources"] if k.startswith("NatGateway")) == azs

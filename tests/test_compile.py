@@ -1,0 +1,66 @@
+"""Whole compiles: lint-clean across a matrix, deterministic, templates/ in sync."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stack_cfn.compiler import compile_generic, compile_stack
+from stack_cfn.config import StackConfig
+from stack_cfn.errors import LintError
+from stack_cfn.lint import lint_findings, lint_templates
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MATRIX = {
+    "2az-nat-gateways": dict(az_count=2),
+    "3az-nat-instances-expiry": dict(use_nat_instances=True, logs_expiration_enabled=True, logs_expiration_days=7),
+    "4az-nat-instance-eips-managed": dict(az_count=4, use_nat_instances=True, use_eip_with_nat_instances=True, ecs_scaling="managed"),
+    "custom-ami-extra-sgs-cloud-config": dict(
+        ecs_ami="ami-0123456789abcdef0", bastion_ami="ami-0123456789abcdef1", ecs_security_groups=("sg-0123456789abcdef0",),
+        extra_cloud_config_type="text/x-shellscript", extra_cloud_config_content="#!/bin/sh\necho hi\n",
+        ecs_docker_auth_type="dockercfg", ecs_docker_auth_data='{"https://index.docker.io/v1/":{"auth":"x"}}',
+        region="eu-central-2", cidr="172.20.0.0/20", log_bucket_name="my-app-prod-logs",
+    ),
+}
+
+
+@pytest.mark.parametrize("changes", MATRIX.values(), ids=MATRIX.keys())
+def test_matrix_is_lint_clean(changes: dict) -> None:
+    cfg = StackConfig(name="my-app", environment="prod", key_name="my-key", **changes)
+    compiled = compile_stack(cfg)
+    assert set(compiled.files) >= {"stack.json", "network.json", "cluster.json", "bastion.json"}
+    findings = [f for name, body in compiled.files.items() for f in lint_findings(name, body)]
+    assert findings == []
+
+
+def test_lint_reports_template_logical_id_and_rule() -> None:
+    bad = '{"Resources": {"Web": {"Type": "AWS::EC2::Instance", "Properties": {"ImageId": "ami-12345678", "InstanceType": 3}}}}'
+    with pytest.raises(LintError) as err:
+        lint_templates({"bad.json": bad})
+    assert any(f.startswith("bad.json: E") and " Web: " in f for f in err.value.findings)
+
+
+def test_same_input_gives_byte_identical_output(cfg: StackConfig) -> None:
+    assert compile_stack(cfg).files == compile_stack(StackConfig(name="my-app", environment="prod", key_name="my-key")).files
+
+
+def test_templates_directory_is_in_sync_with_the_compiler() -> None:
+    generic = compile_generic().files
+    on_disk = {p.name: p.read_text() for p in (ROOT / "templates").glob("*.json")}
+    stale = sorted(name for name in generic if on_disk.get(name) != generic[name])
+    extra = sorted(set(on_disk) - set(generic))
+    assert not stale and not extra, f"templates/ is out of date ({stale + extra}); run make templates"
+
+
+def test_generic_templates_leave_required_inputs_to_the_user() -> None:
+    import json
+
+    for name, body in compile_generic().files.items():
+        params = json.loads(body).get("Parameters", {})
+        for required in ("Name", "Environment", "KeyName"):
+            if required in params:
+                assert "Default" not in params[required], f"{name}: {required}"
+        if "Cidr" in params:
+            assert params["Cidr"]["Default"] == "10.30.0.0/16"
