@@ -82,16 +82,6 @@ def build_parser() -> argparse.ArgumentParser:
     _stack_args(c)
     c.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
-    c = command("stackset", cmd_stackset, "Deploy the stack as a StackSet over regions (and accounts).", aws=True)
-    c.add_argument("--stack-set-name", help="default: <name>-<environment>")
-    c.add_argument("--regions", required=True, help="comma-separated regions; region N gets the CIDR shifted by N (10.30 -> 10.31 ...)")
-    c.add_argument("--accounts", help="comma-separated account ids (default: the caller's account)")
-    c.add_argument("--failure-tolerance", type=int, default=0, help="regions that may fail before the operation stops (default 0)")
-    c.add_argument("--max-concurrent", type=int, default=1, help="regions deployed at once (default 1)")
-    c.add_argument("--administration-role-arn", help="StackSet administration role (self-managed permissions)")
-    c.add_argument("--execution-role-name", help="StackSet execution role name in the target accounts")
-    _bucket_args(c)
-
     c = command("up", cmd_up, "Build, upload and deploy in one go; with --local, to a local AWS (moto) in this process.", aws=True)
     _stack_args(c)
     _bucket_args(c)
@@ -248,34 +238,16 @@ def cmd_destroy(args: argparse.Namespace, out: Reporter) -> int:
     return 0
 
 
-def cmd_stackset(args: argparse.Namespace, out: Reporter) -> int:
-    from stack_cfn import stackset
-    from stack_cfn.deploy import upload
-
-    cfg = load_config(args.config)
-    regions = [r.strip() for r in args.regions.split(",") if r.strip()]
-    plans = stackset.region_parameters(cfg, regions)  # validates before anything is sent
-    compiled = compile_and_lint(cfg, out)
-    target = target_for(args, cfg)
-    bucket, create = resolve_bucket(args, target)
-    uploaded = upload(target, compiled, bucket, args.prefix, create)
-    name = args.stack_set_name or f"{cfg.name}-{cfg.environment}"
-    accounts = [a.strip() for a in args.accounts.split(",")] if args.accounts else None
-    result = stackset.deploy_stack_set(
-        target, name, uploaded.root_url, plans, accounts,
-        failure_tolerance=args.failure_tolerance, max_concurrent=args.max_concurrent,
-        administration_role_arn=args.administration_role_arn, execution_role_name=args.execution_role_name,
-        on_progress=out.info,
-    )
-    out.stackset(result)
-    return 0 if all(i.status == "CURRENT" for i in result.instances) else 1
-
-
 def cmd_up(args: argparse.Namespace, out: Reporter) -> int:
     if not args.local:
         return cmd_deploy(args, out)
+    import warnings
+
     from stack_cfn.local import LocalAws
 
+    # moto warns about every resource type it does not model; the summary says what was made.
+    warnings.filterwarnings("ignore", module=r"moto\..*")
+    logging.getLogger("moto").setLevel(logging.ERROR)
     cfg = load_config(args.config)
     local = LocalAws(region=args.region or "us-east-1", port=args.port or None)
     with out.status("starting the local AWS (moto) on 127.0.0.1"):

@@ -35,7 +35,7 @@ def test_bad_input_exits_non_zero_and_writes_nothing(tmp_path: Path, text: str, 
 
 
 def test_every_command_has_help() -> None:
-    for command in ("build", "templates", "upload", "plan", "deploy", "outputs", "destroy", "stackset", "up"):
+    for command in ("build", "templates", "upload", "plan", "deploy", "outputs", "destroy", "up"):
         result = run_cli(command, "--help")
         assert result.returncode == 0 and "usage:" in result.stdout, command
 
