@@ -255,7 +255,6 @@ def cmd_up(args: argparse.Namespace, out: Reporter) -> int:
     try:
         out.info(f"local AWS at {local.endpoint_url} (region {target.region})")
         overrides = local.prepare_for(cfg, target)
-        args.endpoint_url = local.endpoint_url
         code = cmd_deploy(args, out, parameters=overrides, target=target)
         if code == 0:
             out.summary(local.summary(target, stack_name_for(args, cfg)))

@@ -298,25 +298,11 @@ def stack_outputs(cfn: Any, stack_name: str) -> dict[str, str]:
 
 
 def read_outputs(target: AwsTarget, stack_name: str) -> dict[str, str]:
-    """The root's outputs in the seed's order, BastionIp first.
-
-    Where the root has no value for an output (moto does not copy nested stack
-    outputs into the parent today), the value is read from the nested stack
-    that produces it, so the command shows the same thing on moto and AWS.
-    """
+    """The root's outputs in the seed's order, BastionIp first, then any others by name."""
     cfn = target.client("cloudformation")
     if stack_status(cfn, stack_name) is None:
         raise DeployError(f"stack {stack_name} does not exist; deploy it first (stack-cfn deploy)")
     outputs = stack_outputs(cfn, stack_name)
-    missing = [(name, nested) for name, nested, _ in ROOT_OUTPUTS if name not in outputs and nested]
-    if missing:
-        children = nested_stacks(cfn, stack_name)
-        cache: dict[str, dict[str, str]] = {}
-        for name, nested in missing:
-            if nested in children:
-                cache.setdefault(nested, stack_outputs(cfn, children[nested]))
-                if name in cache[nested]:
-                    outputs[name] = cache[nested][name]
     order = ["BastionIp"] + [n for n, _, _ in ROOT_OUTPUTS if n != "BastionIp"]
     ordered = {k: outputs[k] for k in order if k in outputs}
     ordered.update({k: v for k, v in sorted(outputs.items()) if k not in ordered})

@@ -9,15 +9,17 @@ from stack_cfn.aws import AwsTarget
 from stack_cfn.config import StackConfig
 
 
-def teach_moto_nested_stack_outputs() -> None:
-    """Give moto's nested stacks the `Fn::GetAtt [Stack, Outputs.Name]` attribute.
+def fill_moto_cloudformation_gaps() -> None:
+    """Two CloudFormation behaviours moto 5.2.5 lacks and the templates rely on.
+
+    First, nested stacks' `Fn::GetAtt [Stack, Outputs.Name]` attribute.
 
     CloudFormation documents that attribute for AWS::CloudFormation::Stack, and
     the root template wires its layers with it. moto 5.2.5 has no such
     attribute on its Stack model: a nested stack's Parameters that use it crash
     the server (AttributeError, HTTP 500), and the root's outputs come back
-    empty. This adds exactly that attribute, reading the child's own outputs,
-    and nothing else. tests/test_local_aws.py checks whether moto still needs it.
+    empty. This adds exactly that attribute, reading the child's own outputs.
+    tests/test_local_aws.py checks, against unpatched moto, that both are still needed.
     """
     from moto.cloudformation.models import Stack
 
@@ -33,7 +35,7 @@ def teach_moto_nested_stack_outputs() -> None:
 
     Stack.get_cfn_attribute = get_cfn_attribute  # type: ignore[attr-defined]
     Stack._stack_cfn_outputs_attr = True  # type: ignore[attr-defined]
-    _outputs_after_change_sets()
+    _outputs_after_change_sets()  # second: outputs of stacks made by change sets
 
 
 def _outputs_after_change_sets() -> None:
@@ -90,7 +92,7 @@ class LocalAws:
             ThreadedMotoServer,  # moto is heavy; only the local path pays for it
         )
 
-        teach_moto_nested_stack_outputs()
+        fill_moto_cloudformation_gaps()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
         return AwsTarget(region=self.region, endpoint_url=self.endpoint_url)

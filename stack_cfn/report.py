@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -87,6 +86,3 @@ class Reporter:
         for key, value in counts.items():
             self.out.print(f"  {key}: {value}")
 
-
-def eprint(message: str) -> None:
-    print(message, file=sys.stderr)

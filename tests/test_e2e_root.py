@@ -101,11 +101,11 @@ def test_bastion_with_eip(root_stack) -> None:  # noqa: ANN001
         pytest.skip("moto gap (5.2.5): CloudFormation instances ignore Monitoring (detailed monitoring); the rest was asserted")
 
 
-def test_redeploy_unchanged_is_no_change(root_stack) -> None:  # noqa: ANN001
+def test_redeploy_unchanged_is_no_change(local_aws, root_stack) -> None:  # noqa: ANN001
+    local, _ = local_aws
     target, _, up = root_stack
-    from stack_cfn.local import LocalAws
-
-    cs = deploy.create_change_set(target, "e2e-root", up.root_url, LocalAws.prepare_for(LocalAws(), StackConfig(name="e2e", environment="test", key_name="e2e-key"), target))
+    overrides = local.prepare_for(StackConfig(name="e2e", environment="test", key_name="e2e-key"), target)
+    cs = deploy.create_change_set(target, "e2e-root", up.root_url, overrides)
     assert cs.empty
 
 
