@@ -40,5 +40,12 @@ lint: install
 bench: install
 	$(BIN)/python -m stack_cfn.bench
 
+# The container-instance AMI (packer/). VAR_FILE=my-vars.json to override variables.
+validate-amis:
+	packer/validate.sh $(VAR_FILE)
+
+amis: install
+	AWS_CLI=$(BIN)/aws packer/build.sh $(VAR_FILE)
+
 clean:
 	rm -rf build .pytest_cache
