@@ -186,11 +186,11 @@ def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace, out: Reporter, parameters: dict[str, str] | None = None,
-               target: AwsTarget | None = None) -> int:
+               target: AwsTarget | None = None, compiled: Compiled | None = None) -> int:
     from stack_cfn import deploy
 
     cfg = load_config(args.config)
-    compiled = compile_and_lint(cfg, out)
+    compiled = compiled or compile_and_lint(cfg, out)
     target = target or target_for(args, cfg)
     stack = stack_name_for(args, cfg)
     bucket, create = resolve_bucket(args, target)
@@ -249,13 +249,14 @@ def cmd_up(args: argparse.Namespace, out: Reporter) -> int:
     warnings.filterwarnings("ignore", module=r"moto\..*")
     logging.getLogger("moto").setLevel(logging.ERROR)
     cfg = load_config(args.config)
+    compiled = compile_and_lint(cfg, out)  # before the server starts: bad templates fail fast
     local = LocalAws(region=args.region or "us-east-1", port=args.port or None)
     with out.status("starting the local AWS (moto) on 127.0.0.1"):
         target = local.start()
     try:
         out.info(f"local AWS at {local.endpoint_url} (region {target.region})")
         overrides = local.prepare_for(cfg, target)
-        code = cmd_deploy(args, out, parameters=overrides, target=target)
+        code = cmd_deploy(args, out, parameters=overrides, target=target, compiled=compiled)
         if code == 0:
             out.summary(local.summary(target, stack_name_for(args, cfg)))
         if args.keep:

@@ -10,9 +10,10 @@ from troposphere import Template
 
 from stack_cfn.bastion import build_bastion
 from stack_cfn.cluster import build_cluster
-from stack_cfn.config import StackConfig
+from stack_cfn.config import ServiceConfig, StackConfig
 from stack_cfn.network import build_network
-from stack_cfn.root import Nested, build_root, canonical_json, layer_wiring
+from stack_cfn.root import Nested, build_root, canonical_json, layer_wiring, service_wiring
+from stack_cfn.service import build_service, service_parameters, wiring_for
 
 ROOT_FILE = "stack.json"
 LAYER_FILES = {"NetworkStack": "network.json", "ClusterStack": "cluster.json", "BastionStack": "bastion.json"}
@@ -48,13 +49,27 @@ def compile_stack(cfg: StackConfig) -> Compiled:
         filename = LAYER_FILES[logical]
         files[filename] = canonical_json(template)
         nested.append(Nested(logical, template, filename, wiring[logical]))
-    files[ROOT_FILE] = canonical_json(build_root(cfg, nested))
+    services = []
+    for svc in cfg.services:
+        template = build_service(svc)
+        body = canonical_json(template)
+        filename = content_name(svc.kind, body)  # alike services share one file
+        files[filename] = body
+        wiring = service_wiring(svc.kind, wiring_for(svc.kind, svc.load_balancer))
+        services.append(Nested(svc.logical_id, template, filename, wiring, literal=service_parameters(svc)))
+    files[ROOT_FILE] = canonical_json(build_root(cfg, nested, services))
     return Compiled(files=dict(sorted(files.items())))
 
 
 # The seed's required inputs: the generic templates leave them without defaults.
 REQUIRED_PARAMETERS = ("Name", "Environment", "KeyName")
 GENERIC_CONFIG = StackConfig(name="stack", environment="prod", key_name="required")
+# The seed's building blocks as drop-in templates: templates/service.json and friends.
+GENERIC_SERVICES = {
+    "service": ServiceConfig(name="service", image="image", port=80),
+    "web-service": ServiceConfig(name="web", image="image", port=80, kind="web-service"),
+    "worker": ServiceConfig(name="worker", image="image", kind="worker"),
+}
 
 
 def _strip_required_defaults(t: Template) -> Template:
@@ -72,4 +87,6 @@ def compile_generic() -> Compiled:
     root = build_root(GENERIC_CONFIG, nested)
     files = {LAYER_FILES[k]: canonical_json(_strip_required_defaults(t)) for k, t in layers.items()}
     files[ROOT_FILE] = canonical_json(_strip_required_defaults(root))
+    for kind, svc in GENERIC_SERVICES.items():
+        files[f"{kind}.json"] = canonical_json(build_service(svc))
     return Compiled(files=dict(sorted(files.items())))

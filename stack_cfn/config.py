@@ -52,6 +52,9 @@ ECS_ROOT_SNAPSHOT_GIB = 30
 TASK_CPU_RANGE = (128, 10240)
 TASK_MEMORY_RANGE = (128, 122880)
 
+# The retention periods CloudWatch Logs accepts.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
 ServiceKind = Literal["service", "web-service", "worker"]
 LoadBalancerKind = Literal["application", "classic"]
 ScalingMode = Literal["simple", "managed"]
@@ -210,7 +213,9 @@ class ServiceConfig:
                 raise ConfigError(f"{where}.env.{key}", "is not a valid environment variable name", "use letters, digits and _, not starting with a digit")
         if not HTTP_PATH.match(self.health_check_path):
             raise ConfigError(f"{where}.health_check_path", f"{self.health_check_path!r} must start with /", "write it like /health")
-        _check_range(f"{where}.log_retention_days", self.log_retention_days, 1, 3653)
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise ConfigError(f"{where}.log_retention_days", f"{self.log_retention_days} is not a CloudWatch Logs retention",
+                              f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
         names = {v.name for v in self.volumes}
         for m in self.mount_points:
             if m.volume not in names:
@@ -238,10 +243,19 @@ class ServiceConfig:
             raise ConfigError(f"{where}.external_zone_id", f"{self.external_zone_id!r} is not a hosted zone id", "write it like Z123EXAMPLE")
         if self.kind == "web-service" and self.protocol == "TCP":
             raise ConfigError(f"{where}.protocol", "a web-service serves HTTP", "remove protocol or use kind service")
+        if self.protocol == "TCP" and self.kind != "worker" and self.load_balancer != "classic":
+            raise ConfigError(f"{where}.protocol", "TCP needs a classic load balancer (an ALB speaks HTTP)", "add load_balancer: classic")
+        if self.external_zone_id and "." not in self.external_dns_name:
+            raise ConfigError(f"{where}.external_dns_name", "is required as a full name with external_zone_id", "write it like www.example.com")
         if self.protocol == "TCP" and self.health_check_path != "/":
             raise ConfigError(f"{where}.health_check_path", "a TCP health check has no path", "remove health_check_path")
         if self.task_role_arn and not self.task_role_arn.startswith("arn:"):
             raise ConfigError(f"{where}.task_role_arn", "is not an ARN", "use arn:aws:iam::<account>:role/<name>")
+
+    @property
+    def logical_id(self) -> str:
+        """The nested stack's logical id in the root: nginx -> NginxService, my-api -> MyApiService."""
+        return "".join(part.capitalize() for part in self.name.split("-")) + "Service"
 
     @property
     def record_name(self) -> str:
@@ -386,7 +400,10 @@ class StackConfig:
         for svc in self.services:
             if svc.name in seen:
                 raise ConfigError(f"services.{svc.name}", "is listed twice", "give each service a unique name")
-            seen[svc.name] = svc.name
+            if svc.logical_id in seen.values():
+                other = next(k for k, v in seen.items() if v == svc.logical_id)
+                raise ConfigError(f"services.{svc.name}.name", f"maps to the same logical id ({svc.logical_id}) as {other}", "rename one of them")
+            seen[svc.name] = svc.logical_id
             if svc.kind == "worker":
                 continue
             if svc.record_name in records:

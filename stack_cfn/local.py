@@ -39,13 +39,28 @@ def fill_moto_cloudformation_gaps() -> None:
 
 
 def _outputs_after_change_sets() -> None:
-    """moto 5.2.5 computes a stack's outputs when the Stack object is made, which
-    for a change set is before any resource exists, and never registers its
-    exports: stacks deployed by change set (stack-cfn deploy, aws cloudformation
-    deploy) came back with no Outputs. After executing, recompute them the way
-    moto's own update path does, and register the exports as create_stack does."""
+    """Stacks made by change sets (stack-cfn deploy, aws cloudformation deploy)
+    get what moto's create_stack gives its stacks.
+
+    moto 5.2.5 makes such a stack without the region's exports, so its
+    Fn::ImportValue finds none, and computes its outputs when the Stack object
+    is made, before any resource exists, never registering its exports. Give
+    the stack the exports when the change set is made; after executing,
+    recompute outputs the way moto's own update path does and register the
+    exports as create_stack does."""
     from moto.cloudformation.models import CloudFormationBackend
 
+    original_create = CloudFormationBackend.create_change_set
+
+    def create_change_set(self: CloudFormationBackend, *args: object, **kwargs: object) -> object:
+        result = original_create(self, *args, **kwargs)
+        for stack in self.stacks.values():
+            if stack.status == "REVIEW_IN_PROGRESS" and not stack.cross_stack_resources:
+                stack.cross_stack_resources = self.exports
+                stack.resource_map.cross_stack_resources = self.exports
+        return result
+
+    CloudFormationBackend.create_change_set = create_change_set  # type: ignore[method-assign]
     original = CloudFormationBackend.execute_change_set
 
     def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
@@ -119,6 +134,15 @@ class LocalAws:
         clusters = ecs.list_clusters()["clusterArns"]
         services = sum(len(ecs.list_services(cluster=c)["serviceArns"]) for c in clusters)
         instances = [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
+        albs = target.client("elbv2").describe_load_balancers()["LoadBalancers"]
+        classic = target.client("elb").describe_load_balancers()["LoadBalancerDescriptions"]
+        route53 = target.client("route53")
+        records = [
+            r["Name"].rstrip(".")
+            for z in route53.list_hosted_zones()["HostedZones"]
+            for r in route53.list_resource_record_sets(HostedZoneId=z["Id"])["ResourceRecordSets"]
+            if r["Type"] == "A"
+        ]
         return {
             "stacks (root + nested)": len(stacks),
             "VPCs": ", ".join(v["CidrBlock"] for v in vpcs),
@@ -127,6 +151,8 @@ class LocalAws:
             "EC2 instances": len(instances),
             "ECS clusters": len(clusters),
             "ECS services": services,
+            "load balancers": f"{len(albs)} application, {len(classic)} classic",
+            "DNS records": ", ".join(sorted(records)) or "none",
         }
 
     def wait(self) -> None:

@@ -88,7 +88,7 @@ def build_root(cfg: StackConfig, layers: Sequence[Nested], services: Sequence[Ne
                 declared[p.title] = body
                 t.add_parameter(Parameter(p.title, **body))
     for child in (*layers, *services):
-        params: dict[str, object] = {EXPORT_PREFIX: StackName}
+        params: dict[str, object] = {EXPORT_PREFIX: StackName} if EXPORT_PREFIX in child.template.parameters else {}
         if child.literal is None:
             params.update({p.title: Ref(p.title) for p in passthrough_parameters(child.template)})
         else:
@@ -128,6 +128,19 @@ def layer_wiring() -> dict[str, dict[str, object]]:
             "InternalSsh": net("InternalSsh"),
         },
     }
+
+
+def service_wiring(kind: str, parameters: Sequence[str]) -> dict[str, object]:
+    """A nested service's wiring parameters, from the layers' outputs (the same outputs a standalone service imports)."""
+    from stack_cfn.service import export_for
+
+    producer = {name: stack for name, stack, _ in ROOT_OUTPUTS if stack}
+    producer.update({"Cidr": "NetworkStack", "ExternalSsh": "NetworkStack", "InternalSsh": "NetworkStack"})
+    wiring: dict[str, object] = {"StackName": StackName}
+    for parameter in parameters:
+        output = export_for(kind, parameter)
+        wiring[parameter] = Ref("Environment") if output == "Environment" else GetAtt(producer[output], f"Outputs.{output}")
+    return wiring
 
 
 def canonical_json(t: Template) -> str:
