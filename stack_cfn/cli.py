@@ -82,6 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
     _stack_args(c)
     c.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
+    c = command("stackset", cmd_stackset, "Deploy the stack as a StackSet over regions (and accounts) in one operation.", aws=True)
+    c.add_argument("--stack-set-name", help="default: <name>-<environment>")
+    c.add_argument("--regions", required=True, help="comma-separated regions; region N gets the CIDR shifted by N (10.30 -> 10.31 ...)")
+    c.add_argument("--region-cidr", action="append", default=[], metavar="REGION=CIDR", help="a region's own VPC CIDR instead of the shifted one (repeatable)")
+    c.add_argument("--accounts", help="comma-separated account ids (default: the caller's account)")
+    c.add_argument("--failure-tolerance", type=int, default=0, help="stack instances that may fail before the operation stops (default 0)")
+    c.add_argument("--max-concurrent", type=int, default=1, help="stack instances deployed at once (default 1)")
+    c.add_argument("--administration-role-arn", help="StackSet administration role (self-managed permissions)")
+    c.add_argument("--execution-role-name", help="StackSet execution role name in the target accounts")
+    _bucket_args(c)
+
     c = command("up", cmd_up, "Build, upload and deploy in one go; with --local, to a local AWS (moto) in this process.", aws=True)
     _stack_args(c)
     _bucket_args(c)
@@ -235,6 +246,39 @@ def cmd_destroy(args: argparse.Namespace, out: Reporter) -> int:
     if status != "DELETE_COMPLETE":
         raise DeployError(f"stack {stack} ended {status}: " + "; ".join(deploy.failure_reasons(target, stack)))
     out.done(f"deleted {stack}; the log bucket was retained (DeletionPolicy Retain)")
+    return 0
+
+
+def cmd_stackset(args: argparse.Namespace, out: Reporter) -> int:
+    from stack_cfn import stackset
+    from stack_cfn.deploy import upload
+
+    cfg = load_config(args.config)
+    regions = [r.strip() for r in args.regions.split(",") if r.strip()]
+    cidrs = {}
+    for item in args.region_cidr:
+        region, sep, cidr = item.partition("=")
+        if not sep:
+            raise DeployError(f"--region-cidr: {item!r} is not REGION=CIDR; write it like eu-west-1=10.40.0.0/16")
+        cidrs[region.strip()] = cidr.strip()
+    plans = stackset.region_plans(cfg, regions, cidrs)  # validated before anything is compiled or sent
+    compiled = compile_stack(cfg, stackset.region_mapping(plans))
+    with out.status("linting templates with cfn-lint"):
+        lint_templates(compiled.files)
+    target = target_for(args, cfg)
+    bucket, create = resolve_bucket(args, target)
+    uploaded = upload(target, compiled, bucket, args.prefix, create)
+    result = stackset.deploy_stack_set(
+        target, args.stack_set_name or f"{cfg.name}-{cfg.environment}", uploaded.root_url, plans,
+        [a.strip() for a in args.accounts.split(",")] if args.accounts else None,
+        failure_tolerance=args.failure_tolerance, max_concurrent=args.max_concurrent,
+        administration_role_arn=args.administration_role_arn, execution_role_name=args.execution_role_name,
+        on_progress=out.info,
+    )
+    out.stackset(result)
+    failed = [i for i in result.instances if i.status != "CURRENT"]
+    if failed or result.operation_status != "SUCCEEDED":
+        raise DeployError(f"stack set {result.name}: operation {result.operation_status}, {len(failed)} instance(s) not CURRENT")
     return 0
 
 

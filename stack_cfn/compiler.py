@@ -40,7 +40,8 @@ def compile_layers(cfg: StackConfig) -> dict[str, Template]:
     }
 
 
-def compile_stack(cfg: StackConfig) -> Compiled:
+def compile_stack(cfg: StackConfig, region_network: Mapping[str, Mapping[str, str]] | None = None) -> Compiled:
+    """All templates of `cfg`; `region_network` makes the StackSet variant of the root (see stackset.py)."""
     layers = compile_layers(cfg)
     wiring = layer_wiring()
     files: dict[str, str] = {}
@@ -57,7 +58,7 @@ def compile_stack(cfg: StackConfig) -> Compiled:
         files[filename] = body
         wiring = service_wiring(svc.kind, wiring_for(svc.kind, svc.load_balancer))
         services.append(Nested(svc.logical_id, template, filename, wiring, literal=service_parameters(svc)))
-    files[ROOT_FILE] = canonical_json(build_root(cfg, nested, services))
+    files[ROOT_FILE] = canonical_json(build_root(cfg, nested, services, region_network))
     return Compiled(files=dict(sorted(files.items())))
 
 

@@ -86,3 +86,10 @@ class Reporter:
         for key, value in counts.items():
             self.out.print(f"  {key}: {value}")
 
+    def stackset(self, result: Any) -> None:
+        table = Table(title=f"stack set {result.name}: operation {result.operation_status}")
+        for col in ("account", "region", "cidr", "status", "reason"):
+            table.add_column(col)
+        for i in result.instances:
+            table.add_row(i.account, i.region, i.cidr, i.status, i.reason)
+        self.out.print(table)

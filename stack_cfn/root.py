@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from troposphere import (
+    FindInMap,
     GetAtt,
     Join,
     Parameter,
@@ -71,11 +72,24 @@ def passthrough_parameters(child: Template) -> list[Parameter]:
     return [p for key, p in child.parameters.items() if key != EXPORT_PREFIX and "Default" in p.properties]
 
 
-def build_root(cfg: StackConfig, layers: Sequence[Nested], services: Sequence[Nested] = ()) -> Template:
+REGION_NETWORK = "RegionNetwork"
+
+
+def build_root(
+    cfg: StackConfig, layers: Sequence[Nested], services: Sequence[Nested] = (), region_network: Mapping[str, Mapping[str, str]] | None = None
+) -> Template:
+    """The root template. With `region_network` (region -> network CIDR parameters, for a
+    StackSet), the network's CIDRs come from that mapping by AWS::Region instead of parameters."""
     t = new_template(f"stack-cfn root: {cfg.name} {cfg.environment}, nested network, cluster, bastion and {len(services)} service(s)")
+    by_region: set[str] = set()
+    if region_network:
+        t.add_mapping(REGION_NETWORK, {region: dict(values) for region, values in region_network.items()})
+        by_region = set(next(iter(region_network.values())))
     declared: dict[str, dict] = {}
     for child in layers:
         for p in passthrough_parameters(child.template):
+            if p.title in by_region:
+                continue
             body = p.to_dict()
             if body["Type"].startswith("AWS::SSM::Parameter::Value<"):
                 # The root passes the parameter's *name* on; the child resolves it.
@@ -90,7 +104,10 @@ def build_root(cfg: StackConfig, layers: Sequence[Nested], services: Sequence[Ne
     for child in (*layers, *services):
         params: dict[str, object] = {EXPORT_PREFIX: StackName} if EXPORT_PREFIX in child.template.parameters else {}
         if child.literal is None:
-            params.update({p.title: Ref(p.title) for p in passthrough_parameters(child.template)})
+            params.update({
+                p.title: FindInMap(REGION_NETWORK, Region, p.title) if p.title in by_region else Ref(p.title)
+                for p in passthrough_parameters(child.template)
+            })
         else:
             params.update(child.literal)
         params.update(child.wiring)

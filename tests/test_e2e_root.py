@@ -127,3 +127,12 @@ def test_package_and_deploy_with_the_aws_cli(local_aws, tmp_path: Path) -> None:
     out = deploy.read_outputs(target, "cli-root")
     assert target.client("ec2").describe_vpcs(VpcIds=[out["VpcId"]])["Vpcs"][0]["CidrBlock"] == "10.71.0.0/16"
     assert out["Cluster"] == "cli" and out["BastionIp"]
+
+
+def test_unchanged_templates_are_not_uploaded_again(root_stack) -> None:  # noqa: ANN001
+    target, _, first = root_stack
+    cfg = StackConfig(name="e2e", environment="test", key_name="e2e-key", cidr="10.70.0.0/16",
+                      ecs_docker_auth_type="dockercfg", ecs_docker_auth_data='{"https://index.docker.io/v1/":{"auth":"eA=="}}')
+    again = deploy.upload(target, compile_stack(cfg), "e2e-root-templates")
+    assert again.uploaded == () and len(again.skipped) == 4
+    assert again.root_url == first.root_url, "content-addressed: same content, same key"
