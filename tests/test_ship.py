@@ -154,3 +154,36 @@ def test_ctrl_c_stops_waiting_and_says_how_to_watch(monkeypatch, capsys) -> None
     err = capsys.readouterr().err
     assert code == 130
     assert "keeps going" in err and "describe-stack-events --stack-name prod" in err
+
+
+def test_up_local_keep_serves_until_ctrl_c(tmp_path: Path) -> None:
+    """The README's main job with --keep: the endpoint answers the aws CLI until Ctrl-C, then stops."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT, run_aws
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "stack_cfn.cli", "up", "--local", "--keep", "--port", str(port), "-c", str(ROOT / "stack.yaml")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env={**os.environ, **{k: v for k, v in AWS_ENV.items() if v}})
+    seen = []
+    try:
+        deadline = time.monotonic() + 240
+        for line in proc.stdout:  # type: ignore[union-attr]
+            seen.append(line)
+            if "keeps running" in line or time.monotonic() > deadline:
+                break
+        assert any("keeps running" in line for line in seen), "".join(seen)
+        stacks = run_aws(f"http://127.0.0.1:{port}", "us-east-1", "cloudformation", "describe-stacks", "--stack-name", "my-app-prod")
+        assert stacks.returncode == 0 and "CREATE_COMPLETE" in stacks.stdout
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
+    import socket
+
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0, "stopped after Ctrl-C"
