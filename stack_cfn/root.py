@@ -31,6 +31,7 @@ from troposphere import (
 
 from stack_cfn.common import EXPORT_PREFIX, add_output, new_template
 from stack_cfn.config import StackConfig
+from stack_cfn.service import export_for
 
 # (output, nested stack, description): the seed's 19 outputs in its order.
 ROOT_OUTPUTS = (
@@ -149,10 +150,7 @@ def layer_wiring() -> dict[str, dict[str, object]]:
 
 def service_wiring(kind: str, parameters: Sequence[str]) -> dict[str, object]:
     """A nested service's wiring parameters, from the layers' outputs (the same outputs a standalone service imports)."""
-    from stack_cfn.service import export_for
-
     producer = {name: stack for name, stack, _ in ROOT_OUTPUTS if stack}
-    producer.update({"Cidr": "NetworkStack", "ExternalSsh": "NetworkStack", "InternalSsh": "NetworkStack"})
     wiring: dict[str, object] = {"StackName": StackName}
     for parameter in parameters:
         output = export_for(kind, parameter)
