@@ -12,7 +12,7 @@ import yaml
 
 from stack_cfn import deploy
 from stack_cfn.compiler import compile_stack
-from stack_cfn.config import StackConfig
+from stack_cfn.config import ServiceConfig, StackConfig
 from stack_cfn.files import write_tree
 from stack_cfn.local import local_ubuntu_ami
 from stack_cfn.root import ROOT_OUTPUTS
@@ -111,7 +111,8 @@ def test_redeploy_unchanged_is_no_change(local_aws, root_stack) -> None:  # noqa
 
 def test_package_and_deploy_with_the_aws_cli(local_aws, tmp_path: Path) -> None:  # noqa: ANN001
     local, target = local_aws
-    cfg = StackConfig(name="cli", environment="test", key_name="cli-key", cidr="10.71.0.0/16", az_count=2)
+    cfg = StackConfig(name="cli", environment="test", key_name="cli-key", cidr="10.71.0.0/16", az_count=2,
+                      services=(ServiceConfig(name="hello", image="nginx", port=80), ServiceConfig(name="tick", kind="worker", image="busybox")))
     overrides = local.prepare_for(cfg, target)
     write_tree(tmp_path / "build", compile_stack(cfg).files)
     target.client("s3").create_bucket(Bucket="e2e-cli-package")
@@ -120,13 +121,17 @@ def test_package_and_deploy_with_the_aws_cli(local_aws, tmp_path: Path) -> None:
                      "--s3-bucket", "e2e-cli-package", "--output-template-file", str(packaged), "--use-json")
     assert result.returncode == 0, result.stderr
     urls = [r["Properties"]["TemplateURL"] for r in json.loads(packaged.read_text())["Resources"].values() if r["Type"] == "AWS::CloudFormation::Stack"]
-    assert len(urls) == 3 and all("e2e-cli-package" in u for u in urls)
+    assert len(urls) == 5 and all("e2e-cli-package" in u for u in urls)
     result = run_aws(local.endpoint_url, target.region, "cloudformation", "deploy", "--template-file", str(packaged), "--stack-name", "cli-root",
                      "--capabilities", "CAPABILITY_IAM", "--parameter-overrides", *(f"{k}={v}" for k, v in overrides.items()))
     assert result.returncode == 0, result.stderr
     out = deploy.read_outputs(target, "cli-root")
     assert target.client("ec2").describe_vpcs(VpcIds=[out["VpcId"]])["Vpcs"][0]["CidrBlock"] == "10.71.0.0/16"
     assert out["Cluster"] == "cli" and out["BastionIp"]
+    ecs = target.client("ecs")
+    assert {s["serviceName"] for s in ecs.describe_services(cluster="cli", services=["hello", "tick"])["services"]} == {"hello", "tick"}
+    names = [r["Name"] for r in target.client("route53").list_resource_record_sets(HostedZoneId=out["ZoneId"])["ResourceRecordSets"]]
+    assert "hello.stack.local." in names or "hello.stack.local" in names
 
 
 def test_unchanged_templates_are_not_uploaded_again(root_stack) -> None:  # noqa: ANN001
