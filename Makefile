@@ -38,7 +38,7 @@ lint: install
 	$(BIN)/ruff check stack_cfn tests
 
 bench: install
-	$(BIN)/python -m stack_cfn.bench
+	$(BIN)/python -m bench.bench
 
 # The container-instance AMI (packer/). VAR_FILE=my-vars.json to override variables.
 validate-amis:

@@ -11,13 +11,13 @@ from pathlib import Path
 import botocore.exceptions
 
 from stack_cfn import __version__
-from stack_cfn.aws import AwsTarget
-from stack_cfn.compiler import Compiled, compile_generic, compile_stack
-from stack_cfn.config import StackConfig, load_config
+from stack_cfn.blueprints.compiler import Compiled, compile_generic, compile_stack
 from stack_cfn.errors import DeployError, StackCfnError
-from stack_cfn.files import write_tree
-from stack_cfn.lint import lint_templates
-from stack_cfn.report import Reporter
+from stack_cfn.model.config import StackConfig, load_config
+from stack_cfn.ship.aws import AwsTarget
+from stack_cfn.ship.files import write_tree
+from stack_cfn.ship.lint import lint_templates
+from stack_cfn.ship.report import Reporter
 
 DEFAULT_CONFIG = "stack.yaml"
 
@@ -170,7 +170,7 @@ def cmd_templates(args: argparse.Namespace, out: Reporter) -> int:
 
 
 def cmd_upload(args: argparse.Namespace, out: Reporter) -> int:
-    from stack_cfn.deploy import upload
+    from stack_cfn.ship.deploy import upload
 
     cfg = load_config(args.config)
     compiled = compile_and_lint(cfg, out)
@@ -182,7 +182,7 @@ def cmd_upload(args: argparse.Namespace, out: Reporter) -> int:
 
 
 def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
-    from stack_cfn import deploy
+    from stack_cfn.ship import deploy
 
     cfg = load_config(args.config)
     compiled = compile_and_lint(cfg, out)
@@ -198,7 +198,7 @@ def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
 
 def cmd_deploy(args: argparse.Namespace, out: Reporter, parameters: dict[str, str] | None = None,
                target: AwsTarget | None = None, compiled: Compiled | None = None) -> int:
-    from stack_cfn import deploy
+    from stack_cfn.ship import deploy
 
     cfg = load_config(args.config)
     compiled = compiled or compile_and_lint(cfg, out)
@@ -221,7 +221,7 @@ def cmd_deploy(args: argparse.Namespace, out: Reporter, parameters: dict[str, st
 
 
 def cmd_outputs(args: argparse.Namespace, out: Reporter) -> int:
-    from stack_cfn.deploy import read_outputs
+    from stack_cfn.ship.deploy import read_outputs
 
     cfg = optional_config(args)
     target = target_for(args, cfg)
@@ -230,7 +230,7 @@ def cmd_outputs(args: argparse.Namespace, out: Reporter) -> int:
 
 
 def cmd_destroy(args: argparse.Namespace, out: Reporter) -> int:
-    from stack_cfn import deploy
+    from stack_cfn.ship import deploy
 
     cfg = optional_config(args)
     target = target_for(args, cfg)
@@ -250,8 +250,8 @@ def cmd_destroy(args: argparse.Namespace, out: Reporter) -> int:
 
 
 def cmd_stackset(args: argparse.Namespace, out: Reporter) -> int:
-    from stack_cfn import stackset
-    from stack_cfn.deploy import upload
+    from stack_cfn.ship import stackset
+    from stack_cfn.ship.deploy import upload
 
     cfg = load_config(args.config)
     regions = [r.strip() for r in args.regions.split(",") if r.strip()]
@@ -287,7 +287,7 @@ def cmd_up(args: argparse.Namespace, out: Reporter) -> int:
         return cmd_deploy(args, out)
     import warnings
 
-    from stack_cfn.local import LocalAws
+    from stack_cfn.ship.local import LocalAws
 
     # moto warns about every resource type it does not model; the summary says what was made.
     warnings.filterwarnings("ignore", module=r"moto\..*")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from stack_cfn.aws import AwsTarget
-from stack_cfn.config import StackConfig
-from stack_cfn.local import LocalAws
+from stack_cfn.model.config import StackConfig
+from stack_cfn.ship.aws import AwsTarget
+from stack_cfn.ship.local import LocalAws
 
 ROOT = Path(__file__).resolve().parent.parent
 

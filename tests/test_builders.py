@@ -10,12 +10,12 @@ import re
 import pytest
 import yaml
 
-from stack_cfn.bastion import build_bastion
-from stack_cfn.cluster import build_cluster
-from stack_cfn.compiler import compile_stack
-from stack_cfn.config import StackConfig
-from stack_cfn.network import build_network
-from stack_cfn.root import ROOT_OUTPUTS
+from stack_cfn.blueprints.bastion import build_bastion
+from stack_cfn.blueprints.cluster import build_cluster
+from stack_cfn.blueprints.compiler import compile_stack
+from stack_cfn.blueprints.network import build_network
+from stack_cfn.blueprints.root import ROOT_OUTPUTS
+from stack_cfn.model.config import StackConfig
 
 
 def as_dict(t) -> dict:  # noqa: ANN001

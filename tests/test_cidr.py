@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stack_cfn.cidr import parse_vpc_cidr, plan_subnets, shift_for_region
 from stack_cfn.errors import ConfigError
+from stack_cfn.model.cidr import parse_vpc_cidr, plan_subnets, shift_for_region
 
 
 def test_seed_layout_for_four_azs() -> None:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from stack_cfn.compiler import compile_generic, compile_stack
-from stack_cfn.config import StackConfig
+from stack_cfn.blueprints.compiler import compile_generic, compile_stack
 from stack_cfn.errors import LintError
-from stack_cfn.lint import lint_findings, lint_templates
+from stack_cfn.model.config import StackConfig
+from stack_cfn.ship.lint import lint_findings, lint_templates
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from stack_cfn.config import StackConfig, load_config, parse_config
 from stack_cfn.errors import ConfigError
+from stack_cfn.model.config import StackConfig, load_config, parse_config
 
 BASE = "name: my-app\nenvironment: prod\nkey_name: my-key\n"
 

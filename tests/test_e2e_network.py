@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from stack_cfn.compiler import compile_stack
-from stack_cfn.config import StackConfig
-from stack_cfn.deploy import stack_outputs
+from stack_cfn.blueprints.compiler import compile_stack
+from stack_cfn.model.config import StackConfig
+from stack_cfn.ship.deploy import stack_outputs
 from tests.conftest import all_exports, run_aws
 
 pytestmark = pytest.mark.e2e

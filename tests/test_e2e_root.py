@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stack_cfn import deploy
-from stack_cfn.compiler import compile_stack
-from stack_cfn.config import ServiceConfig, StackConfig
-from stack_cfn.files import write_tree
-from stack_cfn.local import local_ubuntu_ami
-from stack_cfn.root import ROOT_OUTPUTS
+from stack_cfn.blueprints.compiler import compile_stack
+from stack_cfn.blueprints.root import ROOT_OUTPUTS
+from stack_cfn.model.config import ServiceConfig, StackConfig
+from stack_cfn.ship import deploy
+from stack_cfn.ship.files import write_tree
+from stack_cfn.ship.local import local_ubuntu_ami
 from tests.conftest import all_exports, run_aws
 
 pytestmark = pytest.mark.e2e

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from stack_cfn import deploy
-from stack_cfn.compiler import compile_stack
-from stack_cfn.config import load_config
+from stack_cfn.blueprints.compiler import compile_stack
+from stack_cfn.model.config import load_config
+from stack_cfn.ship import deploy
 from tests.conftest import ROOT, run_aws
 
 pytestmark = pytest.mark.e2e

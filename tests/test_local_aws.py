@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 
-from stack_cfn.local import LocalAws
+from stack_cfn.ship.local import LocalAws
 
 PROBE = textwrap.dedent('''
     import json, warnings

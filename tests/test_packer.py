@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from stack_cfn.cluster import build_cluster
-from stack_cfn.config import StackConfig
+from stack_cfn.blueprints.cluster import build_cluster
+from stack_cfn.model.config import StackConfig
 
 PACKER = Path(__file__).resolve().parent.parent / "packer"
 

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from stack_cfn.compiler import compile_stack
-from stack_cfn.config import ServiceAutoScaling, ServiceConfig, StackConfig, parse_config
+from stack_cfn.blueprints.compiler import compile_stack
+from stack_cfn.blueprints.service import build_service, service_parameters, wiring_for
 from stack_cfn.errors import ConfigError
-from stack_cfn.service import build_service, service_parameters, wiring_for
+from stack_cfn.model.config import ServiceAutoScaling, ServiceConfig, StackConfig, parse_config
 
 
 def as_dict(svc: ServiceConfig) -> dict:

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stack_cfn import cli, deploy
+from stack_cfn import cli
 from stack_cfn.errors import DeployError
-from stack_cfn.local import free_port, local_ubuntu_ami
+from stack_cfn.ship import deploy
+from stack_cfn.ship.local import free_port, local_ubuntu_ami
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.e2e

@@ -13,10 +13,10 @@ from typing import Any
 
 import botocore.exceptions
 
-from stack_cfn.aws import AwsTarget
-from stack_cfn.compiler import Compiled, content_name
+from stack_cfn.blueprints.compiler import Compiled, content_name
+from stack_cfn.blueprints.root import ROOT_OUTPUTS
 from stack_cfn.errors import DeployError
-from stack_cfn.root import ROOT_OUTPUTS
+from stack_cfn.ship.aws import AwsTarget
 
 FINGERPRINT_TAG = "stack-cfn:fingerprint"
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]

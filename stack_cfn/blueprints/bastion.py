@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from troposphere import Equals, If, Not, Ref, Sub, Template, ec2, iam
 
-from stack_cfn import iam as policies
-from stack_cfn.common import (
+from stack_cfn.blueprints import iam as policies
+from stack_cfn.blueprints.common import (
     add_export_prefix,
     add_key_param,
     add_name_params,
@@ -14,7 +14,7 @@ from stack_cfn.common import (
     new_template,
     tags,
 )
-from stack_cfn.config import StackConfig
+from stack_cfn.model.config import StackConfig
 
 UBUNTU_AMI_SSM = "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"
 HAS_BASTION_AMI = "HasBastionAmi"

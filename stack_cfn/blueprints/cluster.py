@@ -19,8 +19,8 @@ from troposphere import (
 )
 from troposphere.policies import AutoScalingRollingUpdate, UpdatePolicy
 
-from stack_cfn import iam as policies
-from stack_cfn.common import (
+from stack_cfn.blueprints import iam as policies
+from stack_cfn.blueprints.common import (
     add_bool_param,
     add_export_prefix,
     add_ingress_all,
@@ -33,8 +33,8 @@ from stack_cfn.common import (
     new_template,
     tags,
 )
-from stack_cfn.config import StackConfig
-from stack_cfn.userdata import HAS_DOCKER_AUTH, user_data
+from stack_cfn.blueprints.userdata import HAS_DOCKER_AUTH, user_data
+from stack_cfn.model.config import StackConfig
 
 ECS_AMI_SSM = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
 HAS_ECS_AMI = "HasEcsAmi"

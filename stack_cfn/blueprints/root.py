@@ -29,9 +29,9 @@ from troposphere import (
     cloudformation,
 )
 
-from stack_cfn.common import EXPORT_PREFIX, add_output, new_template
-from stack_cfn.config import StackConfig
-from stack_cfn.service import export_for
+from stack_cfn.blueprints.common import EXPORT_PREFIX, add_output, new_template
+from stack_cfn.blueprints.service import export_for
+from stack_cfn.model.config import StackConfig
 
 # (output, nested stack, description): the seed's 19 outputs in its order.
 ROOT_OUTPUTS = (

@@ -18,12 +18,12 @@ from typing import Any
 
 import botocore.exceptions
 
-from stack_cfn.aws import AwsTarget
-from stack_cfn.cidr import SubnetPlan, explicit_plan, parse_vpc_cidr, plan_subnets, shift_for_region
-from stack_cfn.config import StackConfig
-from stack_cfn.deploy import CAPABILITIES
 from stack_cfn.errors import ConfigError, DeployError
-from stack_cfn.regions import is_known_region
+from stack_cfn.model.cidr import SubnetPlan, explicit_plan, parse_vpc_cidr, plan_subnets, shift_for_region
+from stack_cfn.model.config import StackConfig
+from stack_cfn.model.regions import is_known_region
+from stack_cfn.ship.aws import AwsTarget
+from stack_cfn.ship.deploy import CAPABILITIES
 
 DONE = {"SUCCEEDED", "FAILED", "STOPPED"}
 

@@ -32,7 +32,7 @@ from troposphere import (
     s3,
 )
 
-from stack_cfn.common import (
+from stack_cfn.blueprints.common import (
     add_bool_param,
     add_export_prefix,
     add_name_params,
@@ -43,8 +43,8 @@ from stack_cfn.common import (
     new_template,
     tags,
 )
-from stack_cfn.config import StackConfig
-from stack_cfn.regions import USE_SERVICE_PRINCIPAL, elb_log_mapping
+from stack_cfn.model.config import StackConfig
+from stack_cfn.model.regions import USE_SERVICE_PRINCIPAL, elb_log_mapping
 
 NAT_AMI_SSM = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 

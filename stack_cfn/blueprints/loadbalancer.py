@@ -14,7 +14,7 @@ from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Ref, Tags, Templ
 from troposphere import elasticloadbalancing as elb
 from troposphere import elasticloadbalancingv2 as elbv2
 
-from stack_cfn.config import ServiceConfig
+from stack_cfn.model.config import ServiceConfig
 
 HAS_CERTIFICATE = "HasCertificate"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"

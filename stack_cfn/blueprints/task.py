@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Ref, Region, Sub, Template, ecs, iam, logs
 
-from stack_cfn import iam as policies
-from stack_cfn.config import ServiceConfig
+from stack_cfn.blueprints import iam as policies
+from stack_cfn.model.config import ServiceConfig
 
 HAS_TASK_ROLE = "HasTaskRole"
 

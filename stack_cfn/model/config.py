@@ -20,9 +20,9 @@ from typing import Any, Literal
 
 import yaml
 
-from stack_cfn import cidr as cidr_plan
 from stack_cfn.errors import ConfigError
-from stack_cfn.regions import KNOWN_REGIONS, is_known_region
+from stack_cfn.model import cidr as cidr_plan
+from stack_cfn.model.regions import KNOWN_REGIONS, is_known_region
 
 AWS_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import time
 
-from stack_cfn.compiler import compile_stack
-from stack_cfn.config import ServiceConfig, StackConfig
-from stack_cfn.lint import lint_templates
+from stack_cfn.blueprints.compiler import compile_stack
+from stack_cfn.model.config import ServiceConfig, StackConfig
+from stack_cfn.ship.lint import lint_templates
 
 TARGET_SECONDS = 10.0
 KINDS = (

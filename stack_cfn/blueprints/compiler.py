@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 from troposphere import Template
 
-from stack_cfn.bastion import build_bastion
-from stack_cfn.cluster import build_cluster
-from stack_cfn.config import ServiceConfig, StackConfig
-from stack_cfn.network import build_network
-from stack_cfn.root import Nested, build_root, canonical_json, layer_wiring, service_wiring
-from stack_cfn.service import build_service, service_parameters, wiring_for
+from stack_cfn.blueprints.bastion import build_bastion
+from stack_cfn.blueprints.cluster import build_cluster
+from stack_cfn.blueprints.network import build_network
+from stack_cfn.blueprints.root import Nested, build_root, canonical_json, layer_wiring, service_wiring
+from stack_cfn.blueprints.service import build_service, service_parameters, wiring_for
+from stack_cfn.model.config import ServiceConfig, StackConfig
 
 ROOT_FILE = "stack.json"
 LAYER_FILES = {"NetworkStack": "network.json", "ClusterStack": "cluster.json", "BastionStack": "bastion.json"}

@@ -34,10 +34,10 @@ from troposphere import (
     route53,
 )
 
-from stack_cfn.common import add_bool_param, add_param, is_true, new_template
-from stack_cfn.config import LOG_RETENTION_DAYS, ServiceConfig
-from stack_cfn.loadbalancer import add_balancer, fqdn
-from stack_cfn.task import add_task
+from stack_cfn.blueprints.common import add_bool_param, add_param, is_true, new_template
+from stack_cfn.blueprints.loadbalancer import add_balancer, fqdn
+from stack_cfn.blueprints.task import add_task
+from stack_cfn.model.config import LOG_RETENTION_DAYS, ServiceConfig
 
 HAS_DNS_NAME = "HasDnsName"
 HAS_EXTERNAL_ZONE = "HasExternalZone"

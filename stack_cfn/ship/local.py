@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 from types import TracebackType
 
-from stack_cfn.aws import AwsTarget
-from stack_cfn.config import StackConfig
+from stack_cfn.model.config import StackConfig
+from stack_cfn.ship.aws import AwsTarget
 
 
 def fill_moto_cloudformation_gaps() -> None:

@@ -1,0 +1,1 @@
+"""The stack description: typed settings, their rules, loading and schema. No I/O but reading the file."""

@@ -1,0 +1,1 @@
+"""Shipping: files, cfn-lint, S3, CloudFormation, the local AWS and the terminal."""
