@@ -13,7 +13,8 @@ import botocore.exceptions
 from stack_cfn import __version__
 from stack_cfn.blueprints.compiler import Compiled, compile_generic, compile_stack
 from stack_cfn.errors import DeployError, StackCfnError
-from stack_cfn.model.config import StackConfig, load_config
+from stack_cfn.model.config import StackConfig
+from stack_cfn.model.loading import load_config
 from stack_cfn.ship.aws import AwsTarget
 from stack_cfn.ship.files import write_tree
 from stack_cfn.ship.lint import lint_templates
@@ -155,7 +156,7 @@ def resolve_bucket(args: argparse.Namespace, target: AwsTarget) -> tuple[str, bo
 def cmd_build(args: argparse.Namespace, out: Reporter) -> int:
     cfg = load_config(args.config)
     compiled = compile_and_lint(cfg, out)
-    write_tree(Path(args.output), compiled.files)
+    write_tree(Path(args.output), compiled.files, protect=[Path(args.config)])
     out.done(f"wrote {len(compiled.files)} templates to {args.output}/ (root: {compiled.root}), cfn-lint clean")
     return 0
 

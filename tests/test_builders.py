@@ -14,7 +14,9 @@ from stack_cfn.blueprints.bastion import build_bastion
 from stack_cfn.blueprints.cluster import build_cluster
 from stack_cfn.blueprints.compiler import compile_stack
 from stack_cfn.blueprints.network import build_network
-from stack_cfn.blueprints.root import ROOT_OUTPUTS
+from stack_cfn.blueprints.interfaces import Root
+
+ROOT_OUTPUT_NAMES = [o.name for o in Root.outputs()]
 from stack_cfn.model.config import StackConfig
 
 
@@ -137,7 +139,7 @@ def test_seed_scaling_alarms(cfg: StackConfig) -> None:
     assert (high["Namespace"], high["MetricName"], high["Statistic"], high["Period"], high["EvaluationPeriods"], high["Threshold"]) == (
         "AWS/ECS", "CPUReservation", "Maximum", 300, 2, 90)
     assert high["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    assert high["Dimensions"] == [{"Name": "ClusterName", "Value": {"Ref": "EcsClusterName"}}]
+    assert high["Dimensions"] == [{"Name": "ClusterName", "Value": {"Ref": "Cluster"}}], "the cluster's own name, whichever way it was chosen"
     low = res["MemoryReservationLowAlarm"]["Properties"]
     assert (low["Threshold"], low["ComparisonOperator"], low["AlarmActions"]) == (10, "LessThanOrEqualToThreshold", [{"Ref": "ScaleDownPolicy"}])
 
@@ -171,7 +173,7 @@ def resolve_user_data(template: dict, params: dict[str, str]) -> str:
     data = template["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
     body, variables = data
     auth = variables["DockerAuthLines"]["Fn::If"]
-    values = {**params, "AWS::Region": "us-west-2"}
+    values = {**params, "AWS::Region": "us-west-2", "Cluster": params["EcsClusterName"] or params["Name"]}
     values["DockerAuthLines"] = auth[1]["Fn::Sub"] if params.get("EcsDockerAuthType") else auth[2]
     for _ in range(2):
         body = re.sub(r"\$\{([A-Za-z0-9:]+)\}", lambda m: values[m.group(1)], body)
@@ -229,7 +231,7 @@ def test_root_nests_layers_and_returns_the_seed_outputs(cfg: StackConfig) -> Non
     stacks = {k: v for k, v in root["Resources"].items() if v["Type"] == "AWS::CloudFormation::Stack"}
     assert {k: v["Properties"]["TemplateURL"] for k, v in stacks.items()} == {
         "NetworkStack": "network.json", "ClusterStack": "cluster.json", "BastionStack": "bastion.json"}
-    assert set(root["Outputs"]) == {name for name, _, _ in ROOT_OUTPUTS}
+    assert set(root["Outputs"]) == set(ROOT_OUTPUT_NAMES)
     assert len(root["Outputs"]) == 19
     cluster_params = stacks["ClusterStack"]["Properties"]["Parameters"]
     assert cluster_params["VpcId"] == {"Fn::GetAtt": ["NetworkStack", "Outputs.VpcId"]}

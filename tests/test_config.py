@@ -7,14 +7,15 @@ import dataclasses
 import pytest
 
 from stack_cfn.errors import ConfigError
-from stack_cfn.model.config import StackConfig, load_config, parse_config
+from stack_cfn.model.config import StackConfig
+from stack_cfn.model.loading import load_config, parse_config
 
 BASE = "name: my-app\nenvironment: prod\nkey_name: my-key\n"
 
 
 def test_seed_defaults(cfg: StackConfig) -> None:
     assert cfg.cidr == "10.30.0.0/16"
-    assert cfg.az_count == 3
+    assert cfg.zone_count == 3 and cfg.az_count is None
     assert cfg.domain_name == "stack.local"
     assert (cfg.ecs_min_size, cfg.ecs_max_size, cfg.ecs_desired_capacity) == (3, 100, 3)
     assert cfg.ecs_instance_type == "m4.large"
@@ -45,8 +46,8 @@ def test_yaml_and_python_api_agree() -> None:
 
 
 def test_explicit_lists_drive_the_az_count() -> None:
-    cfg = parse_config(BASE + "availability_zones: [eu-west-1a, eu-west-1b]\n")
-    assert cfg.az_count == 2
+    cfg = parse_config(BASE + "region: eu-west-1\navailability_zones: [eu-west-1a, eu-west-1b]\n")
+    assert cfg.zone_count == 2
 
 
 BAD = {

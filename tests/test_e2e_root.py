@@ -11,7 +11,9 @@ import pytest
 import yaml
 
 from stack_cfn.blueprints.compiler import compile_stack
-from stack_cfn.blueprints.root import ROOT_OUTPUTS
+from stack_cfn.blueprints.interfaces import Root
+
+ROOT_OUTPUT_NAMES = [o.name for o in Root.outputs()]
 from stack_cfn.model.config import ServiceConfig, StackConfig
 from stack_cfn.ship import deploy
 from stack_cfn.ship.files import write_tree
@@ -36,13 +38,13 @@ def root_stack(local_aws):  # noqa: ANN001
 
 def test_every_seed_output_is_there(root_stack) -> None:  # noqa: ANN001
     target, outputs, _ = root_stack
-    assert [k for k in outputs if k in {n for n, _, _ in ROOT_OUTPUTS}][0] == "BastionIp"
-    assert {n for n, _, _ in ROOT_OUTPUTS} <= set(outputs)
+    assert [k for k in outputs if k in set(ROOT_OUTPUT_NAMES)][0] == "BastionIp"
+    assert set(ROOT_OUTPUT_NAMES) <= set(outputs)
     assert outputs["Region"] == "us-east-1" and outputs["Environment"] == "test" and outputs["Cluster"] == "e2e"
     root_only = deploy.stack_outputs(target.client("cloudformation"), "e2e-root")
-    assert {n for n, _, _ in ROOT_OUTPUTS} <= set(root_only), "the root itself returns all 19 (nested outputs resolved)"
+    assert set(ROOT_OUTPUT_NAMES) <= set(root_only), "the root itself returns all 19 (nested outputs resolved)"
     exports = all_exports(target.client("cloudformation"))
-    for name, _, _ in ROOT_OUTPUTS:
+    for name in ROOT_OUTPUT_NAMES:
         assert exports[f"e2e-root-{name}"] == outputs[name], f"export e2e-root-{name}"
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stack_cfn.blueprints.compiler import compile_stack
-from stack_cfn.model.config import load_config
+from stack_cfn.model.loading import load_config
 from stack_cfn.ship import deploy
 from tests.conftest import ROOT, run_aws
 

@@ -7,9 +7,11 @@ import json
 import pytest
 
 from stack_cfn.blueprints.compiler import compile_stack
-from stack_cfn.blueprints.service import build_service, service_parameters, wiring_for
+from stack_cfn.blueprints.interfaces import Service
+from stack_cfn.blueprints.service import build_service, service_parameters
 from stack_cfn.errors import ConfigError
-from stack_cfn.model.config import ServiceAutoScaling, ServiceConfig, StackConfig, parse_config
+from stack_cfn.model.config import ServiceAutoScaling, ServiceConfig, StackConfig
+from stack_cfn.model.loading import parse_config
 
 
 def as_dict(svc: ServiceConfig) -> dict:
@@ -108,7 +110,7 @@ def test_alike_services_share_one_template_file() -> None:
 ], ids=["service", "classic-web", "worker"])
 def test_root_passes_every_required_parameter(svc: ServiceConfig) -> None:
     t = as_dict(svc)
-    given = set(service_parameters(svc)) | set(wiring_for(svc.kind, svc.load_balancer)) | {"StackName"}
+    given = {p.name for p in Service.declared(svc)}
     assert given <= set(t["Parameters"]), "nothing passed that the template lacks"
     assert {k for k, v in t["Parameters"].items() if "Default" not in v} <= given
 

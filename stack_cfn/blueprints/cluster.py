@@ -20,27 +20,17 @@ from troposphere import (
 from troposphere.policies import AutoScalingRollingUpdate, UpdatePolicy
 
 from stack_cfn.blueprints import iam as policies
-from stack_cfn.blueprints.common import (
-    add_bool_param,
-    add_export_prefix,
-    add_ingress_all,
-    add_key_param,
-    add_name_params,
-    add_output,
-    add_param,
-    all_traffic,
-    is_true,
-    new_template,
-    tags,
-)
+from stack_cfn.blueprints.common import add_export_prefix_condition, add_ingress_all, all_traffic, emit, is_true, new_template, tags
+from stack_cfn.blueprints.contract import Declared, declare
+from stack_cfn.blueprints.interfaces import Cluster as C
 from stack_cfn.blueprints.userdata import HAS_DOCKER_AUTH, user_data
 from stack_cfn.model.config import StackConfig
 
-ECS_AMI_SSM = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
 HAS_ECS_AMI = "HasEcsAmi"
-SG_PATTERN = r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$"
+HAS_CLUSTER_NAME = "HasEcsClusterName"
+EBS_OPTIMIZED = "EcsEbsOptimizedOn"
 
-# (logical id, metric, comparison, threshold, policy): the seed's four alarms.
+# (logical id, metric, comparison, threshold, policy, alarm name suffix): the seed's four alarms.
 ALARMS = (
     ("CpuReservationHighAlarm", "CPUReservation", "GreaterThanOrEqualToThreshold", 90, "ScaleUpPolicy", "cpureservation-high"),
     ("MemoryReservationHighAlarm", "MemoryReservation", "GreaterThanOrEqualToThreshold", 90, "ScaleUpPolicy", "memoryreservation-high"),
@@ -49,149 +39,100 @@ ALARMS = (
 )
 
 
+def cluster_name(p: Declared) -> If:
+    """EcsClusterName, or the stack's Name when it is empty (the seed's default)."""
+    return If(HAS_CLUSTER_NAME, p[C.EcsClusterName], p[C.Name])
+
+
 def build_cluster(cfg: StackConfig) -> Template:
     t = new_template(f"stack-cfn cluster: ECS on EC2, {cfg.ecs_scaling} scaling")
-    name, env = add_name_params(t, cfg.name, cfg.environment)
-    cluster_name = add_param(t, "EcsClusterName", cfg.cluster_name, "ECS cluster name", AllowedPattern=r"^[a-zA-Z][a-zA-Z0-9_-]*$", MaxLength=255)
-    key_name = add_key_param(t, cfg.key_name)
-    vpc_id = add_param(t, "VpcId", None, "The stack's VPC", "AWS::EC2::VPC::Id")
-    subnets = add_param(t, "InternalSubnets", None, "Internal subnets the instances run in", "List<AWS::EC2::Subnet::Id>")
-    sources = {
-        key: add_param(t, key, None, desc, "AWS::EC2::SecurityGroup::Id")
-        for key, desc in (
-            ("InternalSsh", "Members may SSH to instances (the bastion)"),
-            ("InternalElb", "Internal load balancers"),
-            ("ExternalElb", "Public load balancers"),
-        )
-    }
-    extra_sgs = [
-        add_param(t, f"ExtraSecurityGroup{i + 1}", sg, "A further group whose members reach the instances", AllowedPattern=SG_PATTERN)
-        for i, sg in enumerate(cfg.ecs_security_groups)
-    ]
-    ami = add_param(t, "EcsAmi", cfg.ecs_ami, "Custom AMI id (e.g. from packer/); empty uses the ECS-optimized AL2023 image", AllowedPattern=r"^$|^ami-([0-9a-f]{8}|[0-9a-f]{17})$")
-    ami_ssm = add_param(t, "EcsAmiSsmParameter", ECS_AMI_SSM, "SSM parameter of the default ECS-optimized image", "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>")
-    instance_type = add_param(t, "EcsInstanceType", cfg.ecs_instance_type, "Instance type", AllowedPattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-    add_bool_param(t, "EcsInstanceEbsOptimized", cfg.ecs_instance_ebs_optimized, "EBS-optimized instances")
-    min_size = add_param(t, "EcsMinSize", cfg.ecs_min_size, "Minimum instances", "Number", MinValue=0)
-    max_size = add_param(t, "EcsMaxSize", cfg.ecs_max_size, "Maximum instances", "Number", MinValue=1)
-    desired = add_param(t, "EcsDesiredCapacity", cfg.ecs_desired_capacity, "Desired instances", "Number", MinValue=0)
-    root_size = add_param(t, "EcsRootVolumeSize", cfg.ecs_root_volume_size, "Root volume GiB", "Number", MinValue=30, MaxValue=16384)
-    docker_size = add_param(t, "EcsDockerVolumeSize", cfg.ecs_docker_volume_size, "Docker volume GiB", "Number", MinValue=1, MaxValue=16384)
-    auth_type = add_param(t, "EcsDockerAuthType", cfg.ecs_docker_auth_type, "ECS_ENGINE_AUTH_TYPE (e.g. dockercfg); empty for none", AllowedValues=["", "docker", "dockercfg"])
-    add_param(t, "EcsDockerAuthData", cfg.ecs_docker_auth_data, "ECS_ENGINE_AUTH_DATA (JSON on one line)", NoEcho=True, AllowedPattern=r"^[^\n\r]*$")
-    add_param(t, "ExtraCloudConfigType", cfg.extra_cloud_config_type, "MIME type of the extra user-data part", AllowedPattern=r"^text/[a-z0-9.+-]+$")
-    add_param(t, "ExtraCloudConfigContent", cfg.extra_cloud_config_content, "Extra user-data part")
-    add_export_prefix(t)
-    t.add_condition(HAS_ECS_AMI, Not(Equals(ami, "")))
-    t.add_condition(HAS_DOCKER_AUTH, Not(Equals(auth_type, "")))
-    t.add_condition("EcsEbsOptimizedOn", is_true("EcsInstanceEbsOptimized"))
-
-    cluster = t.add_resource(
-        ecs.Cluster(
-            "Cluster",
-            ClusterName=cluster_name,
-            ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
-            Tags=tags(name, env),
-        )
-    )
-    sg = t.add_resource(
-        ec2.SecurityGroup(
-            "ClusterSecurityGroup",
-            GroupDescription="ECS instances: all traffic from SSH, load balancer and extra groups",
-            VpcId=vpc_id,
-            SecurityGroupEgress=[all_traffic(CidrIp="0.0.0.0/0")],
-            Tags=tags(Sub("ECS cluster (${EcsClusterName})"), env),
-        )
-    )
-    for key, ref in sources.items():
-        add_ingress_all(t, f"ClusterIngressFrom{key}", Ref(sg), f"All traffic from {key}", SourceSecurityGroupId=ref)
-    for i, ref in enumerate(extra_sgs):
-        add_ingress_all(t, f"ClusterIngressFromExtraSecurityGroup{i + 1}", Ref(sg), f"All traffic from extra group {i + 1}", SourceSecurityGroupId=ref)
-    role = t.add_resource(
-        iam.Role(
-            "InstanceRole",
-            AssumeRolePolicyDocument=policies.trust("ec2.amazonaws.com"),
-            ManagedPolicyArns=[policies.SSM_MANAGED_POLICY],
-            Policies=[
-                iam.Policy(
-                    PolicyName="ecs-container-instance",
-                    PolicyDocument=policies.container_instance_policy(cluster_name, Sub("/${Name}/${Environment}")),
-                )
-            ],
-            Tags=tags(name, env),
-        )
-    )
-    profile = t.add_resource(iam.InstanceProfile("InstanceProfile", Roles=[Ref(role)]))
-    service_role = t.add_resource(
-        iam.Role(
-            "EcsServiceRole",
-            AssumeRolePolicyDocument=policies.trust("ecs.amazonaws.com"),
-            Policies=[iam.Policy(PolicyName="ecs-service", PolicyDocument=policies.ecs_service_policy())],
-            Tags=tags(name, env),
-        )
-    )
-    volume = lambda device, size: ec2.LaunchTemplateBlockDeviceMapping(
-        DeviceName=device, Ebs=ec2.EBSBlockDevice(VolumeType="gp3", VolumeSize=size, Encrypted=True, DeleteOnTermination=True)
-    )
-    launch_template = t.add_resource(
-        ec2.LaunchTemplate(
-            "LaunchTemplate",
-            LaunchTemplateData=ec2.LaunchTemplateData(
-                ImageId=If(HAS_ECS_AMI, ami, ami_ssm),
-                InstanceType=instance_type,
-                EbsOptimized=If("EcsEbsOptimizedOn", True, False),
-                IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(profile, "Arn")),
-                KeyName=key_name,
-                SecurityGroupIds=[Ref(sg)],
-                UserData=Base64(user_data()),
-                BlockDeviceMappings=[volume("/dev/xvda", root_size), volume("/dev/xvdcz", docker_size)],
-                # Hop limit 2: bridge-mode containers are one hop further from the metadata service.
-                MetadataOptions=ec2.MetadataOptions(HttpTokens="required", HttpPutResponseHopLimit=2, HttpEndpoint="enabled"),
-                TagSpecifications=[
-                    ec2.TagSpecifications(ResourceType="volume", Tags=tags(name, env, Cluster=cluster_name))
-                ],
-            ),
-            TagSpecifications=[ec2.TagSpecifications(ResourceType="launch-template", Tags=tags(name, env))],
-        )
-    )
+    p = declare(t, C, cfg)
+    add_export_prefix_condition(t)
+    t.add_condition(HAS_ECS_AMI, Not(Equals(p[C.EcsAmi], "")))
+    t.add_condition(HAS_DOCKER_AUTH, Not(Equals(p[C.EcsDockerAuthType], "")))
+    t.add_condition(EBS_OPTIMIZED, is_true(p[C.EcsInstanceEbsOptimized]))
+    t.add_condition(HAS_CLUSTER_NAME, Not(Equals(p[C.EcsClusterName], "")))
+    cluster = t.add_resource(ecs.Cluster(
+        "Cluster", ClusterName=cluster_name(p), ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
+        Tags=tags(p[C.Name], p[C.Environment])))
+    name = Ref(cluster)  # the cluster's name, whichever way it was chosen
+    sg = _security_group(t, p, cfg)
+    role, profile, service_role = _roles(t, p, name)
+    launch_template = _launch_template(t, p, sg, profile, name)
     managed = cfg.ecs_scaling == "managed"
-    asg = t.add_resource(
-        autoscaling.AutoScalingGroup(
-            "AutoScalingGroup",
-            VPCZoneIdentifier=subnets,
-            LaunchTemplate=autoscaling.LaunchTemplateSpecification(
-                LaunchTemplateId=Ref(launch_template), Version=GetAtt(launch_template, "LatestVersionNumber")
-            ),
-            MinSize=min_size,
-            MaxSize=max_size,
-            DesiredCapacity=desired,
-            TerminationPolicies=["OldestLaunchTemplate", "Default"],
-            NewInstancesProtectedFromScaleIn=managed,
-            Tags=autoscaling.Tags(Name=name, Cluster=cluster_name, Environment=env),
-            UpdatePolicy=UpdatePolicy(
-                AutoScalingRollingUpdate=AutoScalingRollingUpdate(
-                    MinInstancesInService=min_size, MaxBatchSize=1, PauseTime="PT5M", WaitOnResourceSignals=False
-                )
-            ),
-        )
-    )
+    asg = t.add_resource(autoscaling.AutoScalingGroup(
+        "AutoScalingGroup", VPCZoneIdentifier=p[C.InternalSubnets],
+        LaunchTemplate=autoscaling.LaunchTemplateSpecification(LaunchTemplateId=Ref(launch_template), Version=GetAtt(launch_template, "LatestVersionNumber")),
+        MinSize=p[C.EcsMinSize], MaxSize=p[C.EcsMaxSize], DesiredCapacity=p[C.EcsDesiredCapacity],
+        TerminationPolicies=["OldestLaunchTemplate", "Default"], NewInstancesProtectedFromScaleIn=managed,
+        Tags=autoscaling.Tags(Name=p[C.Name], Cluster=name, Environment=p[C.Environment]),
+        UpdatePolicy=UpdatePolicy(AutoScalingRollingUpdate=AutoScalingRollingUpdate(
+            MinInstancesInService=p[C.EcsMinSize], MaxBatchSize=1, PauseTime="PT5M", WaitOnResourceSignals=False))))
     if managed:
         _managed_scaling(t, cluster, asg)
     else:
-        _simple_scaling(t, asg, cluster_name)
-
-    add_output(t, "Cluster", Ref(cluster), "ECS cluster name")
-    add_output(t, "ClusterArn", GetAtt(cluster, "Arn"), "ECS cluster ARN")
-    add_output(t, "EcsClusterSecurityGroupId", Ref(sg), "Security group of the container instances")
-    add_output(t, "IamRole", GetAtt(service_role, "Arn"), "ECS service role ARN (classic ELB registration)")
-    add_output(t, "IamRoleDefaultEcsRoleId", GetAtt(role, "RoleId"), "Container instance role id")
-    add_output(t, "InstanceRoleArn", GetAtt(role, "Arn"), "Container instance role ARN")
-    add_output(t, "InstanceProfile", Ref(profile), "Container instance profile")
-    add_output(t, "AutoscalingGroup", Ref(asg), "Auto scaling group name")
+        _simple_scaling(t, asg, name)
+    for out, value in (
+        (C.Cluster, Ref(cluster)), (C.ClusterArn, GetAtt(cluster, "Arn")), (C.EcsClusterSecurityGroupId, Ref(sg)),
+        (C.IamRole, GetAtt(service_role, "Arn")), (C.IamRoleDefaultEcsRoleId, GetAtt(role, "RoleId")),
+        (C.InstanceRoleArn, GetAtt(role, "Arn")), (C.InstanceProfile, Ref(profile)), (C.AutoscalingGroup, Ref(asg)),
+    ):
+        emit(t, out, value)
     return t
 
 
-def _simple_scaling(t: Template, asg: autoscaling.AutoScalingGroup, cluster_name: Ref) -> None:
+def _security_group(t: Template, p: Declared, cfg: StackConfig) -> ec2.SecurityGroup:
+    """The instances' group: all traffic from the SSH, load balancer and extra groups."""
+    sg = t.add_resource(ec2.SecurityGroup(
+        "ClusterSecurityGroup", GroupDescription="ECS instances: all traffic from SSH, load balancer and extra groups", VpcId=p[C.VpcId],
+        SecurityGroupEgress=[all_traffic(CidrIp="0.0.0.0/0")], Tags=tags(Sub("ECS cluster (${Cluster})"), p[C.Environment])))
+    for source in (C.InternalSsh, C.InternalElb, C.ExternalElb):
+        add_ingress_all(t, f"ClusterIngressFrom{source.name}", Ref(sg), f"All traffic from {source.name}", SourceSecurityGroupId=p[source])
+    for i in range(len(cfg.ecs_security_groups)):
+        add_ingress_all(t, f"ClusterIngressFromExtraSecurityGroup{i + 1}", Ref(sg), f"All traffic from extra group {i + 1}",
+                        SourceSecurityGroupId=p[C.ExtraSecurityGroup.at(i)])
+    return sg
+
+
+def _roles(t: Template, p: Declared, cluster: Ref) -> tuple[iam.Role, iam.InstanceProfile, iam.Role]:
+    """The container instances' role and profile, and the ECS service role of classic-ELB services."""
+    env_tags = tags(p[C.Name], p[C.Environment])
+    role = t.add_resource(iam.Role(
+        "InstanceRole", AssumeRolePolicyDocument=policies.trust("ec2.amazonaws.com"), ManagedPolicyArns=[policies.SSM_MANAGED_POLICY],
+        Policies=[iam.Policy(PolicyName="ecs-container-instance",
+                             PolicyDocument=policies.container_instance_policy(cluster, Sub("/${Name}/${Environment}")))],
+        Tags=env_tags))
+    profile = t.add_resource(iam.InstanceProfile("InstanceProfile", Roles=[Ref(role)]))
+    service_role = t.add_resource(iam.Role(
+        "EcsServiceRole", AssumeRolePolicyDocument=policies.trust("ecs.amazonaws.com"),
+        Policies=[iam.Policy(PolicyName="ecs-service", PolicyDocument=policies.ecs_service_policy())], Tags=env_tags))
+    return role, profile, service_role
+
+
+def _launch_template(t: Template, p: Declared, sg: ec2.SecurityGroup, profile: iam.InstanceProfile, cluster: Ref) -> ec2.LaunchTemplate:
+    volume = lambda device, size: ec2.LaunchTemplateBlockDeviceMapping(
+        DeviceName=device, Ebs=ec2.EBSBlockDevice(VolumeType="gp3", VolumeSize=size, Encrypted=True, DeleteOnTermination=True))
+    env_tags = tags(p[C.Name], p[C.Environment])
+    return t.add_resource(ec2.LaunchTemplate(
+        "LaunchTemplate",
+        LaunchTemplateData=ec2.LaunchTemplateData(
+            ImageId=If(HAS_ECS_AMI, p[C.EcsAmi], p[C.EcsAmiSsmParameter]),
+            InstanceType=p[C.EcsInstanceType],
+            EbsOptimized=If(EBS_OPTIMIZED, True, False),
+            IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(profile, "Arn")),
+            KeyName=p[C.KeyName],
+            SecurityGroupIds=[Ref(sg)],
+            UserData=Base64(user_data()),
+            BlockDeviceMappings=[volume("/dev/xvda", p[C.EcsRootVolumeSize]), volume("/dev/xvdcz", p[C.EcsDockerVolumeSize])],
+            # Hop limit 2: bridge-mode containers are one hop further from the metadata service.
+            MetadataOptions=ec2.MetadataOptions(HttpTokens="required", HttpPutResponseHopLimit=2, HttpEndpoint="enabled"),
+            TagSpecifications=[ec2.TagSpecifications(ResourceType="volume", Tags=tags(p[C.Name], p[C.Environment], Cluster=cluster))],
+        ),
+        TagSpecifications=[ec2.TagSpecifications(ResourceType="launch-template", Tags=env_tags)],
+    ))
+
+
+def _simple_scaling(t: Template, asg: autoscaling.AutoScalingGroup, cluster_name: object) -> None:
     """The seed's behaviour: +1/-1 simple policies driven by reservation alarms."""
     for logical, adjustment in (("ScaleUpPolicy", 1), ("ScaleDownPolicy", -1)):
         t.add_resource(
@@ -208,7 +149,7 @@ def _simple_scaling(t: Template, asg: autoscaling.AutoScalingGroup, cluster_name
     for logical, metric, comparison, threshold, policy, suffix in ALARMS:
         alarm = cloudwatch.Alarm(
             logical,
-            AlarmName=Sub(f"${{EcsClusterName}}-{suffix}"),
+            AlarmName=Sub(f"${{Cluster}}-{suffix}"),
             AlarmDescription=f"Scale the cluster on {metric} {'>=' if threshold > 50 else '<='} {threshold}%",
             Namespace="AWS/ECS",
             MetricName=metric,

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from troposphere import Template
 
 from stack_cfn.blueprints.bastion import build_bastion
 from stack_cfn.blueprints.cluster import build_cluster
+from stack_cfn.blueprints.contract import Contract
+from stack_cfn.blueprints.interfaces import Bastion, Cluster, Network, Service
 from stack_cfn.blueprints.network import build_network
-from stack_cfn.blueprints.root import Nested, build_root, canonical_json, layer_wiring, service_wiring
-from stack_cfn.blueprints.service import build_service, service_parameters, wiring_for
+from stack_cfn.blueprints.root import Nested, build_root, canonical_json
+from stack_cfn.blueprints.service import build_service
+from stack_cfn.errors import ConfigError
+from stack_cfn.model import quotas
 from stack_cfn.model.config import ServiceConfig, StackConfig
 
 ROOT_FILE = "stack.json"
-LAYER_FILES = {"NetworkStack": "network.json", "ClusterStack": "cluster.json", "BastionStack": "bastion.json"}
+LAYERS: tuple[tuple[type[Contract], Callable[[StackConfig], Template]], ...] = (
+    (Network, build_network), (Cluster, build_cluster), (Bastion, build_bastion),
+)
 
 
 @dataclass(frozen=True)
@@ -32,40 +39,58 @@ def content_name(stem: str, body: str) -> str:
     return f"{stem}-{hashlib.sha256(body.encode()).hexdigest()[:12]}.json"
 
 
-def compile_layers(cfg: StackConfig) -> dict[str, Template]:
-    return {
-        "NetworkStack": build_network(cfg),
-        "ClusterStack": build_cluster(cfg),
-        "BastionStack": build_bastion(cfg),
-    }
+def nested_layers(cfg: StackConfig) -> list[Nested]:
+    return [Nested(contract, contract.logical_id, build(cfg), contract.filename, cfg) for contract, build in LAYERS]
+
+
+def root_description(cfg: StackConfig, services: int) -> str:
+    return f"stack-cfn root: {cfg.name} {cfg.environment}, nested network, cluster, bastion and {services} service(s)"
 
 
 def compile_stack(cfg: StackConfig, region_network: Mapping[str, Mapping[str, str]] | None = None) -> Compiled:
-    """All templates of `cfg`; `region_network` makes the StackSet variant of the root (see stackset.py)."""
-    layers = compile_layers(cfg)
-    wiring = layer_wiring()
-    files: dict[str, str] = {}
-    nested = []
-    for logical, template in layers.items():
-        filename = LAYER_FILES[logical]
-        files[filename] = canonical_json(template)
-        nested.append(Nested(logical, template, filename, wiring[logical]))
+    """All templates of `cfg`; `region_network` makes the StackSet variant of the root (see ship/stackset.py)."""
+    check_root_size(cfg)
+    layers = nested_layers(cfg)
+    files = {n.filename: canonical_json(n.template) for n in layers}
     services = []
     for svc in cfg.services:
         template = build_service(svc)
         body = canonical_json(template)
         filename = content_name(svc.kind, body)  # alike services share one file
         files[filename] = body
-        wiring = service_wiring(svc.kind, wiring_for(svc.kind, svc.load_balancer))
-        services.append(Nested(svc.logical_id, template, filename, wiring, literal=service_parameters(svc)))
-    files[ROOT_FILE] = canonical_json(build_root(cfg, nested, services, region_network))
+        services.append(Nested(Service, svc.logical_id, template, filename, svc))
+    root = build_root(layers, services, region_network, root_description(cfg, len(services)))
+    files[ROOT_FILE] = canonical_json(root)
+    check_quotas(files, {n.filename for n in (*layers, *services)}, [n.filename for n in (*layers, *services)])
     return Compiled(files=dict(sorted(files.items())))
 
 
-# The seed's required inputs: the generic templates leave them without defaults.
-REQUIRED_PARAMETERS = ("Name", "Environment", "KeyName")
-GENERIC_CONFIG = StackConfig(name="stack", environment="prod", key_name="required")
+def check_root_size(cfg: StackConfig) -> None:
+    """The root holds one resource per nested stack: refuse before building what CloudFormation would."""
+    count = len(LAYERS) + len(cfg.services)
+    if count > quotas.RESOURCES_PER_TEMPLATE.limit:
+        raise ConfigError("services", quotas.RESOURCES_PER_TEMPLATE.message(count, "the root template's resource count (3 layers + one per service)"),
+                          f"describe at most {quotas.RESOURCES_PER_TEMPLATE.limit - len(LAYERS)} services in one stack")
+
+
+def check_quotas(files: Mapping[str, str], nested: set[str], uses: list[str]) -> None:
+    """Per template (resources, parameters, outputs, size) and per operation (resources across the tree)."""
+    counts = {}
+    for name, body in files.items():
+        doc = json.loads(body)
+        counts[name] = len(doc.get("Resources", {}))
+        for quota, actual in ((quotas.RESOURCES_PER_TEMPLATE, counts[name]), (quotas.PARAMETERS_PER_TEMPLATE, len(doc.get("Parameters", {}))),
+                              (quotas.OUTPUTS_PER_TEMPLATE, len(doc.get("Outputs", {}))), (quotas.TEMPLATE_BODY_BYTES, len(body.encode()))):
+            if actual > quota.limit:
+                raise ConfigError("services", quota.message(actual, f"{name}'s count"), "describe fewer services in one stack")
+    total = counts[ROOT_FILE] + sum(counts[name] for name in uses)
+    if total > quotas.RESOURCES_PER_OPERATION.limit:
+        raise ConfigError("services", quotas.RESOURCES_PER_OPERATION.message(total, "the resources one deploy creates"),
+                          "describe fewer services in one stack")
+
+
 # The seed's building blocks as drop-in templates: templates/service.json and friends.
+GENERIC_CONFIG = StackConfig(name="stack", environment="prod", key_name="required")
 GENERIC_SERVICES = {
     "service": ServiceConfig(name="service", image="image", port=80),
     "web-service": ServiceConfig(name="web", image="image", port=80, kind="web-service"),
@@ -74,19 +99,18 @@ GENERIC_SERVICES = {
 
 
 def _strip_required_defaults(t: Template) -> Template:
-    for key in REQUIRED_PARAMETERS:
-        if key in t.parameters:
-            t.parameters[key].properties.pop("Default", None)
+    """The seed's required inputs (rows marked `required`) get no default in the generic templates."""
+    required = {p.name for contract, _ in LAYERS for p in contract.params() if p.required}
+    for key in required & set(t.parameters):
+        t.parameters[key].properties.pop("Default", None)
     return t
 
 
 def compile_generic() -> Compiled:
     """The drop-in templates of templates/: the seed's defaults, required inputs left to the user."""
-    layers = compile_layers(GENERIC_CONFIG)
-    wiring = layer_wiring()
-    nested = [Nested(k, t, LAYER_FILES[k], wiring[k]) for k, t in layers.items()]
-    root = build_root(GENERIC_CONFIG, nested)
-    files = {LAYER_FILES[k]: canonical_json(_strip_required_defaults(t)) for k, t in layers.items()}
+    layers = nested_layers(GENERIC_CONFIG)
+    root = build_root(layers, (), None, root_description(GENERIC_CONFIG, 0))
+    files = {n.filename: canonical_json(_strip_required_defaults(n.template)) for n in layers}
     files[ROOT_FILE] = canonical_json(_strip_required_defaults(root))
     for kind, svc in GENERIC_SERVICES.items():
         files[f"{kind}.json"] = canonical_json(build_service(svc))

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Ref, Tags, Template
+from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Ref, Tags
 from troposphere import elasticloadbalancing as elb
 from troposphere import elasticloadbalancingv2 as elbv2
 
-from stack_cfn.model.config import ServiceConfig
+from stack_cfn.blueprints.interfaces import Service as S
+from stack_cfn.blueprints.parts import Parts
 
 HAS_CERTIFICATE = "HasCertificate"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -32,52 +33,54 @@ class Balancer:
     uses_service_role: bool
 
 
-def lb_tags(environment: object) -> Tags:
-    return Tags(Name=Ref("Name"), Service=Ref("Name"), Environment=environment)
+def lb_tags(parts: Parts) -> Tags:
+    name = parts.p[S.Name]
+    return Tags(Name=name, Service=name, Environment=parts.wired(S.Environment))
 
 
-def add_balancer(t: Template, svc: ServiceConfig, wiring: dict[str, object], host_port: object | None) -> Balancer:
+def add_balancer(parts: Parts, host_port: object | None) -> Balancer:
     """The service's load balancer; `host_port` is the classic ELB's static instance port."""
-    public = svc.kind == "web-service"
+    public = parts.svc.kind == "web-service"
     if public:
-        t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref("CertificateArn"), "")))
-    if svc.load_balancer == "classic":
-        return _classic(t, svc, wiring, public, host_port)
-    return _application(t, svc, wiring, public)
+        parts.t.add_condition(HAS_CERTIFICATE, Not(Equals(parts.p[S.CertificateArn], "")))
+    if parts.svc.load_balancer == "classic":
+        return _classic(parts, public, host_port)
+    return _application(parts, public)
 
 
-def _application(t: Template, svc: ServiceConfig, w: dict[str, object], public: bool) -> Balancer:
+def _application(parts: Parts, public: bool) -> Balancer:
+    t, p = parts.t, parts.p
     lb = t.add_resource(
         elbv2.LoadBalancer(
             "LoadBalancer",
             Type="application",
             Scheme="internet-facing" if public else "internal",
-            Subnets=w["Subnets"],
-            SecurityGroups=[w["LoadBalancerSecurityGroup"]],
+            Subnets=parts.wired(S.Subnets),
+            SecurityGroups=[parts.wired(S.LoadBalancerSecurityGroup)],
             LoadBalancerAttributes=[
                 elbv2.LoadBalancerAttributes(Key="idle_timeout.timeout_seconds", Value="30"),
                 elbv2.LoadBalancerAttributes(Key="access_logs.s3.enabled", Value="true"),
-                elbv2.LoadBalancerAttributes(Key="access_logs.s3.bucket", Value=w["LogBucket"]),
-                elbv2.LoadBalancerAttributes(Key="access_logs.s3.prefix", Value=Ref("Name")),
+                elbv2.LoadBalancerAttributes(Key="access_logs.s3.bucket", Value=parts.wired(S.LogBucket)),
+                elbv2.LoadBalancerAttributes(Key="access_logs.s3.prefix", Value=p[S.Name]),
             ],
-            Tags=lb_tags(w["Environment"]),
+            Tags=lb_tags(parts),
         )
     )
     target_group = t.add_resource(
         elbv2.TargetGroup(
             "TargetGroup",
-            VpcId=w["VpcId"],
-            Port=Ref("Port"),
+            VpcId=parts.wired(S.VpcId),
+            Port=p[S.Port],
             Protocol="HTTP",
             TargetType="instance",
-            HealthCheckPath=Ref("HealthCheckPath"),
+            HealthCheckPath=p[S.HealthCheckPath],
             HealthCheckIntervalSeconds=30,
             HealthCheckTimeoutSeconds=5,
             HealthyThresholdCount=2,
             UnhealthyThresholdCount=2,
             Matcher=elbv2.Matcher(HttpCode="200-399"),
             TargetGroupAttributes=[elbv2.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="15")],
-            Tags=lb_tags(w["Environment"]),
+            Tags=lb_tags(parts),
         )
     )
     forward = [elbv2.Action(Type="forward", TargetGroupArn=Ref(target_group))]
@@ -94,14 +97,14 @@ def _application(t: Template, svc: ServiceConfig, w: dict[str, object], public: 
                 Port=443,
                 Protocol="HTTPS",
                 SslPolicy=TLS_POLICY,
-                Certificates=[elbv2.Certificate(CertificateArn=Ref("CertificateArn"))],
+                Certificates=[elbv2.Certificate(CertificateArn=p[S.CertificateArn])],
                 DefaultActions=forward,
             )
         )
     else:
         t.add_resource(elbv2.Listener("HttpListener", LoadBalancerArn=Ref(lb), Port=80, Protocol="HTTP", DefaultActions=forward))
     return Balancer(
-        load_balancers=[{"ContainerName": Ref("Name"), "ContainerPort": Ref("Port"), "TargetGroupArn": Ref(target_group)}],
+        load_balancers=[{"ContainerName": p[S.Name], "ContainerPort": p[S.Port], "TargetGroupArn": Ref(target_group)}],
         depends_on=listeners,
         dns_name=GetAtt(lb, "DNSName"),
         zone_id=GetAtt(lb, "CanonicalHostedZoneID"),
@@ -110,15 +113,15 @@ def _application(t: Template, svc: ServiceConfig, w: dict[str, object], public: 
     )
 
 
-def _classic(t: Template, svc: ServiceConfig, w: dict[str, object], public: bool, host_port: object) -> Balancer:
-    protocol = svc.protocol
-    target = Join("", ["TCP:", host_port]) if protocol == "TCP" else Join("", ["HTTP:", host_port, Ref("HealthCheckPath")])
+def _classic(parts: Parts, public: bool, host_port: object) -> Balancer:
+    t, p, protocol = parts.t, parts.p, parts.svc.protocol
+    target = Join("", ["TCP:", host_port]) if protocol == "TCP" else Join("", ["HTTP:", host_port, p[S.HealthCheckPath]])
     listeners = [elb.Listener(LoadBalancerPort="80", Protocol=protocol, InstancePort=host_port, InstanceProtocol=protocol)]
     if public:
         listeners.append(
             If(
                 HAS_CERTIFICATE,
-                elb.Listener(LoadBalancerPort="443", Protocol="HTTPS", InstancePort=host_port, InstanceProtocol="HTTP", SSLCertificateId=Ref("CertificateArn")),
+                elb.Listener(LoadBalancerPort="443", Protocol="HTTPS", InstancePort=host_port, InstanceProtocol="HTTP", SSLCertificateId=p[S.CertificateArn]),
                 NoValue,
             )
         )
@@ -126,19 +129,19 @@ def _classic(t: Template, svc: ServiceConfig, w: dict[str, object], public: bool
         elb.LoadBalancer(
             "LoadBalancer",
             Scheme="internet-facing" if public else "internal",
-            Subnets=w["Subnets"],
-            SecurityGroups=[w["LoadBalancerSecurityGroup"]],
+            Subnets=parts.wired(S.Subnets),
+            SecurityGroups=[parts.wired(S.LoadBalancerSecurityGroup)],
             CrossZone=True,
             Listeners=listeners,
             HealthCheck=elb.HealthCheck(Target=target, HealthyThreshold="2", UnhealthyThreshold="2", Timeout="5", Interval="30"),
             ConnectionDrainingPolicy=elb.ConnectionDrainingPolicy(Enabled=True, Timeout=15),
             ConnectionSettings=elb.ConnectionSettings(IdleTimeout=30),
-            AccessLoggingPolicy=elb.AccessLoggingPolicy(Enabled=True, S3BucketName=w["LogBucket"], S3BucketPrefix=Ref("Name"), EmitInterval=60),
-            Tags=lb_tags(w["Environment"]),
+            AccessLoggingPolicy=elb.AccessLoggingPolicy(Enabled=True, S3BucketName=parts.wired(S.LogBucket), S3BucketPrefix=p[S.Name], EmitInterval=60),
+            Tags=lb_tags(parts),
         )
     )
     return Balancer(
-        load_balancers=[{"ContainerName": Ref("Name"), "ContainerPort": Ref("Port"), "LoadBalancerName": Ref(lb)}],
+        load_balancers=[{"ContainerName": p[S.Name], "ContainerPort": p[S.Port], "LoadBalancerName": Ref(lb)}],
         depends_on=[],
         dns_name=GetAtt(lb, "DNSName"),
         zone_id=GetAtt(lb, "CanonicalHostedZoneNameID"),

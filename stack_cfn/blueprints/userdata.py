@@ -26,7 +26,7 @@ write_files:
     permissions: "0600"
     append: true
     content: |
-      ECS_CLUSTER=${EcsClusterName}
+      ECS_CLUSTER=${Cluster}
       ECS_ENABLE_TASK_IAM_ROLE=true
       ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST=true
       ECS_AVAILABLE_LOGGING_DRIVERS=LOG_DRIVERS
@@ -35,7 +35,7 @@ write_files:
     append: true
     content: |
       SERVER_ENVIRONMENT=${Environment}
-      SERVER_GROUP=${EcsClusterName}
+      SERVER_GROUP=${Cluster}
       SERVER_REGION=${AWS::Region}
 """.replace("=LOG_DRIVERS", "=" + LOG_DRIVERS)
 
@@ -63,5 +63,5 @@ ${{ExtraCloudConfigContent}}
 
 
 def user_data() -> Sub:
-    """The MIME document as Fn::Sub over the cluster template's parameters."""
+    """The MIME document as Fn::Sub over the cluster template's parameters and its Cluster resource (its name)."""
     return Sub(MIME, DockerAuthLines=If(HAS_DOCKER_AUTH, Sub(AUTH_LINES), "# no private registry auth"))

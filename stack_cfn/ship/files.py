@@ -1,37 +1,96 @@
-"""Writing compiled templates: all or nothing.
+"""Writing compiled templates into a directory stack-cfn owns, and nothing else.
 
-Everything is written into a temporary directory beside the target, then
-swapped in, so a failed build never leaves half a build/ behind.
+An output directory is new, empty, or holds only what an earlier run wrote
+(listed in its manifest, `.stack-cfn-files`). Anything else there (the
+stack description, a README, a repository) makes the write refuse, with one
+line, before a byte is written. Each file is written beside its final name
+and renamed into place; files of the earlier run that this one does not
+write are removed; the directory itself (and its mode) stays.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from stack_cfn.errors import StackCfnError
 
-def write_tree(target: Path, files: Mapping[str, str], clean: bool = True) -> None:
-    """Replace `target` with exactly `files` (clean) or add/overwrite them in it."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+MANIFEST = ".stack-cfn-files"
+
+
+class OutputError(StackCfnError):
+    """An output directory stack-cfn may not write into."""
+
+    def __init__(self, target: Path, problem: str, fix: str) -> None:
+        super().__init__(f"{target}: {problem}; {fix}")
+
+
+def owned_files(target: Path) -> set[str]:
+    """What an earlier run wrote into `target`, by its manifest."""
     try:
-        if not clean and target.exists():
-            shutil.copytree(target, staging, dirs_exist_ok=True)
-        for rel, text in files.items():
-            path = staging / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}-old-{os.getpid()}")
-            os.replace(target, old)
-        os.replace(staging, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        text = (target / MANIFEST).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return set()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OutputError(target, f"its {MANIFEST} cannot be read ({exc})", "remove the directory and build again") from None
+    return {line for line in text.splitlines() if line and "/" not in line and not line.startswith(".")}
+
+
+def check_target(target: Path, files: Mapping[str, str], protect: Iterable[Path] = ()) -> set[str]:
+    """Refuse a target that is a file, holds a protected path, or holds what stack-cfn did not write."""
+    if target.exists() and not target.is_dir():
+        raise OutputError(target, "is a file, not a directory", "choose a directory for the templates, such as build")
+    resolved = target.resolve()
+    for path in protect:
+        p = Path(path).resolve()
+        if p == resolved or resolved in p.parents:
+            raise OutputError(target, f"holds {path}", "choose a directory of its own for the templates, such as build")
+    if not target.exists():
+        return set()
+    owned = owned_files(target)
+    try:
+        entries = sorted(e.name for e in os.scandir(target))
+    except OSError as exc:
+        raise OutputError(target, f"cannot be listed ({exc.strerror})", "check its permissions") from None
+    if ".git" in entries:
+        raise OutputError(target, "is a git repository", "choose a directory of its own for the templates, such as build")
+    foreign = [e for e in entries if e != MANIFEST and e not in owned]
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise OutputError(target, f"holds files stack-cfn did not write ({shown})", "choose an empty or new directory, or remove them")
+    return owned
+
+
+def write_tree(target: Path, files: Mapping[str, str], protect: Iterable[Path] = ()) -> None:
+    """Write exactly `files` into `target`; remove what an earlier run wrote and this one does not."""
+    target = Path(target)
+    owned = check_target(target, files, protect)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for name, text in sorted(files.items()):
+            _write_atomic(target / name, text)
+        for stale in sorted(owned - set(files)):
+            (target / stale).unlink(missing_ok=True)
+        _write_atomic(target / MANIFEST, "".join(f"{name}\n" for name in sorted(files)))
+    except OSError as exc:
+        raise OutputError(target, f"cannot be written ({exc.strerror or exc})", "check the path and its permissions") from None
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644 & ~_umask())
+        os.replace(tmp, path)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from types import TracebackType
 
+from stack_cfn.blueprints.interfaces import Bastion
 from stack_cfn.model.config import StackConfig
 from stack_cfn.ship.aws import AwsTarget
 
@@ -121,7 +122,7 @@ class LocalAws:
         ec2 = target.client("ec2")
         if not ec2.describe_key_pairs(Filters=[{"Name": "key-name", "Values": [cfg.key_name]}])["KeyPairs"]:
             ec2.create_key_pair(KeyName=cfg.key_name)
-        return {"BastionAmi": local_ubuntu_ami(target)} if not cfg.bastion_ami else {}
+        return {Bastion.BastionAmi.name: local_ubuntu_ami(target)} if not cfg.bastion_ami else {}
 
     @staticmethod
     def summary(target: AwsTarget, stack_name: str) -> dict[str, object]:

@@ -18,6 +18,7 @@ from typing import Any
 
 import botocore.exceptions
 
+from stack_cfn.blueprints.interfaces import Network
 from stack_cfn.errors import ConfigError, DeployError
 from stack_cfn.model.cidr import SubnetPlan, explicit_plan, parse_vpc_cidr, plan_subnets, shift_for_region
 from stack_cfn.model.config import StackConfig
@@ -34,10 +35,11 @@ class RegionPlan:
     plan: SubnetPlan
 
     def network_parameters(self) -> dict[str, str]:
-        params = {"Cidr": str(self.plan.vpc)}
+        """The network's address parameters, named by the network's own contract."""
+        params = {Network.Cidr.name: str(self.plan.vpc)}
         for i, (internal, external) in enumerate(zip(self.plan.internal, self.plan.external, strict=True)):
-            params[f"InternalSubnet{i + 1}Cidr"] = str(internal)
-            params[f"ExternalSubnet{i + 1}Cidr"] = str(external)
+            params[Network.InternalSubnetCidr.at(i).name] = str(internal)
+            params[Network.ExternalSubnetCidr.at(i).name] = str(external)
         return params
 
 
@@ -60,7 +62,7 @@ def region_plans(cfg: StackConfig, regions: Sequence[str], cidrs: Mapping[str, s
     for index, region in enumerate(regions):
         if region in cidrs:
             vpc = parse_vpc_cidr(cidrs[region], f"--region-cidr {region}")
-            plan = plan_subnets(vpc, cfg.az_count) if not cfg.internal_subnets else _move_explicit(cfg, vpc)
+            plan = plan_subnets(vpc, cfg.zone_count) if not cfg.internal_subnets else _move_explicit(cfg, vpc)
         else:
             plan = shift_for_region(cfg.plan, index)
         plans.append(RegionPlan(region, plan))
@@ -77,7 +79,7 @@ def region_plans(cfg: StackConfig, regions: Sequence[str], cidrs: Mapping[str, s
 def _move_explicit(cfg: StackConfig, vpc: ipaddress.IPv4Network) -> SubnetPlan:
     offset = int(vpc.network_address) - int(cfg.plan.vpc.network_address)
     move = lambda n: str(ipaddress.ip_network((int(n.network_address) + offset, n.prefixlen)))  # noqa: E731
-    return explicit_plan(vpc, [move(n) for n in cfg.plan.internal], [move(n) for n in cfg.plan.external], cfg.az_count)
+    return explicit_plan(vpc, [move(n) for n in cfg.plan.internal], [move(n) for n in cfg.plan.external], cfg.zone_count)
 
 
 def region_mapping(plans: Sequence[RegionPlan]) -> dict[str, dict[str, str]]:

@@ -1,0 +1,228 @@
+"""Every template interface of the stack, declared once: parameters, outputs, exports, wiring.
+
+Read a class as the template's contract: its parameters (with type, the model
+rule that constrains them, the default and how the root supplies them) and
+its outputs (each exported as `<ExportPrefix>-<Output>` unless marked not).
+The builders, the root's wiring, standalone imports, StackSets and the
+reference docs all read these rows.
+"""
+
+from __future__ import annotations
+
+from troposphere import Ref, Region
+
+from stack_cfn.blueprints.contract import Contract, Out, Param, ParamFamily, PerService, RootName, Wired
+from stack_cfn.model import rules as R
+
+NAT_AMI_SSM = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+ECS_AMI_SSM = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+UBUNTU_AMI_SSM = "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"
+SSM_IMAGE = "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
+SG = "AWS::EC2::SecurityGroup::Id"
+
+
+class Layer(Contract):
+    """What network, cluster and bastion declare alike."""
+
+    Name = Param("Stack name, used in resource names and tags", setting="name", required=True)
+    Environment = Param("Environment, e.g. prod", setting="environment", required=True)
+    ExportPrefix = Param("Prefix of this stack's export names (<prefix>-<Output>); empty means this stack's name",
+                         rule=R.STACK_NAME.with_optional(), default="", supply=RootName())
+
+
+class Network(Layer):
+    logical_id = "NetworkStack"
+    filename = "network.json"
+
+    Cidr = Param("VPC CIDR (a private /16 by default)", rule=R.CIDR_SHAPE, default=lambda c: str(c.plan.vpc))
+    InternalSubnetCidr = ParamFamily("InternalSubnet{}Cidr", "CIDR of internal subnet {}", lambda c: c.zone_count,
+                                     lambda c, i: str(c.plan.internal[i]), rule=R.CIDR_SHAPE)
+    ExternalSubnetCidr = ParamFamily("ExternalSubnet{}Cidr", "CIDR of external subnet {}", lambda c: c.zone_count,
+                                     lambda c, i: str(c.plan.external[i]), rule=R.CIDR_SHAPE)
+    AvailabilityZone = ParamFamily("AvailabilityZone{}", "Availability zone {0}; empty picks the region's zone number {0}", lambda c: c.zone_count,
+                                   lambda c, i: c.availability_zones[i] if c.availability_zones else "", rule=R.AZ_NAME.with_optional())
+    DomainName = Param("Private DNS zone and DHCP search domain", setting="domain_name")
+    SshCidr = Param("Who may reach the bastion on port 22", setting="ssh_cidr")
+    UseNatInstances = Param("true: one NAT EC2 instance per AZ instead of NAT gateways", setting="use_nat_instances")
+    UseEipWithNatInstances = Param("true: give NAT instances Elastic IPs", setting="use_eip_with_nat_instances")
+    NatInstanceType = Param("NAT instance type", setting="nat_instance_type")
+    NatInstanceAmi = Param("SSM parameter (or AMI id) of the NAT instance image", SSM_IMAGE, default=NAT_AMI_SSM)
+    LogsExpirationEnabled = Param("true: expire load balancer logs", setting="logs_expiration_enabled")
+    LogsExpirationDays = Param("Days before logs expire", "Number", setting="logs_expiration_days")
+    LogBucketName = Param("Log bucket name; empty lets CloudFormation pick a unique one", setting="log_bucket_name")
+
+    VpcId = Out("The VPC")
+    Cidr_ = Out("The VPC's CIDR")
+    InternalSubnets = Out("Internal subnet ids, comma separated, in AZ order")
+    ExternalSubnets = Out("External subnet ids, comma separated, in AZ order")
+    AvailabilityZones = Out("Availability zones, comma separated, in subnet order")
+    InternalRouteTables = Out("Internal route table ids, comma separated")
+    ExternalRouteTables = Out("The external route table id")
+    ZoneId = Out("The private hosted zone")
+    DomainName_ = Out("The private domain, e.g. stack.local")
+    InternalElb = Out("Security group of internal load balancers")
+    ExternalElb = Out("Security group of public load balancers")
+    ExternalSsh = Out("Security group admitting SSH from the allowed range")
+    InternalSsh = Out("Security group admitting SSH from the bastion")
+    VpcSecurityGroup = Out("The VPC's default security group")
+    LogBucketId = Out("Bucket of load balancer access logs")
+    InternalNatIps = Out("Public IPs that internal traffic leaves from")
+
+
+class Cluster(Layer):
+    logical_id = "ClusterStack"
+    filename = "cluster.json"
+
+    EcsClusterName = Param("ECS cluster name; empty uses Name", setting="ecs_cluster_name")
+    KeyName = Param("EC2 key pair for SSH to the instances", "AWS::EC2::KeyPair::KeyName", setting="key_name", required=True)
+    VpcId = Param("The stack's VPC", "AWS::EC2::VPC::Id", supply=Wired(lambda c: Network.VpcId))
+    InternalSubnets = Param("Internal subnets the instances run in", "List<AWS::EC2::Subnet::Id>", supply=Wired(lambda c: Network.InternalSubnets))
+    InternalSsh = Param("Members may SSH to instances (the bastion)", SG, supply=Wired(lambda c: Network.InternalSsh))
+    InternalElb = Param("Internal load balancers", SG, supply=Wired(lambda c: Network.InternalElb))
+    ExternalElb = Param("Public load balancers", SG, supply=Wired(lambda c: Network.ExternalElb))
+    ExtraSecurityGroup = ParamFamily("ExtraSecurityGroup{}", "A further group whose members reach the instances",
+                                     lambda c: len(c.ecs_security_groups), lambda c, i: c.ecs_security_groups[i], rule=R.SG_ID)
+    EcsAmi = Param("Custom AMI id (e.g. from packer/); empty uses the ECS-optimized AL2023 image", setting="ecs_ami")
+    EcsAmiSsmParameter = Param("SSM parameter of the default ECS-optimized image", SSM_IMAGE, default=ECS_AMI_SSM)
+    EcsInstanceType = Param("Instance type", setting="ecs_instance_type")
+    EcsInstanceEbsOptimized = Param("EBS-optimized instances", setting="ecs_instance_ebs_optimized")
+    EcsMinSize = Param("Minimum instances", "Number", setting="ecs_min_size")
+    EcsMaxSize = Param("Maximum instances", "Number", setting="ecs_max_size")
+    EcsDesiredCapacity = Param("Desired instances", "Number", setting="ecs_desired_capacity")
+    EcsRootVolumeSize = Param("Root volume GiB", "Number", setting="ecs_root_volume_size")
+    EcsDockerVolumeSize = Param("Docker volume GiB", "Number", setting="ecs_docker_volume_size")
+    EcsDockerAuthType = Param("ECS_ENGINE_AUTH_TYPE (e.g. dockercfg); empty for none", setting="ecs_docker_auth_type")
+    EcsDockerAuthData = Param("ECS_ENGINE_AUTH_DATA (JSON on one line)", setting="ecs_docker_auth_data", extra=(("NoEcho", True),))
+    ExtraCloudConfigType = Param("MIME type of the extra user-data part", setting="extra_cloud_config_type")
+    ExtraCloudConfigContent = Param("Extra user-data part", setting="extra_cloud_config_content")
+
+    Cluster = Out("ECS cluster name")
+    ClusterArn = Out("ECS cluster ARN")
+    EcsClusterSecurityGroupId = Out("Security group of the container instances")
+    IamRole = Out("ECS service role ARN (classic ELB registration)")
+    IamRoleDefaultEcsRoleId = Out("Container instance role id")
+    InstanceRoleArn = Out("Container instance role ARN")
+    InstanceProfile = Out("Container instance profile")
+    AutoscalingGroup = Out("Auto scaling group name")
+
+
+class Bastion(Layer):
+    logical_id = "BastionStack"
+    filename = "bastion.json"
+
+    KeyName = Cluster.KeyName
+    SubnetId = Param("External subnet for the bastion", "AWS::EC2::Subnet::Id", supply=Wired(lambda c: Network.ExternalSubnets, first_item=True))
+    ExternalSsh = Param("Group admitting SSH from the allowed range", SG, supply=Wired(lambda c: Network.ExternalSsh))
+    InternalSsh = Param("Group whose members the instances admit SSH from", SG, supply=Wired(lambda c: Network.InternalSsh))
+    BastionInstanceType = Param("Bastion instance type", setting="bastion_instance_type")
+    BastionAmi = Param("Custom AMI id; empty uses Canonical's current Ubuntu LTS", setting="bastion_ami")
+    # A plain String resolved by a dynamic reference, only when BastionAmi is
+    # empty: an SSM-typed parameter is resolved on every deploy, even when an
+    # AMI is given, and fails where the public parameter is missing.
+    BastionAmiSsmParameter = Param("SSM parameter naming the default image (Canonical's Ubuntu LTS)",
+                                   rule=R.Pattern(r"/[A-Za-z0-9_./-]+", "an SSM parameter name", "write it like /aws/service/..."), default=UBUNTU_AMI_SSM)
+    BastionRootVolumeSize = Param("Bastion root volume GiB", "Number", setting="bastion_root_volume_size")
+
+    BastionIp = Out("Public IP of the bastion: ssh -A ubuntu@<ip>")
+    BastionInstanceId = Out("Bastion instance id, for aws ssm start-session")
+
+
+def _balanced(s: object) -> bool:
+    return getattr(s, "kind", "") != "worker"
+
+
+class Root(Contract):
+    """The root's outputs: the seed's 19, in its order; Region and Environment are the root's own."""
+
+    Region = Out("AWS region of the stack", source=lambda: Region)
+    BastionIp = Out("Public IP of the bastion", export=False, source=lambda: Bastion.BastionIp)
+    ZoneId = Out("Private hosted zone id", export=False, source=lambda: Network.ZoneId)
+    InternalElb = Out("Security group of internal load balancers", export=False, source=lambda: Network.InternalElb)
+    ExternalElb = Out("Security group of public load balancers", export=False, source=lambda: Network.ExternalElb)
+    InternalSubnets = Out("Internal subnet ids, comma separated", export=False, source=lambda: Network.InternalSubnets)
+    ExternalSubnets = Out("External subnet ids, comma separated", export=False, source=lambda: Network.ExternalSubnets)
+    IamRole = Out("ECS service role ARN", export=False, source=lambda: Cluster.IamRole)
+    IamRoleDefaultEcsRoleId = Out("Container instance role id", export=False, source=lambda: Cluster.IamRoleDefaultEcsRoleId)
+    LogBucketId = Out("Bucket of load balancer access logs", export=False, source=lambda: Network.LogBucketId)
+    DomainName = Out("Private domain", export=False, source=lambda: Network.DomainName_)
+    Environment = Out("Environment name", source=lambda: Ref(Layer.Environment.name))
+    Cluster = Out("ECS cluster name", export=False, source=lambda: Cluster.Cluster)
+    AvailabilityZones = Out("Availability zones, comma separated", export=False, source=lambda: Network.AvailabilityZones)
+    VpcSecurityGroup = Out("The VPC's default security group", export=False, source=lambda: Network.VpcSecurityGroup)
+    VpcId = Out("The VPC", export=False, source=lambda: Network.VpcId)
+    EcsClusterSecurityGroupId = Out("Security group of the container instances", export=False, source=lambda: Cluster.EcsClusterSecurityGroupId)
+    InternalRouteTables = Out("Internal route tables, comma separated", export=False, source=lambda: Network.InternalRouteTables)
+    ExternalRouteTables = Out("External route table", export=False, source=lambda: Network.ExternalRouteTables)
+
+
+def _public(s: object) -> bool:
+    return getattr(s, "kind", "") == "web-service"
+
+
+def _classic(s: object) -> bool:
+    return _balanced(s) and getattr(s, "load_balancer", "") == "classic"
+
+
+def _http(s: object) -> bool:
+    return _balanced(s) and getattr(s, "protocol", "") == "HTTP"
+
+
+def _scaled(s: object) -> bool:
+    return getattr(s, "autoscaling", None) is not None
+
+
+def _scaling(attr: str) -> dict[str, object]:
+    """Default and value of an auto-scaling parameter: the service's own setting."""
+    read = lambda s: getattr(s.autoscaling, attr)
+    return {"default": read, "value": read, "supply": PerService(), "when": _scaled}
+
+
+class Service(Contract):
+    """service, web-service and worker: per-service values are parameters, so alike services share one file."""
+
+    StackName = Param("Stack whose exports (<StackName>-<Output>) fill the empty wiring parameters", rule=R.STACK_NAME.with_optional(),
+                      default="", supply=RootName())
+    Name = Param("Service name: ECS service, task family, container and DNS label", setting="name", supply=PerService())
+    Image = Param("Container image without tag, e.g. nginx", setting="image", supply=PerService())
+    Version = Param("Image tag", setting="version", supply=PerService())
+    Port = Param("Port the container listens on", "Number", rule=R.PORT, setting="port", supply=PerService(), default=None, when=_balanced)
+    HealthCheckPath = Param("HTTP health check path", setting="health_check_path", supply=PerService(), when=_http)
+    DnsName = Param("Label under the domain; empty uses Name (<name>.stack.local)", setting="dns_name", supply=PerService(), when=_balanced)
+    HostPort = Param("Static host port of the classic ELB; 0 uses Port", "Number", setting="host_port", supply=PerService(), when=_classic)
+    DesiredCount = Param("Tasks to run", "Number", setting="desired_count", supply=PerService(),
+                         default=lambda s: 1 if s.kind == "worker" else 2, value=lambda s: s.desired_tasks)
+    Cpu = Param("CPU units per task", "Number", setting="cpu", supply=PerService())
+    Memory = Param("Memory (MiB) per task", "Number", setting="memory", supply=PerService())
+    MinimumHealthyPercent = Param("Deployment minimum healthy percent", "Number", setting="deployment_minimum_healthy_percent", supply=PerService())
+    MaximumPercent = Param("Deployment maximum percent", "Number", setting="deployment_maximum_percent", supply=PerService())
+    CircuitBreaker = Param("Roll back deployments that do not become healthy", setting="circuit_breaker", supply=PerService())
+    LogRetentionDays = Param("Days to keep container logs", "Number", setting="log_retention_days", supply=PerService())
+    TaskRoleArn = Param("IAM role for the task's own AWS calls; empty for none", setting="task_role_arn", supply=PerService())
+    CertificateArn = Param("ACM certificate for HTTPS on 443; empty serves HTTP only", setting="ssl_certificate_id", supply=PerService(), when=_public)
+    ExternalZoneId = Param("Public hosted zone for an external record; empty for none", setting="external_zone_id", supply=PerService(), when=_public)
+    ExternalDnsName = Param("Full external name, e.g. www.example.com (with ExternalZoneId)", setting="external_dns_name", supply=PerService(),
+                            when=_public)
+    MinCount = Param("Auto scaling minimum tasks", "Number", rule=R.TASK_COUNT, **_scaling("min_count"))  # type: ignore[arg-type]
+    MaxCount = Param("Auto scaling maximum tasks", "Number", rule=R.MAX_TASK_COUNT, **_scaling("max_count"))  # type: ignore[arg-type]
+    TargetCpu = Param("Target average CPU percent", "Number", rule=R.PERCENT, **_scaling("target_cpu"))  # type: ignore[arg-type]
+    # Wiring: left empty, each is imported from <StackName>-<output>.
+    Environment = Param("Environment name", supply=Wired(lambda s: Root.Environment), default="")
+    Cluster = Param("ECS cluster", supply=Wired(lambda s: Cluster.Cluster), default="")
+    VpcId = Param("The stack's VPC", supply=Wired(lambda s: Network.VpcId), default="", when=lambda s: _balanced(s) and not _classic(s))
+    Subnets = Param("Subnets of the load balancer", "CommaDelimitedList", default="", when=_balanced,
+                    supply=Wired(lambda s: Network.ExternalSubnets if _public(s) else Network.InternalSubnets))
+    LoadBalancerSecurityGroup = Param("Security group of the load balancer", default="", when=_balanced,
+                                      supply=Wired(lambda s: Network.ExternalElb if _public(s) else Network.InternalElb))
+    ZoneId = Param("Private hosted zone", supply=Wired(lambda s: Network.ZoneId), default="", when=_balanced)
+    DomainName = Param("Private domain, e.g. stack.local", supply=Wired(lambda s: Network.DomainName_), default="", when=_balanced)
+    LogBucket = Param("Bucket of load balancer access logs", supply=Wired(lambda s: Network.LogBucketId), default="", when=_balanced)
+    ServiceRole = Param("ECS service role (classic ELB registration)", supply=Wired(lambda s: Cluster.IamRole), default="", when=_classic)
+
+    Name_ = Out("ECS service name", export=False)
+    LogGroup = Out("CloudWatch Logs group of the containers", export=False)
+    Dns = Out("Load balancer DNS name", export=False, when=_balanced)
+    Elb = Out("Load balancer (name of a classic ELB, ARN of an ALB)", export=False, when=_balanced)
+    ZoneId_ = Out("Load balancer's canonical hosted zone", export=False, when=_balanced)
+    Fqdn = Out("Name in the private zone, e.g. nginx.stack.local", export=False, when=_balanced)
+    InternalFqdn = Out("Name in the private zone", export=False, when=_public)
+    ExternalFqdn = Out("Public name (the load balancer's own without an external zone)", export=False, when=_public)

@@ -1,0 +1,225 @@
+"""Reading a stack file: bounded, strict YAML, then typed model objects.
+
+What is refused here, each with one line naming the field and the fix:
+a file that is too large, binary, or not UTF-8; YAML that does not parse, has
+a key twice, or whose aliases expand beyond a bound (a "billion laughs");
+unknown keys (with a "did you mean"); and values of the wrong type. A YAML
+number where a string is expected is refused with the text as written
+(`version: 1.10` is the number 1.1, `0755` the number 493), never converted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+
+from stack_cfn.errors import ConfigError
+from stack_cfn.model.config import ServiceConfig, StackConfig
+from stack_cfn.model.rules import quote
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_NODES = 100_000  # values after expanding aliases
+
+
+class _Number:
+    """A YAML int or float that remembers how it was written."""
+
+    text: str
+
+
+class YamlInt(int, _Number):
+    pass
+
+
+class YamlFloat(float, _Number):
+    pass
+
+
+class StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys and keeps the source text of numbers."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, typing.Hashable) and key in seen:
+                raise ConfigError(str(key), f"is given twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1})", "keep one of them")
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _number(kind: type, base: Any) -> Any:
+    def construct(loader: StrictLoader, node: yaml.ScalarNode) -> Any:
+        value = kind(base(loader, node))
+        value.text = str(node.value)
+        return value
+
+    return construct
+
+
+StrictLoader.add_constructor("tag:yaml.org,2002:int", _number(YamlInt, yaml.SafeLoader.construct_yaml_int))
+StrictLoader.add_constructor("tag:yaml.org,2002:float", _number(YamlFloat, yaml.SafeLoader.construct_yaml_float))
+StrictLoader.add_constructor("tag:yaml.org,2002:map", lambda loader, node: loader.construct_mapping(node, deep=True))
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many values the node stands for once every alias is expanded."""
+    if id(node) in memo:
+        return memo[id(node)]
+    memo[id(node)] = 1  # a cycle counts once
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(n, memo) for n in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    else:
+        size = 1
+    memo[id(node)] = min(size, MAX_NODES + 1)
+    return memo[id(node)]
+
+
+def load_config(path: str | Path) -> StackConfig:
+    """Read and validate a YAML stack description."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot be read ({exc.strerror})", "check the path") from None
+    return parse_config(decode(raw, str(path)), source=str(path))
+
+
+def decode(raw: bytes, source: str) -> str:
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(source, f"is larger than {MAX_FILE_BYTES // 1024} KiB", "a stack description is a small YAML text file; check the path")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(source, "is UTF-16 text", "save it as UTF-8")
+    if b"\x00" in raw:
+        raise ConfigError(source, "is binary, not YAML text", "check the path; a stack description is a YAML text file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(source, f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})", "save it as UTF-8") from None
+
+
+def parse_config(text: str, source: str = "<string>") -> StackConfig:
+    data = parse_yaml(text, source)
+    if not isinstance(data, dict):
+        raise ConfigError(source, "must be a YAML mapping of settings", "start with name:, environment: and key_name:")
+    return from_mapping(StackConfig, data, "")
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    try:
+        loader = StrictLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            if _expanded_size(node, {}) > MAX_NODES:
+                raise ConfigError(source, f"expands to more than {MAX_NODES} values through YAML aliases", "write the values out, or use fewer aliases")
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(source, f"is not valid YAML{where}: {quote(problem)[1:-1]}", "fix the YAML syntax") from None
+
+
+T = TypeVar("T")
+
+
+def from_mapping(cls: type[T], data: Mapping[Any, Any], path: str) -> T:
+    """Build a model dataclass from plain data, rejecting unknown keys and wrong types."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        where = f"{path}{key}" if isinstance(key, str) else f"{path}{quote(key)}"
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            fix = f"did you mean {close[0]}?" if close else "remove it (see stack.schema.json for the known keys)"
+            raise ConfigError(where, "is not a known setting", fix)
+        if key == "services" and cls is StackConfig:
+            kwargs[key] = _services(value, where)
+        else:
+            kwargs[key] = coerce(hints[key], value, where)
+    for name, f in fields.items():
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if required and name not in kwargs:
+            raise ConfigError(f"{path}{name}", "is required", f"add {name}: to the description")
+    if cls in (StackConfig, ServiceConfig):
+        return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ConfigError as exc:  # a nested object names its own fields; put them under their path
+        raise ConfigError(f"{path}{exc.field}", exc.problem, exc.fix) from None
+
+
+def _services(value: Any, where: str) -> tuple[ServiceConfig, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ConfigError(where, "must be a list of services", "write each as - name: ... image: ...")
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where}[{i}]", "must be a mapping", "write it as - name: ... image: ...")
+        name = item.get("name")
+        label = ServiceConfig.label_for(name) if isinstance(name, str) else f"[{i}]"
+        out.append(from_mapping(ServiceConfig, item, f"services.{label}."))
+    return tuple(out)
+
+
+def _scalar(hint: Any, value: Any, where: str) -> Any:
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(where, f"expected true or false, got {quote(value)}", "write true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(where, f"expected a whole number, got {quote(value)}", "write a whole number such as 3")
+        return int(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, _Number):
+        raise ConfigError(where, f"{value.text} is read as the number {value!r}, but a string is expected",
+                          f'quote it to keep it as written: "{value.text}"')
+    raise ConfigError(where, f"expected a string, got {quote(value)}", "quote the value")
+
+
+def coerce(hint: Any, value: Any, where: str) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return coerce(inner, value, where)
+    if origin is Literal:
+        return _scalar(str, value, where)  # the field's rule names the allowed values
+    if hint in (bool, int, str):
+        return _scalar(hint, value, where)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(where, f"expected a list, got {quote(value)}", "write a YAML list")
+        return tuple(coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin in (Mapping, dict) or hint is Mapping:
+        if not isinstance(value, dict):
+            raise ConfigError(where, f"expected a mapping, got {quote(value)}", "write NAME: value pairs")
+        if any(not isinstance(k, str) for k in value):
+            bad = next(k for k in value if not isinstance(k, str))
+            raise ConfigError(f"{where}.{quote(bad)}", "is not a name", "write names as text")
+        return types.MappingProxyType({k: coerce(str, v, f"{where}.{k}") for k, v in sorted(value.items())})
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise ConfigError(where, f"expected a mapping, got {quote(value)}", "write it as key: value pairs")
+        return from_mapping(hint, value, f"{where}.")  # type: ignore[type-var]
+    raise TypeError(f"no coercion for {hint!r}")  # a programming error, not user input

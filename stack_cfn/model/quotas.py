@@ -1,0 +1,29 @@
+"""AWS quotas the compiler checks at build time, in one place, each with its source.
+
+A description that would break one of these is refused before anything is
+written or sent, with the quota's name in the message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Quota:
+    name: str  # as AWS names it
+    limit: int
+    source: str
+
+    def message(self, actual: int, what: str) -> str:
+        return f"{what} is {actual}, over the quota '{self.name}' ({self.limit}, {self.source}) by {actual - self.limit}"
+
+
+# CloudFormation user guide, "CloudFormation quotas".
+RESOURCES_PER_TEMPLATE = Quota("Resources per template", 500, "CloudFormation quotas")
+RESOURCES_PER_OPERATION = Quota("Resources per nested-stack operation", 2500, "CloudFormation quotas: stack operations create, update or delete at most 2,500 resources across a tree of nested stacks")
+TEMPLATE_BODY_BYTES = Quota("Template body size in an S3 object", 1_000_000, "CloudFormation quotas")
+PARAMETERS_PER_TEMPLATE = Quota("Parameters per template", 200, "CloudFormation quotas")
+OUTPUTS_PER_TEMPLATE = Quota("Outputs per template", 200, "CloudFormation quotas")
+# Amazon ECS developer guide, "Amazon ECS service quotas": task definition size, 64 KiB.
+TASK_DEFINITION_BYTES = 64 * 1024
