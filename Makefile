@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.stack-cfn-installed
 CONFIG ?= stack.yaml
 
-.PHONY: install templates build demo test unit lint bench validate-amis amis clean
+.PHONY: install templates golden build demo test unit lint bench validate-amis amis clean
 
 install: $(STAMP)
 
@@ -20,6 +20,11 @@ $(STAMP): setup.py pyproject.toml
 templates: install
 	$(BIN)/stack-cfn build -c $(CONFIG) -o build
 	$(BIN)/stack-cfn templates -o templates
+	$(BIN)/stack-cfn schema -o stack.schema.json
+
+# The golden copy of the example stack's compiled templates (tests/golden/): review its diff.
+golden: install
+	$(BIN)/stack-cfn build -c stack.yaml -o tests/golden
 
 build: templates
 
@@ -28,14 +33,14 @@ demo: install
 	$(BIN)/stack-cfn up --local -c $(CONFIG)
 
 test: install
-	$(BIN)/ruff check stack_cfn tests
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/ruff check stack_cfn tests bench
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 unit: install
-	$(BIN)/python -m pytest -q -m "not e2e"
+	$(BIN)/python -m pytest -q -m "not e2e" -n 2 --dist loadfile
 
 lint: install
-	$(BIN)/ruff check stack_cfn tests
+	$(BIN)/ruff check stack_cfn tests bench
 
 bench: install
 	$(BIN)/python -m bench.bench

@@ -10,7 +10,7 @@ import pytest
 from stack_cfn.blueprints.compiler import compile_stack
 from stack_cfn.model.config import StackConfig
 from stack_cfn.ship.deploy import stack_outputs
-from tests.conftest import all_exports, run_aws
+from tests.conftest import all_exports, moto_gap, run_aws
 
 pytestmark = pytest.mark.e2e
 
@@ -58,14 +58,17 @@ def test_vpc_subnets_and_azs(gateway_network) -> None:  # noqa: ANN001
     assert names == {"net-internal-001", "net-internal-002", "net-internal-003"}
 
 
-def test_external_subnets_map_public_ips(gateway_network) -> None:  # noqa: ANN001
+def test_internal_subnets_map_no_public_ips(gateway_network) -> None:  # noqa: ANN001
     target, out = gateway_network
     ec2 = target.client("ec2")
-    external = ec2.describe_subnets(SubnetIds=out["ExternalSubnets"].split(","))["Subnets"]
     internal = ec2.describe_subnets(SubnetIds=out["InternalSubnets"].split(","))["Subnets"]
     assert not any(s["MapPublicIpOnLaunch"] for s in internal)
-    if not any(s["MapPublicIpOnLaunch"] for s in external):
-        pytest.skip("moto gap (5.2.5): CloudFormation subnets ignore MapPublicIpOnLaunch")
+
+
+@moto_gap("CloudFormation subnets ignore MapPublicIpOnLaunch")
+def test_external_subnets_map_public_ips_moto_gap(gateway_network) -> None:  # noqa: ANN001
+    target, out = gateway_network
+    external = target.client("ec2").describe_subnets(SubnetIds=out["ExternalSubnets"].split(","))["Subnets"]
     assert all(s["MapPublicIpOnLaunch"] for s in external)
 
 
@@ -105,28 +108,44 @@ def test_private_zone_and_log_bucket(gateway_network) -> None:  # noqa: ANN001
     assert exports["e2e-net-gw-VpcId"] == out["VpcId"]
 
 
-def test_zone_is_private_and_tied_to_the_vpc(gateway_network) -> None:  # noqa: ANN001
+def test_zone_is_tied_to_the_vpc(gateway_network) -> None:  # noqa: ANN001
     target, out = gateway_network
     zone = target.client("route53").get_hosted_zone(Id=out["ZoneId"])
-    if not zone["HostedZone"]["Config"].get("PrivateZone"):
-        pytest.skip("moto gap (5.2.5): a hosted zone created by CloudFormation with VPCs reports PrivateZone false")
     assert [v["VPCId"] for v in zone["VPCs"]] == [out["VpcId"]]
 
 
+@moto_gap("a hosted zone created by CloudFormation with VPCs reports PrivateZone false")
+def test_zone_is_private(gateway_network) -> None:  # noqa: ANN001
+    target, out = gateway_network
+    assert target.client("route53").get_hosted_zone(Id=out["ZoneId"])["HostedZone"]["Config"].get("PrivateZone") is True
+
+
+@moto_gap("CloudFormation does not create AWS::S3::BucketPolicy ('No Moto CloudFormation support')")
 def test_log_bucket_policy(gateway_network) -> None:  # noqa: ANN001
     target, out = gateway_network
     s3 = target.client("s3")
     try:
         policy = json.loads(s3.get_bucket_policy(Bucket=out["LogBucketId"])["Policy"])
-    except s3.exceptions.ClientError:
-        pytest.skip("moto gap (5.2.5): CloudFormation does not create AWS::S3::BucketPolicy ('No Moto CloudFormation support')")
+    except s3.exceptions.ClientError as exc:
+        raise AssertionError(f"no bucket policy: {exc}") from None
     principal = policy["Statement"][0]["Principal"]
     assert principal == {"AWS": ["arn:aws:iam::127311923021:root"]}  # us-east-1's ELB log-delivery account
 
 
-def test_nat_instances_with_eips(local_aws) -> None:  # noqa: ANN001
+@pytest.fixture(scope="module")
+def nat_instance_network(local_aws):  # noqa: ANN001, ANN201
     _, target = local_aws
-    out = create(target, "e2e-net-natinst", network_body(cidr="10.61.0.0/16"), {"UseNatInstances": "true", "UseEipWithNatInstances": "true", "NatInstanceType": "t3.nano"})
+    return target, create(target, "e2e-net-natinst", network_body(cidr="10.61.0.0/16"),
+                          {"UseNatInstances": "true", "UseEipWithNatInstances": "true", "NatInstanceType": "t3.nano"})
+
+
+def nat_instances(target, out) -> list[dict]:  # noqa: ANN001
+    reservations = target.client("ec2").describe_instances(Filters=[{"Name": "vpc-id", "Values": [out["VpcId"]]}])["Reservations"]
+    return [i for r in reservations for i in r["Instances"]]
+
+
+def test_nat_instances_with_eips(nat_instance_network) -> None:  # noqa: ANN001
+    target, out = nat_instance_network
     ec2 = target.client("ec2")
     assert ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [out["VpcId"]]}])["NatGateways"] == []
     reservations = ec2.describe_instances(Filters=[{"Name": "vpc-id", "Values": [out["VpcId"]]}])["Reservations"]
@@ -143,9 +162,16 @@ def test_nat_instances_with_eips(local_aws) -> None:  # noqa: ANN001
     eips = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources if r.get("ResourceType") == "AWS::EC2::EIP"}
     assert sorted(eips) == ["NatEip1", "NatEip2", "NatEip3"], "one EIP per NAT instance"
     assert {a["PublicIp"] for a in ec2.describe_addresses()["Addresses"]} >= set(eips.values())
-    checks = [ec2.describe_instance_attribute(InstanceId=i, Attribute="sourceDestCheck")["SourceDestCheck"]["Value"] for i in by_subnet.values()]
-    if all(checks):
-        pytest.skip("moto gap (5.2.5): CloudFormation instances ignore SourceDestCheck; everything else above was asserted")
+
+
+@moto_gap("CloudFormation instances ignore SourceDestCheck")
+def test_nat_instances_forward_traffic(nat_instance_network) -> None:  # noqa: ANN001
+    target, out = nat_instance_network
+    ec2 = target.client("ec2")
+    ids = [i["InstanceId"] for i in nat_instances(target, out)]
+    if len(ids) != 3:
+        raise RuntimeError(f"expected 3 NAT instances, found {len(ids)}")  # not the gap: fails the test
+    checks = [ec2.describe_instance_attribute(InstanceId=i, Attribute="sourceDestCheck")["SourceDestCheck"]["Value"] for i in ids]
     assert not any(checks), "a NAT instance must forward traffic: source/dest check off"
 
 

@@ -83,34 +83,30 @@ def _application(parts: Parts, public: bool) -> Balancer:
             Tags=lb_tags(parts),
         )
     )
-    forward = [elbv2.Action(Type="forward", TargetGroupArn=Ref(target_group))]
-    listeners = ["HttpListener"]
-    if public:
-        redirect = [elbv2.Action(Type="redirect", RedirectConfig=elbv2.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"))]
-        t.add_resource(elbv2.Listener("HttpListener", LoadBalancerArn=Ref(lb), Port=80, Protocol="HTTP",
-                                      DefaultActions=If(HAS_CERTIFICATE, redirect, forward)))
-        t.add_resource(
-            elbv2.Listener(
-                "HttpsListener",
-                Condition=HAS_CERTIFICATE,
-                LoadBalancerArn=Ref(lb),
-                Port=443,
-                Protocol="HTTPS",
-                SslPolicy=TLS_POLICY,
-                Certificates=[elbv2.Certificate(CertificateArn=p[S.CertificateArn])],
-                DefaultActions=forward,
-            )
-        )
-    else:
-        t.add_resource(elbv2.Listener("HttpListener", LoadBalancerArn=Ref(lb), Port=80, Protocol="HTTP", DefaultActions=forward))
+    _listeners(parts, lb, target_group, public)
     return Balancer(
         load_balancers=[{"ContainerName": p[S.Name], "ContainerPort": p[S.Port], "TargetGroupArn": Ref(target_group)}],
-        depends_on=listeners,
+        depends_on=["HttpListener"],
         dns_name=GetAtt(lb, "DNSName"),
         zone_id=GetAtt(lb, "CanonicalHostedZoneID"),
         reference=Ref(lb),
         uses_service_role=False,
     )
+
+
+def _listeners(parts: Parts, lb: elbv2.LoadBalancer, target_group: elbv2.TargetGroup, public: bool) -> None:
+    """80 forwards (or, public with a certificate, redirects to 443, which forwards)."""
+    t = parts.t
+    forward = [elbv2.Action(Type="forward", TargetGroupArn=Ref(target_group))]
+    if not public:
+        t.add_resource(elbv2.Listener("HttpListener", LoadBalancerArn=Ref(lb), Port=80, Protocol="HTTP", DefaultActions=forward))
+        return
+    redirect = [elbv2.Action(Type="redirect", RedirectConfig=elbv2.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"))]
+    t.add_resource(elbv2.Listener("HttpListener", LoadBalancerArn=Ref(lb), Port=80, Protocol="HTTP",
+                                  DefaultActions=If(HAS_CERTIFICATE, redirect, forward)))
+    t.add_resource(elbv2.Listener(
+        "HttpsListener", Condition=HAS_CERTIFICATE, LoadBalancerArn=Ref(lb), Port=443, Protocol="HTTPS", SslPolicy=TLS_POLICY,
+        Certificates=[elbv2.Certificate(CertificateArn=parts.p[S.CertificateArn])], DefaultActions=forward))
 
 
 def _classic(parts: Parts, public: bool, host_port: object) -> Balancer:

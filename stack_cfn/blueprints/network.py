@@ -42,7 +42,7 @@ from stack_cfn.model.regions import ELB_LOG_DELIVERY_PRINCIPAL, USE_SERVICE_PRIN
 
 # Conditions
 USE_NAT_GATEWAYS = "UseNatGateways"
-USE_NAT_INSTANCES = "UseNatInstances"
+USE_NAT_INSTANCES = N.UseNatInstances.name  # the condition bears its parameter's name
 USE_NAT_INSTANCE_EIPS = "UseNatInstanceEips"
 USE_NAT_EIPS = "UseNatEips"
 AUTO_AZ = "AutoAvailabilityZone{}"

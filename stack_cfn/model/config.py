@@ -69,6 +69,8 @@ class Volume:
 
 @dataclass(frozen=True)
 class MountPoint:
+    """Where a task volume appears in the container."""
+
     volume: str = setting(doc="a volume declared under volumes")
     container_path: str = setting(rule=R.CONTAINER_PATH, doc="where it appears in the container")
     read_only: bool = setting(False, doc="mount read-only")
@@ -104,7 +106,7 @@ class ServiceConfig:
     image: str = setting(rule=R.IMAGE, doc="container image without tag, e.g. nginx")
     kind: ServiceKind = setting("service", rule=R.SERVICE_KIND, doc="service (internal LB), web-service (public LB) or worker (none)")
     version: str = setting("latest", rule=R.IMAGE_TAG, doc="image tag")
-    port: int = setting(0, doc="port the container listens on (required with a load balancer)")
+    port: int | None = setting(None, rule=R.PORT, doc="port the container listens on (required with a load balancer)")
     extra_ports: tuple[int, ...] = setting((), each=R.PORT, doc="further container ports")
     host_port: int = setting(0, rule=R.HOST_PORT, doc="classic ELB only: static host port (default: port)")
     dns_name: str = setting("", rule=R.DNS_NAME.with_optional(), doc="label under the stack's domain (default: name)")
@@ -187,11 +189,10 @@ def _web_only(field: str) -> Check[ServiceConfig]:
 
 
 SERVICE_CHECKS: tuple[Check[ServiceConfig], ...] = (
-    Check("a worker has no port", "port", lambda s: not s.has_balancer and s.port,
+    Check("a worker has no port", "port", lambda s: not s.has_balancer and s.port is not None,
           "a worker has no load balancer, so no port", "remove port or use kind service"),
-    Check("a balanced service has a port", "port", lambda s: s.has_balancer and not s.port,
+    Check("a balanced service has a port", "port", lambda s: s.has_balancer and s.port is None,
           "is required for a service with a load balancer", "set the port the container listens on"),
-    Check("port in range", "port", lambda s: s.port and R.PORT.problem(s.port), lambda s: R.PORT.problem(s.port), R.PORT.fix_text),
     Check("a worker has no extra ports", "extra_ports", lambda s: not s.has_balancer and s.extra_ports,
           "a worker has no load balancer, so no ports", "remove extra_ports or use kind service"),
     Check("host port is for classic ELBs", "host_port", lambda s: s.host_port and s.load_balancer != "classic",
@@ -229,7 +230,8 @@ class StackConfig:
     name: str = setting(rule=R.AWS_NAME, doc="stack name, used in resource names and tags")
     environment: str = setting(rule=R.AWS_NAME, doc="environment, e.g. prod")
     key_name: str = setting(rule=R.KEY_NAME, doc="EC2 key pair for SSH to the instances")
-    region: str = setting("us-west-2", rule=R.OneOf(KNOWN_REGIONS, "a region with a known ELB log-delivery account or service principal"),
+    region: str = setting("us-west-2", rule=R.OneOf(KNOWN_REGIONS, "a region with a known ELB log-delivery account or service principal",
+                                                    f"use an AWS region such as us-east-1 ({len(KNOWN_REGIONS)} are known; see model/regions.py)"),
                           doc="region of the log-delivery account and the default deploy region")
     cidr: str = setting("10.30.0.0/16", rule=R.CIDR_SHAPE, doc="VPC CIDR, a private /16 to /24")
     az_count: int | None = setting(None, rule=R.AZ_COUNT, doc="availability zones, 2 to 4 (default 3, or the lists' length)")
@@ -304,12 +306,26 @@ def _required(field: str) -> Check[StackConfig]:
 REQUIRED_CHECKS = tuple(_required(f) for f in ("name", "environment", "key_name"))
 
 
-def _lists_disagree(c: StackConfig) -> str | None:
+def _zone_counts(c: StackConfig) -> dict[str, int]:
     counts = {"az_count": c.az_count or 0, "availability_zones": len(c.availability_zones),
               "internal_subnets": len(c.internal_subnets), "external_subnets": len(c.external_subnets)}
-    given = {k: v for k, v in counts.items() if v}
+    return {k: v for k, v in counts.items() if v}
+
+
+def _lists_disagree(c: StackConfig) -> str | None:
+    given = _zone_counts(c)
     first = next(iter(given), None)
     return next((k for k, v in given.items() if v != given[first]), None) if first else None
+
+
+def _disagreement(c: StackConfig) -> str:
+    given, key = _zone_counts(c), _lists_disagree(c)
+    first = next(iter(given))
+    return f"gives {given[key]} availability zones but {first} gives {given[first]}"  # type: ignore[index]
+
+
+def _repeat(values: tuple[str, ...]) -> str | None:
+    return next((v for i, v in enumerate(values) if v in values[:i]), None)
 
 
 def _foreign_zone(c: StackConfig) -> str | None:
@@ -317,11 +333,10 @@ def _foreign_zone(c: StackConfig) -> str | None:
 
 
 STACK_CHECKS: tuple[Check[StackConfig], ...] = (
-    Check("AZ lists agree", lambda c: _lists_disagree(c), _lists_disagree,
-          "gives a different number of availability zones than the settings before it",
+    Check("AZ lists agree", lambda c: _lists_disagree(c), _lists_disagree, _disagreement,
           "make az_count, availability_zones, internal_subnets and external_subnets agree"),
-    Check("zones are distinct", "availability_zones", lambda c: len(set(c.availability_zones)) != len(c.availability_zones),
-          "lists a zone twice", "give each subnet pair its own availability zone"),
+    Check("zones are distinct", "availability_zones", lambda c: _repeat(c.availability_zones),
+          lambda c: f"lists {_repeat(c.availability_zones)} twice", "give each subnet pair its own availability zone"),
     Check("zones are in the region", "availability_zones", _foreign_zone,
           lambda c: f"{_foreign_zone(c)} is not a zone of region {c.region}",
           lambda c: f"set region to the zones' region, or use zones like {c.region}a"),

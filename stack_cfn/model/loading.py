@@ -130,8 +130,8 @@ def parse_yaml(text: str, source: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(source, f"is not valid YAML{where}: {quote(problem)[1:-1]}", "fix the YAML syntax") from None
+        problem = " ".join(str(getattr(exc, "problem", None) or str(exc).splitlines()[0]).split())[:120]
+        raise ConfigError(source, f"is not valid YAML{where}: {problem}", "fix the YAML syntax") from None
 
 
 T = TypeVar("T")
@@ -174,8 +174,8 @@ def _services(value: Any, where: str) -> tuple[ServiceConfig, ...]:
         if not isinstance(item, dict):
             raise ConfigError(f"{where}[{i}]", "must be a mapping", "write it as - name: ... image: ...")
         name = item.get("name")
-        label = ServiceConfig.label_for(name) if isinstance(name, str) else f"[{i}]"
-        out.append(from_mapping(ServiceConfig, item, f"services.{label}."))
+        label = f".{ServiceConfig.label_for(name)}" if isinstance(name, str) else f"[{i}]"
+        out.append(from_mapping(ServiceConfig, item, f"services{label}."))
     return tuple(out)
 
 
@@ -185,9 +185,13 @@ def _scalar(hint: Any, value: Any, where: str) -> Any:
             raise ConfigError(where, f"expected true or false, got {quote(value)}", "write true or false")
         return value
     if hint is int:
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            raise ConfigError(where, f"expected a whole number, got the string {quote(value)}", f"write it without quotes: {value.strip()}")
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(where, f"expected a whole number, got {quote(value)}", "write a whole number such as 3")
         return int(value)
+    if value is None:
+        raise ConfigError(where, "has no value", "give it a value, or remove the line for the default")
     if isinstance(value, str):
         return value
     if isinstance(value, _Number):

@@ -45,7 +45,7 @@ class Pattern:
         if self.optional and value == "":
             return None
         if self.max_length is not None and len(value) > self.max_length:
-            return f"is {len(value)} characters long; {self.what} has at most {self.max_length}"
+            return f"is {len(value)} characters long, over the {self.max_length} allowed"
         if re.fullmatch(self.regex, value) is None:
             return f"{quote(value)} is not {self.what}"
         return None
@@ -99,6 +99,7 @@ class OneOf:
 
     values: Sequence[Any]
     what: str = "allowed"
+    fix: str = ""
 
     def problem(self, value: Any) -> str | None:
         if value in self.values and type(value) is type(self.values[0]):
@@ -107,7 +108,7 @@ class OneOf:
 
     @property
     def fix_text(self) -> str:
-        return f"use one of {', '.join(str(v) for v in self.values if v != '') or 'the listed values'}"
+        return self.fix or f"use one of {', '.join(str(v) for v in self.values if v != '') or 'the listed values'}"
 
     def cfn(self) -> dict[str, Any]:
         return {"AllowedValues": list(self.values)}
@@ -151,7 +152,7 @@ IMAGE = Pattern(
     r"[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*(/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)*",
     "an image reference", "write it like nginx or registry.example.com/team/app (the tag goes in version)", 255,
 )
-IMAGE_TAG = Pattern(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "an image tag", 'use a tag such as latest or "1.25" (quoted)')
+IMAGE_TAG = Pattern(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "an image tag", 'use a tag such as latest or "1.25" (quoted; digests are not supported)')
 CLOUD_CONFIG_TYPE = Pattern(r"text/[a-z0-9.+-]+", "a MIME text type", "use text/cloud-config or text/x-shellscript")
 # ALB health-check paths are at most 1,024 characters of visible ASCII.
 HTTP_PATH = Pattern(r"/[\x21-\x7e]*", "an HTTP path", "write it like /health (visible ASCII, at most 1024 characters)", 1024)

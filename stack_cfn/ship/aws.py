@@ -5,14 +5,28 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.parsers
 
 from stack_cfn.errors import DeployError
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def check_endpoint(url: str, source: str) -> None:
+    """An endpoint is an http(s) URL with a host: anything else is refused before a client is made."""
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        port_ok = False
+        parts = urlsplit("")
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or any(c.isspace() for c in url):
+        raise DeployError(f"{source}: {url[:80]!r} is not an http(s) URL; write it like http://127.0.0.1:5000")
 
 
 @dataclass(frozen=True)
@@ -26,11 +40,17 @@ class AwsTarget:
     @classmethod
     def from_env(cls, region: str | None, endpoint_url: str | None, profile: str | None, default_region: str) -> AwsTarget:
         endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+        if endpoint:
+            check_endpoint(endpoint, "--endpoint-url" if endpoint_url else "AWS_ENDPOINT_URL")
         return cls(
             region=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or default_region,
             endpoint_url=endpoint,
             profile=profile,
         )
+
+    @property
+    def where(self) -> str:
+        return self.endpoint_url or f"AWS {self.region}"
 
     def session(self) -> boto3.session.Session:
         try:
@@ -64,4 +84,10 @@ class AwsTarget:
         except botocore.exceptions.NoCredentialsError:
             raise DeployError("no AWS credentials found: configure a profile, or use --local") from None
         except botocore.exceptions.ClientError as exc:
-            raise DeployError(f"AWS rejected the credentials: {exc.response['Error'].get('Message', exc)}") from None
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if self.endpoint_url and status >= 500:
+                raise DeployError(f"--endpoint-url: {self.endpoint_url} answered HTTP {status}; is it an AWS endpoint (stack-cfn up --local --keep)?") from None
+            raise DeployError(f"AWS rejected the credentials: {' '.join(str(exc.response['Error'].get('Message', exc)).split())}") from None
+        except (botocore.parsers.ResponseParserError, botocore.exceptions.BotoCoreError) as exc:
+            raise DeployError(f"--endpoint-url: {self.endpoint_url or 'AWS'} did not answer as AWS does ({type(exc).__name__}); "
+                              "check the URL (stack-cfn up --local --keep prints one)") from None

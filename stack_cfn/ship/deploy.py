@@ -37,9 +37,11 @@ def check_bucket_name(bucket: str) -> None:
 
 @dataclass(frozen=True)
 class Uploaded:
+    bucket: str
     root_url: str
     uploaded: tuple[str, ...]
     skipped: tuple[str, ...]
+    created_bucket: bool = False
 
 
 def s3_url(target: AwsTarget, bucket: str, key: str) -> str:
@@ -50,7 +52,7 @@ def upload(target: AwsTarget, compiled: Compiled, bucket: str, prefix: str = "st
     """Put every template under a content-addressed key; unchanged ones are not sent again."""
     check_bucket_name(bucket)
     s3 = target.client("s3")
-    _ensure_bucket(s3, target, bucket, create_bucket)
+    created = _ensure_bucket(s3, target, bucket, create_bucket)
     keys: dict[str, str] = {}
     uploaded, skipped = [], []
     for filename, body in compiled.files.items():
@@ -71,13 +73,14 @@ def upload(target: AwsTarget, compiled: Compiled, bucket: str, prefix: str = "st
             continue
         s3.put_object(Bucket=bucket, Key=key, Body=bodies[filename].encode(), ContentType="application/json")
         uploaded.append(key)
-    return Uploaded(root_url=s3_url(target, bucket, keys[compiled.root]), uploaded=tuple(uploaded), skipped=tuple(skipped))
+    return Uploaded(bucket, s3_url(target, bucket, keys[compiled.root]), tuple(uploaded), tuple(skipped), created)
 
 
-def _ensure_bucket(s3: Any, target: AwsTarget, bucket: str, create: bool) -> None:
+def _ensure_bucket(s3: Any, target: AwsTarget, bucket: str, create: bool) -> bool:
+    """True when the bucket had to be created."""
     try:
         s3.head_bucket(Bucket=bucket)
-        return
+        return False
     except botocore.exceptions.ClientError as exc:
         code = exc.response["Error"].get("Code")
         if code not in ("404", "NoSuchBucket", "NotFound"):
@@ -88,6 +91,7 @@ def _ensure_bucket(s3: Any, target: AwsTarget, bucket: str, create: bool) -> Non
     if target.region != "us-east-1":
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
     s3.create_bucket(**kwargs)
+    return True
 
 
 def _exists(s3: Any, bucket: str, key: str) -> bool:
@@ -195,7 +199,7 @@ def _wait_change_set(cfn: Any, arn: str, timeout: float = 600) -> dict[str, Any]
         if desc["Status"] in ("CREATE_COMPLETE", "FAILED"):
             return desc
         if time.monotonic() > deadline:
-            raise DeployError(f"the change set is still {desc['Status']} after {timeout:.0f}s")
+            raise DeployError(f"the change set is still {desc['Status']} after {timeout:.0f} s; look at it with aws cloudformation describe-change-set --change-set-name {arn}")
         time.sleep(1)
 
 
@@ -220,11 +224,39 @@ def _all_changes(cfn: Any, arn: str, first: dict[str, Any]) -> list[dict[str, An
     return changes
 
 
+def discard_plan(target: AwsTarget, stack_name: str, cs: ChangeSet | None, uploaded: Uploaded | None, stack_existed: bool) -> list[str]:
+    """Remove what a plan made: its change set, the empty stack a CREATE change set leaves
+    (REVIEW_IN_PROGRESS), the templates it uploaded and a bucket it created. Returns what could not be removed."""
+    cfn, s3 = target.client("cloudformation"), target.client("s3")
+    steps: list[tuple[str, Callable[[], object]]] = []
+    if cs is not None and cs.arn:
+        steps.append((f"change set {cs.arn}", lambda: cfn.delete_change_set(ChangeSetName=cs.arn)))
+    if not stack_existed:
+        steps.append((f"stack {stack_name} (REVIEW_IN_PROGRESS)", lambda: _delete_review_stack(cfn, stack_name)))
+    if uploaded is not None:
+        for key in uploaded.uploaded:
+            steps.append((f"s3://{uploaded.bucket}/{key}", lambda key=key: s3.delete_object(Bucket=uploaded.bucket, Key=key)))
+        if uploaded.created_bucket:
+            steps.append((f"bucket s3://{uploaded.bucket}", lambda: s3.delete_bucket(Bucket=uploaded.bucket)))
+    problems = []
+    for what, step in steps:
+        try:
+            step()
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            problems.append(f"the plan could not remove {what}: {exc}")
+    return problems
+
+
+def _delete_review_stack(cfn: Any, stack_name: str) -> None:
+    if stack_status(cfn, stack_name) == "REVIEW_IN_PROGRESS":
+        cfn.delete_stack(StackName=stack_name)
+
+
 StackEvent = dict[str, Any]
 
 
 def execute(
-    target: AwsTarget, cs: ChangeSet, on_event: Callable[[StackEvent], None] | None = None, timeout: float = 7200
+    target: AwsTarget, cs: ChangeSet, on_event: Callable[[StackEvent], None] | None = None, timeout: float = 3600
 ) -> str:
     """Execute a change set and follow the stack's events to a final status."""
     cfn = target.client("cloudformation")
@@ -241,12 +273,21 @@ def _latest_event_time(cfn: Any, stack_name: str) -> Any:
     return events[0]["Timestamp"] if events else None
 
 
-def follow(target: AwsTarget, stack_name: str, since: Any = None, on_event: Callable[[StackEvent], None] | None = None, timeout: float = 7200) -> str:
+# A change set that was executed but has not started: CloudFormation moves the stack out of
+# REVIEW_IN_PROGRESS within seconds; one that stays there did not take the change set.
+REVIEW_GRACE_SECONDS = 60
+
+
+def follow(target: AwsTarget, stack_name: str, since: Any = None, on_event: Callable[[StackEvent], None] | None = None, timeout: float = 3600) -> str:
     cfn = target.client("cloudformation")
     seen: set[str] = set()
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     while True:
         status = stack_status(cfn, stack_name) or "DELETE_COMPLETE"
+        if status == "REVIEW_IN_PROGRESS" and time.monotonic() - started > REVIEW_GRACE_SECONDS:
+            raise DeployError(f"stack {stack_name} is still REVIEW_IN_PROGRESS {REVIEW_GRACE_SECONDS} s after its change set was executed: "
+                              f"nothing started; look at its change sets (aws cloudformation list-change-sets --stack-name {stack_name})")
         events = _events_since(cfn, stack_name, since)
         for ev in events:
             if ev["EventId"] not in seen:
@@ -256,7 +297,8 @@ def follow(target: AwsTarget, stack_name: str, since: Any = None, on_event: Call
         if not BUSY.search(status):
             return status
         if time.monotonic() > deadline:
-            raise DeployError(f"stack {stack_name} is still {status} after {timeout:.0f}s; it keeps going: watch it with aws cloudformation describe-stack-events --stack-name {stack_name}")
+            raise DeployError(f"stack {stack_name} is still {status} after {timeout / 60:.0f} min (--timeout); it keeps going: "
+                              f"watch it with aws cloudformation describe-stack-events --stack-name {stack_name}")
         time.sleep(2)
 
 
@@ -309,11 +351,11 @@ def read_outputs(target: AwsTarget, stack_name: str) -> dict[str, str]:
     return ordered
 
 
-def destroy(target: AwsTarget, stack_name: str, on_event: Callable[[StackEvent], None] | None = None) -> str:
+def destroy(target: AwsTarget, stack_name: str, on_event: Callable[[StackEvent], None] | None = None, timeout: float = 3600) -> str:
     cfn = target.client("cloudformation")
     status = stack_status(cfn, stack_name)
     if status is None:
         raise DeployError(f"stack {stack_name} does not exist; nothing to destroy")
     since = _latest_event_time(cfn, stack_name)
     cfn.delete_stack(StackName=stack_name)
-    return follow(target, stack_name, since=since, on_event=on_event)
+    return follow(target, stack_name, since=since, on_event=on_event, timeout=timeout)

@@ -78,6 +78,23 @@ def write_tree(target: Path, files: Mapping[str, str], protect: Iterable[Path] =
         raise OutputError(target, f"cannot be written ({exc.strerror or exc})", "check the path and its permissions") from None
 
 
+def write_generated(path: Path, text: str, marker: str) -> None:
+    """Write one generated file; an existing file is replaced only when it carries `marker` (we wrote it)."""
+    if path.is_dir():
+        raise OutputError(path, "is a directory", "give a file name, such as stack.schema.json")
+    if path.exists():
+        try:
+            ours = marker in path.read_text(encoding="utf-8", errors="replace")[:4096]
+        except OSError as exc:
+            raise OutputError(path, f"cannot be read ({exc.strerror})", "check the path") from None
+        if not ours:
+            raise OutputError(path, "exists and was not written by stack-cfn", "choose another file name or remove it")
+    try:
+        _write_atomic(path, text)
+    except OSError as exc:
+        raise OutputError(path, f"cannot be written ({exc.strerror or exc})", "check the path and its permissions") from None
+
+
 def _write_atomic(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import threading
+import time
+from collections.abc import Callable
 from types import TracebackType
 
 from stack_cfn.blueprints.interfaces import Bastion
+from stack_cfn.errors import DeployError
 from stack_cfn.model.config import StackConfig
 from stack_cfn.ship.aws import AwsTarget
 
@@ -85,6 +91,14 @@ def local_ubuntu_ami(target: AwsTarget) -> str:
     return str(sorted(images, key=lambda i: i.get("Name", ""))[-1]["ImageId"])
 
 
+def check_port_free(port: int) -> None:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise DeployError(f"--port: 127.0.0.1:{port} is in use ({exc.strerror}); choose another port or leave --port out") from None
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -103,14 +117,32 @@ class LocalAws:
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> AwsTarget:
+    def start(self, timeout: float = 30) -> AwsTarget:
+        """Start moto on 127.0.0.1:port; a busy port or a server that does not come up is a one-line error, never a wait."""
         from moto.server import (
             ThreadedMotoServer,  # moto is heavy; only the local path pays for it
         )
 
+        check_port_free(self.port)
         fill_moto_cloudformation_gaps()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self._server.start()
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        # ThreadedMotoServer.start() waits, without a bound, for a server that a failed bind never makes.
+        failures: list[OSError] = []
+
+        def serve() -> None:
+            try:
+                server._server_entry()
+            except OSError as exc:
+                failures.append(exc)
+
+        server._thread = threading.Thread(target=serve, daemon=True)
+        server._thread.start()
+        deadline = time.monotonic() + timeout
+        while not server._server_ready_event.wait(0.1):
+            if failures or time.monotonic() > deadline:
+                why = failures[0].strerror if failures else f"not ready within {timeout:.0f} s"
+                raise DeployError(f"--port: the local AWS could not start on 127.0.0.1:{self.port} ({why}); choose another port or leave --port out")
+        self._server = server
         return AwsTarget(region=self.region, endpoint_url=self.endpoint_url)
 
     def prepare_for(self, cfg: StackConfig, target: AwsTarget) -> dict[str, str]:
@@ -156,20 +188,37 @@ class LocalAws:
             "DNS records": ", ".join(sorted(records)) or "none",
         }
 
-    def wait(self) -> None:
-        """Block until Ctrl-C."""
-        import time
+    def wait(self, say: Callable[[str], None] = print, ready: str = "") -> None:
+        """Block until Ctrl-C (SIGINT) or SIGTERM.
 
+        A process started with SIGINT ignored (an asynchronous command of a
+        non-interactive shell, nohup) inherits that, and Python then never
+        turns Ctrl-C into KeyboardInterrupt: say so, and stop on SIGTERM too.
+        """
+        stop = threading.Event()
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        if ready:
+            say(ready)  # only now: a SIGTERM from whoever reads this is handled
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            say(f"this process ignores Ctrl-C (it was started with SIGINT ignored); stop it with: kill {os.getpid()}")
         try:
-            while True:
-                time.sleep(3600)
+            while not stop.wait(1):
+                pass
         except KeyboardInterrupt:
             pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+    def stop(self, timeout: float = 10) -> bool:
+        """Stop the server, waiting at most `timeout` seconds; False if it did not stop in time
+        (its threads are daemons and end with this process)."""
+        if self._server is None:
+            return True
+        server, self._server = self._server, None
+        stopper = threading.Thread(target=server.stop, daemon=True)
+        stopper.start()
+        stopper.join(timeout)
+        return not stopper.is_alive()
 
     def __enter__(self) -> AwsTarget:
         return self.start()

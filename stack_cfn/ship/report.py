@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 ACTION_STYLE = {"Add": ("+", "green"), "Modify": ("~", "yellow"), "Remove": ("-", "red"), "Import": ("<", "cyan"), "Dynamic": ("?", "magenta")}
@@ -16,6 +17,30 @@ class Reporter:
     def __init__(self) -> None:
         self.out = Console(highlight=False)
         self.err = Console(stderr=True, highlight=False)
+        self._steps: list[tuple[str, str]] = []
+        self.at_interrupt: list[tuple[str, str]] = []
+
+    @contextlib.contextmanager
+    def step(self, doing: str, if_interrupted: str) -> Iterator[None]:
+        """Say, should Ctrl-C come now, what was going on and what it means (see interrupted())."""
+        self._steps.append((doing, if_interrupted))
+        try:
+            yield
+        except KeyboardInterrupt:
+            if not self.at_interrupt:
+                self.at_interrupt = list(self._steps)  # innermost first to see it
+            raise
+        finally:
+            self._steps.pop()
+
+    def interrupted(self) -> str:
+        """The one line for Ctrl-C: the innermost step, then what each outer step adds."""
+        steps = self.at_interrupt
+        if not steps:
+            return "interrupted before anything was written or sent"
+        doing, consequence = steps[-1]
+        outer = [c for _, c in reversed(steps[:-1])]
+        return f"interrupted while {doing}: " + "; ".join([consequence, *outer])
 
     @contextlib.contextmanager
     def status(self, message: str) -> Iterator[None]:
@@ -27,13 +52,13 @@ class Reporter:
             yield
 
     def info(self, message: str) -> None:
-        self.err.print(message)
+        self.err.print(message, markup=False, soft_wrap=True)
 
     def done(self, message: str) -> None:
-        self.out.print(f"[green]✓[/green] {message}")
+        self.out.print(f"[green]✓[/green] {escape(message)}", soft_wrap=True)
 
     def error(self, message: str) -> None:
-        self.err.print(f"[red]error:[/red] {message}", markup=True, soft_wrap=True)
+        self.err.print(f"[red]error:[/red] {escape(message)}", markup=True, soft_wrap=True)
 
     def plan(self, cs: Any) -> None:
         if cs.empty:
@@ -62,7 +87,7 @@ class Reporter:
                 f"{', '.join(replacements)}[/bold red]"
             )
 
-    def follow(self, run: Callable[[Callable[[dict[str, Any]], None]], str], stack: str) -> str:
+    def follow(self, run: Callable[[Callable[[dict[str, Any]], None]], str], stack: str, timeout_minutes: int = 60) -> str:
         def on_event(ev: dict[str, Any]) -> None:
             status = ev.get("ResourceStatus", "")
             style = "red" if "FAILED" in status or "ROLLBACK" in status else "green" if status.endswith("COMPLETE") else "yellow"
@@ -70,7 +95,7 @@ class Reporter:
             when = ev["Timestamp"].strftime("%H:%M:%S") if hasattr(ev.get("Timestamp"), "strftime") else ""
             self.err.print(f"{when} [{style}]{status:<22}[/{style}] {ev.get('LogicalResourceId', '')} ({ev.get('ResourceType', '')}){reason}")
 
-        with self.status(f"waiting for {stack}"):
+        with self.status(f"waiting for {stack}, up to {timeout_minutes} min (--timeout); Ctrl-C stops waiting, not the stack"):
             status = run(on_event)
         style = "green" if status.endswith("COMPLETE") and "ROLLBACK" not in status else "red"
         self.out.print(f"stack {stack}: [{style}]{status}[/{style}]")

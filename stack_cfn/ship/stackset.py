@@ -115,6 +115,7 @@ def deploy_stack_set(
     administration_role_arn: str | None = None,
     execution_role_name: str | None = None,
     on_progress: Callable[[str], None] = lambda _: None,
+    timeout: float = 3600,
 ) -> StackSetResult:
     """Create or update the stack set, add instances for new regions, wait, report each instance."""
     if failure_tolerance < 0 or max_concurrent < 1:
@@ -140,13 +141,13 @@ def deploy_stack_set(
             on_progress(f"updating stack set {name} in {len(have)} instance(s)")
             op = cfn.update_stack_set(StackSetName=name, TemplateURL=template_url, Capabilities=CAPABILITIES, Parameters=params,
                                       OperationPreferences=prefs, **roles)
-            _wait(cfn, name, op["OperationId"], on_progress)
+            _wait(cfn, name, op["OperationId"], on_progress, timeout)
     missing = [r for r in regions if any((a, r) not in have for a in accounts)]
     status = "SUCCEEDED"
     if missing:
         on_progress(f"adding instances in {', '.join(missing)} for account(s) {', '.join(accounts)}")
         op = cfn.create_stack_instances(StackSetName=name, Accounts=accounts, Regions=missing, OperationPreferences=prefs)
-        status = _wait(cfn, name, op["OperationId"], on_progress)
+        status = _wait(cfn, name, op["OperationId"], on_progress, timeout)
     cidr = {p.region: str(p.plan.vpc) for p in plans}
     instances = tuple(
         Instance(i["Account"], i["Region"], cidr.get(i["Region"], "-"), i.get("Status", "?"), i.get("StatusReason", ""))
@@ -169,13 +170,13 @@ def _instances(cfn: Any, name: str) -> list[dict[str, Any]]:
     return [s for page in cfn.get_paginator("list_stack_instances").paginate(StackSetName=name) for s in page["Summaries"]]
 
 
-def _wait(cfn: Any, name: str, operation_id: str, on_progress: Callable[[str], None], timeout: float = 7200) -> str:
+def _wait(cfn: Any, name: str, operation_id: str, on_progress: Callable[[str], None], timeout: float = 3600) -> str:
     deadline = time.monotonic() + timeout
     last = ""
     while True:
         status = cfn.describe_stack_set_operation(StackSetName=name, OperationId=operation_id)["StackSetOperation"]["Status"]
         if status != last:
-            on_progress(f"operation {operation_id}: {status}")
+            on_progress(f"operation {operation_id}: {status} (waiting up to {timeout / 60:.0f} min)")
             last = status
         if status in DONE:
             return status
