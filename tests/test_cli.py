@@ -36,12 +36,6 @@ def test_bad_input_exits_non_zero_and_writes_nothing(tmp_path: Path, text: str, 
     assert sorted(p.name for p in out.iterdir()) == ["keep.json"], "an earlier build is left as it was"
 
 
-def test_every_command_has_help() -> None:
-    for command in ("build", "templates", "upload", "plan", "deploy", "outputs", "destroy", "up"):
-        result = run_cli(command, "--help")
-        assert result.returncode == 0 and "usage:" in result.stdout, command
-
-
 def test_deploy_without_credentials_or_endpoint(tmp_path: Path) -> None:
     env = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_PROFILE": "", "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
            "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_ENDPOINT_URL": "", "AWS_EC2_METADATA_DISABLED": "true"}

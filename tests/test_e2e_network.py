@@ -108,16 +108,12 @@ def test_private_zone_and_log_bucket(gateway_network) -> None:  # noqa: ANN001
     assert exports["e2e-net-gw-VpcId"] == out["VpcId"]
 
 
-def test_zone_is_tied_to_the_vpc(gateway_network) -> None:  # noqa: ANN001
+@moto_gap("a hosted zone created by CloudFormation with VPCs reports PrivateZone false and lists no VPCs")
+def test_zone_is_private_and_tied_to_the_vpc(gateway_network) -> None:  # noqa: ANN001
     target, out = gateway_network
     zone = target.client("route53").get_hosted_zone(Id=out["ZoneId"])
-    assert [v["VPCId"] for v in zone["VPCs"]] == [out["VpcId"]]
-
-
-@moto_gap("a hosted zone created by CloudFormation with VPCs reports PrivateZone false")
-def test_zone_is_private(gateway_network) -> None:  # noqa: ANN001
-    target, out = gateway_network
-    assert target.client("route53").get_hosted_zone(Id=out["ZoneId"])["HostedZone"]["Config"].get("PrivateZone") is True
+    assert zone["HostedZone"]["Config"].get("PrivateZone") is True
+    assert [v["VPCId"] for v in zone.get("VPCs", [])] == [out["VpcId"]]
 
 
 @moto_gap("CloudFormation does not create AWS::S3::BucketPolicy ('No Moto CloudFormation support')")

@@ -33,6 +33,12 @@ def _arn(service: str, resource: str) -> Join:
     return Join("", ["arn:", Partition, f":{service}:", Region, ":", AccountId, ":", resource])
 
 
+def ecr_pull() -> Statement:
+    """Pull images from this account's ECR repositories."""
+    return Statement(Sid="EcrPull", Effect=Allow, Action=[ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer, ecr.BatchGetImage],
+                     Resource=[_arn("ecr", "repository/*")])
+
+
 def log_group_arn(prefix: Sub | str) -> Join:
     """Every log group under `prefix` (e.g. /<name>/<environment>) and its streams."""
     return Join("", ["arn:", Partition, ":logs:", Region, ":", AccountId, ":log-group:", prefix, "/*"])
@@ -70,12 +76,7 @@ def container_instance_policy(cluster_name: object, log_prefix: Sub | str) -> Po
                 Resource=[_arn("ecs", "container-instance/*")],
                 Condition=Condition(ArnEquals("ecs:cluster", cluster_arn)),
             ),
-            Statement(
-                Sid="EcrPull",
-                Effect=Allow,
-                Action=[ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer, ecr.BatchGetImage],
-                Resource=[_arn("ecr", "repository/*")],
-            ),
+            ecr_pull(),
             Statement(
                 Sid="ContainerLogs",
                 Effect=Allow,
@@ -115,12 +116,7 @@ def task_execution_policy(log_group: object) -> Policy:
         Version="2012-10-17",
         Statement=[
             Statement(Sid="EcrAuth", Effect=Allow, Action=[ecr.GetAuthorizationToken], Resource=["*"]),
-            Statement(
-                Sid="EcrPull",
-                Effect=Allow,
-                Action=[ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer, ecr.BatchGetImage],
-                Resource=[_arn("ecr", "repository/*")],
-            ),
+            ecr_pull(),
             Statement(
                 Sid="Logs",
                 Effect=Allow,

@@ -275,20 +275,10 @@ def _log_bucket_policy(t: Template, bucket: s3.Bucket) -> None:
     objects = Join("", ["arn:", Partition, ":s3:::", Ref(bucket), "/*"])
     bucket_arn = Join("", ["arn:", Partition, ":s3:::", Ref(bucket)])
     account_principal = Join("", ["arn:", Partition, ":iam::", FindInMap("ElbLogDelivery", Region, "Account"), ":root"])
-    delivery = Statement(
-        Sid="ElbAccessLogDelivery",
-        Effect=Allow,
-        Action=[s3_actions.PutObject],
-        Resource=[objects],
-        Principal=Principal("AWS", [account_principal]),
-    )
-    service_delivery = Statement(
-        Sid="ElbAccessLogDelivery",
-        Effect=Allow,
-        Action=[s3_actions.PutObject],
-        Resource=[objects],
-        Principal=Principal("Service", [ELB_LOG_DELIVERY_PRINCIPAL]),
-    )
+    delivery_by = lambda principal: Statement(Sid="ElbAccessLogDelivery", Effect=Allow, Action=[s3_actions.PutObject], Resource=[objects],
+                                              Principal=principal)
+    delivery = delivery_by(Principal("AWS", [account_principal]))
+    service_delivery = delivery_by(Principal("Service", [ELB_LOG_DELIVERY_PRINCIPAL]))
     tls_only = Statement(
         Sid="DenyInsecureTransport",
         Effect=Deny,

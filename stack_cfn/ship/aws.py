@@ -88,6 +88,6 @@ class AwsTarget:
             if self.endpoint_url and status >= 500:
                 raise DeployError(f"--endpoint-url: {self.endpoint_url} answered HTTP {status}; is it an AWS endpoint (stack-cfn up --local --keep)?") from None
             raise DeployError(f"AWS rejected the credentials: {' '.join(str(exc.response['Error'].get('Message', exc)).split())}") from None
-        except (botocore.parsers.ResponseParserError, botocore.exceptions.BotoCoreError) as exc:
+        except Exception as exc:  # any other answer that is not AWS's (an HTML page parses to nothing, say)
             raise DeployError(f"--endpoint-url: {self.endpoint_url or 'AWS'} did not answer as AWS does ({type(exc).__name__}); "
                               "check the URL (stack-cfn up --local --keep prints one)") from None

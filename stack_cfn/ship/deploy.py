@@ -19,6 +19,7 @@ from stack_cfn.errors import DeployError
 from stack_cfn.ship.aws import AwsTarget
 
 FINGERPRINT_TAG = "stack-cfn:fingerprint"
+CHANGE_SET_PREFIX = "stack-cfn-"
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
 BUCKET_NAME = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 BUSY = re.compile(r"_IN_PROGRESS$")
@@ -118,8 +119,16 @@ def stack_status(cfn: Any, stack_name: str) -> str | None:
 def check_deployable(cfn: Any, stack_name: str) -> str | None:
     """The current status, or a DeployError saying what to do when the stack cannot take a change."""
     status = stack_status(cfn, stack_name)
-    if status is None or status == "REVIEW_IN_PROGRESS":
-        return None if status is None else status
+    if status is None:
+        return None
+    if status == "REVIEW_IN_PROGRESS":
+        pending = [c["ChangeSetName"] for c in cfn.list_change_sets(StackName=stack_name).get("Summaries", [])
+                   if not c["ChangeSetName"].startswith(CHANGE_SET_PREFIX)]
+        if pending:
+            raise DeployError(
+                f"stack {stack_name} is REVIEW_IN_PROGRESS: someone's change set {', '.join(pending[:3])} was never executed (the stack has no "
+                f"resources yet); execute it, or delete the empty stack (aws cloudformation delete-stack --stack-name {stack_name}) and deploy again")
+        return status
     if BUSY.search(status):
         raise DeployError(
             f"stack {stack_name} is busy ({status}); wait for it to finish "
@@ -153,7 +162,7 @@ def create_change_set(
     print_ = fingerprint(template_url, parameters)
     if kind == "UPDATE" and _deployed_fingerprint(cfn, stack_name) == print_:
         return ChangeSet(arn="", stack_name=stack_name, kind=kind, empty=True)
-    name = f"stack-cfn-{int(time.time())}{name_suffix}"
+    name = f"{CHANGE_SET_PREFIX}{int(time.time())}{name_suffix}"
     try:
         resp = cfn.create_change_set(
             StackName=stack_name,

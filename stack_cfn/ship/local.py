@@ -199,7 +199,7 @@ class LocalAws:
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
         if ready:
             say(ready)  # only now: a SIGTERM from whoever reads this is handled
-        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
             say(f"this process ignores Ctrl-C (it was started with SIGINT ignored); stop it with: kill {os.getpid()}")
         try:
             while not stop.wait(1):
