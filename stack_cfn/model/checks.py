@@ -20,9 +20,10 @@ Text = str | Callable[[Any], str]
 
 
 def setting(default: Any = dataclasses.MISSING, *, rule: Rule | None = None, each: Rule | None = None, doc: str = "",
-            factory: Callable[[], Any] | None = None) -> Any:
-    """A model field: its default, the rule its value (or each item, `each`) follows, and its documentation."""
-    metadata = {"rule": rule, "each": each, "doc": doc}
+            factory: Callable[[], Any] | None = None, load: Callable[[Any, str], Any] | None = None) -> Any:
+    """A model field: its default, the rule its value (or each item, `each`) follows, its documentation, and
+    (`load`) how the stack file's value is read when it is not a plain type."""
+    metadata = {"rule": rule, "each": each, "doc": doc, "load": load}
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)

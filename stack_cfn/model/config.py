@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import re
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from stack_cfn.model import cidr as cidr_plan
 from stack_cfn.model import rules as R
 from stack_cfn.model.aws_facts import check_instance_type, region_of_arn
 from stack_cfn.model.checks import Check, check_fields, run_checks, setting
+from stack_cfn.model.policies import load_policies
 from stack_cfn.model.quotas import TASK_DEFINITION_BYTES
 from stack_cfn.model.regions import KNOWN_REGIONS
 
@@ -34,6 +36,8 @@ LoadBalancerKind = Literal["application", "classic"]
 ScalingMode = Literal["simple", "managed"]
 Protocol = Literal["HTTP", "TCP"]
 LOG_RETENTION_DAYS = tuple(R.LOG_RETENTION.values)
+# env names whose literal value is probably a secret
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|ACCESS_KEY|CREDENTIAL", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -115,11 +119,17 @@ class ServiceConfig:
     env: Mapping[str, str] = setting(factory=lambda: types.MappingProxyType({}), doc="environment variables (strings)")
     command: tuple[str, ...] = setting((), doc="container command")
     entry_point: tuple[str, ...] = setting((), doc="container entry point")
-    task_role_arn: str = setting("", rule=R.IAM_ROLE_ARN.with_optional(), doc="IAM role for the task's own AWS calls")
+    task_role_arn: str = setting("", rule=R.IAM_ROLE_ARN.with_optional(), doc="an existing IAM role for the task's own AWS calls (default: a role of its own)")
+    policies: tuple[Any, ...] = setting((), load=load_policies, doc="the task role's permissions: managed policy ARNs and statements (Effect, Action, Resource)")
+    secrets: Mapping[str, str] = setting(factory=lambda: types.MappingProxyType({}), each=R.SECRET_REF,
+                                         doc="NAME: Secrets Manager ARN (optionally :json-key::), SSM parameter ARN or name")
+    kms_key_arn: str = setting("", rule=R.KMS_KEY_ARN.with_optional(), doc="KMS key the secrets are encrypted with (kms:Decrypt for it)")
+    repository_credentials: str = setting("", rule=R.SECRETS_MANAGER_ARN.with_optional(), doc="Secrets Manager ARN of private registry credentials")
     volumes: tuple[Volume, ...] = setting((), doc="task volumes")
     mount_points: tuple[MountPoint, ...] = setting((), doc="where volumes are mounted")
     health_check: HealthCheck | None = setting(None, doc="a container health check")
     log_retention_days: int = setting(30, rule=R.LOG_RETENTION, doc="days to keep container logs")
+    log_retention_on_delete: bool = setting(True, doc="keep the log group when the service is deleted")
     load_balancer: LoadBalancerKind = setting("application", rule=R.LOAD_BALANCER_KIND, doc="application (dynamic host ports) or classic")
     protocol: Protocol = setting("HTTP", rule=R.PROTOCOL, doc="HTTP, or TCP with a classic ELB")
     health_check_path: str = setting("/", rule=R.HTTP_PATH, doc="load balancer health check path")
@@ -128,7 +138,9 @@ class ServiceConfig:
     deployment_maximum_percent: int = setting(200, rule=R.MAX_PERCENT, doc="deployment maximum percent")
     circuit_breaker: bool = setting(True, doc="roll back deployments that do not become healthy")
     autoscaling: ServiceAutoScaling | None = setting(None, doc="target tracking on CPU")
-    ssl_certificate_id: str = setting("", rule=R.ACM_ARN.with_optional(), doc="web-service: ACM certificate for HTTPS")
+    ssl_certificate_id: str = setting("", rule=R.ACM_ARN.with_optional(), doc="web-service: ACM certificate for HTTPS (required unless https: false)")
+    https: bool | None = setting(None, doc="web-service: false serves plain HTTP without a certificate (say so explicitly)")
+    deletion_protection: bool = setting(False, doc="protect the load balancer from deletion")
     external_zone_id: str = setting("", rule=R.ZONE_ID.with_optional(), doc="web-service: public hosted zone")
     external_dns_name: str = setting("", rule=R.DNS_NAME.with_optional(), doc="web-service: full public name")
 
@@ -136,6 +148,17 @@ class ServiceConfig:
         where = f"services.{self.label}."
         check_fields(self, where)
         run_checks(self, SERVICE_CHECKS, where)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What is legal but unwise: a literal value under a secret-looking env name."""
+        return tuple(f"services.{self.name}.env.{k}: looks like a secret but is a literal in the task definition; put it under secrets: instead"
+                     for k in sorted(self.env) if SECRET_NAME.search(k) and self.env[k])
+
+    @property
+    def serves_plain_http(self) -> bool:
+        """A public web-service that said https: false."""
+        return self.kind == "web-service" and self.https is False
 
     @property
     def label(self) -> str:
@@ -179,6 +202,10 @@ class ServiceConfig:
         return len(json.dumps(body).encode()) + 2048  # the fixed part: names, image, ports, logging
 
 
+def _bad_secret(s: ServiceConfig) -> str | None:
+    return next((k for k in s.secrets if R.ENV_VAR.problem(k)), None)
+
+
 def _bad_env(s: ServiceConfig) -> str | None:
     return next((k for k in s.env if R.ENV_VAR.problem(k)), None)
 
@@ -214,6 +241,20 @@ SERVICE_CHECKS: tuple[Check[ServiceConfig], ...] = (
           "TCP needs a classic load balancer (an ALB speaks HTTP)", "add load_balancer: classic"),
     Check("an external zone needs a full name", "external_dns_name", lambda s: s.external_zone_id and "." not in s.external_dns_name,
           "is required as a full name with external_zone_id", "write it like www.example.com"),
+    Check("a public service needs a certificate", "ssl_certificate_id",
+          lambda s: s.kind == "web-service" and not s.ssl_certificate_id and s.https is not False,
+          "is required for a public web-service (HTTPS on 443, 80 redirects)", "set an ACM certificate ARN, or say https: false to serve plain HTTP"),
+    Check("https false means no certificate", "https", lambda s: s.https is False and s.ssl_certificate_id,
+          "is false, but ssl_certificate_id is set", "remove one of them"),
+    Check("https is for web services", "https", lambda s: s.https is not None and s.kind != "web-service",
+          "only a web-service has https", "remove it; internal services answer inside the VPC"),
+    Check("secret names", lambda s: f"secrets.{ServiceConfig.label_for(_bad_secret(s))}", _bad_secret, "is not a valid environment variable name", R.ENV_VAR.fix),
+    Check("a name is env or secret", lambda s: f"secrets.{sorted(set(s.env) & set(s.secrets))[0]}", lambda s: set(s.env) & set(s.secrets),
+          "is also under env", "keep it in one of env and secrets"),
+    Check("kms key is for secrets", "kms_key_arn", lambda s: s.kms_key_arn and not s.secrets, "only decrypts secrets, and there are none",
+          "remove it or add secrets"),
+    Check("a given task role has its own policies", "policies", lambda s: s.policies and s.task_role_arn,
+          "cannot be added to the existing task_role_arn", "attach them to that role, or drop task_role_arn to get a role of the service's own"),
     Check("TCP health checks have no path", "health_check_path", lambda s: s.protocol == "TCP" and s.health_check_path != "/",
           "a TCP health check has no path", "remove health_check_path"),
     Check("the task definition fits ECS", "env", lambda s: s.task_definition_bytes > TASK_DEFINITION_BYTES,
@@ -229,7 +270,7 @@ class StackConfig:
 
     name: str = setting(rule=R.AWS_NAME, doc="stack name, used in resource names and tags")
     environment: str = setting(rule=R.AWS_NAME, doc="environment, e.g. prod")
-    key_name: str = setting(rule=R.KEY_NAME, doc="EC2 key pair for SSH to the instances")
+    key_name: str = setting("", rule=R.KEY_NAME.with_optional(), doc="EC2 key pair for SSH (default: none; Session Manager reaches every instance)")
     region: str = setting("us-west-2", rule=R.OneOf(KNOWN_REGIONS, "a region with a known ELB log-delivery account or service principal",
                                                     f"use an AWS region such as us-east-1 ({len(KNOWN_REGIONS)} are known; see model/regions.py)"),
                           doc="region of the log-delivery account and the default deploy region")
@@ -239,26 +280,32 @@ class StackConfig:
     internal_subnets: tuple[str, ...] = setting((), each=R.CIDR_SHAPE, doc="one internal CIDR per AZ (default: the seed's /19s)")
     external_subnets: tuple[str, ...] = setting((), each=R.CIDR_SHAPE, doc="one external CIDR per AZ (default: the seed's /20s)")
     domain_name: str = setting("stack.local", rule=R.DNS_NAME, doc="private DNS zone and DHCP search domain")
-    ssh_cidr: str = setting("0.0.0.0/0", rule=R.CIDR_SHAPE, doc="who may reach the bastion on port 22")
+    ssh_cidr: str = setting("", rule=R.CIDR_SHAPE.with_optional(), doc="who may reach the bastion on port 22 (default: nobody; use Session Manager)")
+    allow_ssh_from_anywhere: bool = setting(False, doc="admit ssh_cidr: 0.0.0.0/0 (refused without it)")
+    flow_logs: bool = setting(True, doc="VPC flow logs to the log bucket")
     use_nat_instances: bool = setting(False, doc="one NAT EC2 instance per AZ instead of NAT gateways")
     use_eip_with_nat_instances: bool = setting(False, doc="give NAT instances Elastic IPs")
     nat_instance_type: str = setting("t3.nano", rule=R.INSTANCE_TYPE, doc="NAT instance type")
     logs_expiration_enabled: bool = setting(False, doc="expire load balancer logs")
     logs_expiration_days: int = setting(30, rule=R.EXPIRY_DAYS, doc="days before logs expire")
     log_bucket_name: str = setting("", rule=R.BUCKET_NAME.with_optional(), doc="log bucket name; empty lets CloudFormation pick a unique one")
-    bastion_instance_type: str = setting("t2.micro", rule=R.INSTANCE_TYPE, doc="bastion instance type")
+    bastion: bool = setting(True, doc="a bastion host (false: reach the instances through Session Manager only)")
+    bastion_instance_type: str = setting("t3.micro", rule=R.INSTANCE_TYPE, doc="bastion instance type")
     bastion_ami: str = setting("", rule=R.AMI_ID.with_optional(), doc="bastion AMI; empty uses Canonical's current Ubuntu LTS")
     bastion_root_volume_size: int = setting(16, rule=R.BASTION_VOLUME, doc="bastion root volume GiB")
     ecs_cluster_name: str = setting("", rule=R.ECS_CLUSTER_NAME.with_optional(), doc="ECS cluster name (default: name)")
-    ecs_instance_type: str = setting("m4.large", rule=R.INSTANCE_TYPE, doc="container instance type")
+    ecs_instance_type: str = setting("m7i.large", rule=R.INSTANCE_TYPE, doc="container instance type")
+    allow_container_imds: bool = setting(False, doc="let containers reach the instance metadata service (and so the instance role)")
     ecs_instance_ebs_optimized: bool = setting(True, doc="EBS-optimized instances")
     ecs_min_size: int = setting(3, rule=R.INSTANCE_COUNT, doc="fewest instances")
     ecs_max_size: int = setting(100, rule=R.MAX_INSTANCE_COUNT, doc="most instances")
     ecs_desired_capacity: int = setting(3, rule=R.INSTANCE_COUNT, doc="instances at first")
     ecs_root_volume_size: int = setting(30, rule=R.ECS_ROOT_VOLUME, doc="root volume GiB (the AL2023 ECS AMI needs 30)")
     ecs_docker_volume_size: int = setting(25, rule=R.GP3_VOLUME, doc="docker volume GiB")
-    ecs_docker_auth_type: str = setting("", rule=R.DOCKER_AUTH_TYPE, doc="ECS_ENGINE_AUTH_TYPE (docker or dockercfg)")
-    ecs_docker_auth_data: str = setting("", rule=R.ONE_LINE, doc="ECS_ENGINE_AUTH_DATA (JSON on one line)")
+    ecs_docker_auth_type: str = setting("", rule=R.DOCKER_AUTH_TYPE, doc="ECS_ENGINE_AUTH_TYPE (docker or dockercfg), read from ecs_docker_auth_secret_arn")
+    ecs_docker_auth_secret_arn: str = setting("", rule=R.SECRETS_MANAGER_ARN.with_optional(),
+                                              doc="Secrets Manager secret holding ECS_ENGINE_AUTH_DATA, read by the instance at boot")
+    ecs_docker_auth_data: str = setting("", doc="refused: a secret in the stack file; use ecs_docker_auth_secret_arn or a service's repository_credentials")
     ecs_security_groups: tuple[str, ...] = setting((), each=R.SG_ID, doc="further groups whose members reach the instances")
     ecs_ami: str = setting("", rule=R.AMI_ID.with_optional(), doc="custom container-instance AMI (e.g. from packer/)")
     ecs_scaling: ScalingMode = setting("simple", rule=R.SCALING_MODE, doc="simple (the seed's alarms) or managed (ECS capacity provider)")
@@ -270,7 +317,8 @@ class StackConfig:
         run_checks(self, REQUIRED_CHECKS)
         check_fields(self, "")
         run_checks(self, STACK_CHECKS)
-        cidr_plan.parse_ipv4_any(self.ssh_cidr, "ssh_cidr")
+        if self.ssh_cidr:
+            cidr_plan.parse_ipv4_any(self.ssh_cidr, "ssh_cidr")
         for t in ("nat_instance_type", "bastion_instance_type", "ecs_instance_type"):
             check_instance_type(t, getattr(self, t))
         self.plan  # noqa: B018  derives, and so checks, the address plan
@@ -294,6 +342,15 @@ class StackConfig:
     def cluster_name(self) -> str:
         return self.ecs_cluster_name or self.name
 
+    @property
+    def has_classic_services(self) -> bool:
+        """A classic ELB service registers through the ECS service role; nothing else needs one."""
+        return any(s.has_balancer and s.load_balancer == "classic" for s in self.services)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(w for s in self.services for w in s.warnings)
+
     def with_changes(self, **changes: Any) -> StackConfig:
         """A copy with some fields replaced, validated again."""
         return dataclasses.replace(self, **changes)
@@ -303,7 +360,12 @@ def _required(field: str) -> Check[StackConfig]:
     return Check(f"{field} is required", field, lambda c: not getattr(c, field), "is required", f"set {field} in the stack description")
 
 
-REQUIRED_CHECKS = tuple(_required(f) for f in ("name", "environment", "key_name"))
+REQUIRED_CHECKS = (
+    *(_required(f) for f in ("name", "environment")),
+    Check("no secret in the stack file", "ecs_docker_auth_data", lambda c: c.ecs_docker_auth_data,
+          "would put registry credentials into the templates and the instances' user data",
+          "store them in Secrets Manager and set ecs_docker_auth_secret_arn, or give services repository_credentials"),
+)
 
 
 def _zone_counts(c: StackConfig) -> dict[str, int]:
@@ -346,10 +408,15 @@ STACK_CHECKS: tuple[Check[StackConfig], ...] = (
           lambda c: f"{c.ecs_min_size} is above ecs_desired_capacity {c.ecs_desired_capacity}", "keep min <= desired <= max"),
     Check("desired <= max", "ecs_desired_capacity", lambda c: c.ecs_desired_capacity > c.ecs_max_size,
           lambda c: f"{c.ecs_desired_capacity} is above ecs_max_size {c.ecs_max_size}", "keep min <= desired <= max"),
-    Check("auth data needs a type", "ecs_docker_auth_type", lambda c: c.ecs_docker_auth_data and not c.ecs_docker_auth_type,
-          "is required when ecs_docker_auth_data is set", "set both (for example dockercfg and its JSON) or neither"),
-    Check("auth type needs data", "ecs_docker_auth_data", lambda c: c.ecs_docker_auth_type and not c.ecs_docker_auth_data,
-          "is required when ecs_docker_auth_type is set", "set both (for example dockercfg and its JSON) or neither"),
+    Check("auth secret needs a type", "ecs_docker_auth_type", lambda c: c.ecs_docker_auth_secret_arn and not c.ecs_docker_auth_type,
+          "is required when ecs_docker_auth_secret_arn is set", "set both (for example dockercfg and the secret's ARN) or neither"),
+    Check("auth type needs a secret", "ecs_docker_auth_secret_arn", lambda c: c.ecs_docker_auth_type and not c.ecs_docker_auth_secret_arn,
+          "is required when ecs_docker_auth_type is set", "set both (for example dockercfg and the secret's ARN) or neither"),
+    Check("SSH from anywhere is explicit", "ssh_cidr", lambda c: c.ssh_cidr.endswith("/0") and not c.allow_ssh_from_anywhere,
+          lambda c: f"{c.ssh_cidr} opens port 22 to the whole internet",
+          "narrow it to your network, leave it out and use Session Manager, or set allow_ssh_from_anywhere: true"),
+    Check("SSH needs a bastion", "ssh_cidr", lambda c: c.ssh_cidr and not c.bastion, "admits SSH to a bastion, but bastion is false",
+          "remove ssh_cidr, or set bastion: true"),
 )
 
 

@@ -148,7 +148,9 @@ def from_mapping(cls: type[T], data: Mapping[Any, Any], path: str) -> T:
             close = difflib.get_close_matches(str(key), list(fields), n=1)
             fix = f"did you mean {close[0]}?" if close else "remove it (see stack.schema.json for the known keys)"
             raise ConfigError(where, "is not a known setting", fix)
-        if key == "services" and cls is StackConfig:
+        if fields[key].metadata.get("load") is not None:
+            kwargs[key] = fields[key].metadata["load"](value, where)
+        elif key == "services" and cls is StackConfig:
             kwargs[key] = _services(value, where)
         else:
             kwargs[key] = coerce(hints[key], value, where)

@@ -146,6 +146,21 @@ ACM_ARN = Pattern(r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{3
                   "use arn:aws:acm:<region>:<account>:certificate/<id>")
 IAM_ROLE_ARN = Pattern(r"arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}", "an IAM role ARN",
                        "use arn:aws:iam::<account>:role/<name>")
+REGION_RE = r"[a-z]{2}(-gov)?-[a-z]+-\d"
+SECRETS_MANAGER_ARN = Pattern(rf"arn:aws[a-z-]*:secretsmanager:{REGION_RE}:\d{{12}}:secret:[A-Za-z0-9/_+=.@-]+", "a Secrets Manager secret ARN",
+                              "use arn:aws:secretsmanager:<region>:<account>:secret:<name>")
+# A container secret: a Secrets Manager ARN (optionally :json-key:version-stage:version-id), an SSM parameter ARN, or a parameter name.
+SECRET_REF = Pattern(
+    rf"arn:aws[a-z-]*:secretsmanager:{REGION_RE}:\d{{12}}:secret:[A-Za-z0-9/_+=.@-]+(:[A-Za-z0-9_.-]*:[A-Za-z0-9_-]*:[A-Za-z0-9_-]*)?"
+    rf"|arn:aws[a-z-]*:ssm:{REGION_RE}:\d{{12}}:parameter/[A-Za-z0-9_.\-/]+"
+    r"|/?[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*",
+    "a Secrets Manager ARN, an SSM parameter ARN or an SSM parameter name",
+    "use arn:aws:secretsmanager:<region>:<account>:secret:<name>[:<json-key>::], arn:aws:ssm:<region>:<account>:parameter/<name> or /<name>",
+    2048,
+)
+KMS_KEY_ARN = Pattern(rf"arn:aws[a-z-]*:kms:{REGION_RE}:\d{{12}}:key/[A-Za-z0-9-]+", "a KMS key ARN", "use arn:aws:kms:<region>:<account>:key/<id>")
+MANAGED_POLICY_ARN = Pattern(r"arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[A-Za-z0-9+=,.@_/-]+", "an IAM managed policy ARN",
+                             "use arn:aws:iam::aws:policy/<name> or arn:aws:iam::<account>:policy/<name>")
 ENV_VAR = Pattern(r"[A-Za-z_][A-Za-z0-9_]*", "a valid environment variable name", "use letters, digits and _, not starting with a digit")
 IMAGE = Pattern(
     r"([a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\.[a-z0-9-]+)*/)?"  # registry host
