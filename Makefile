@@ -4,9 +4,12 @@ VENV   ?= .venv
 PYTHON ?= python3
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.stack-cfn-installed
+# The security gate's scanner, in a venv of its own: its pins never touch the compiler's.
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV = $(CHECKOV_VENV)/bin/checkov
 CONFIG ?= stack.yaml
 
-.PHONY: install templates golden build demo test unit lint bench validate-amis amis clean
+.PHONY: install checkov templates golden build demo test unit lint bench validate-amis amis clean
 
 install: $(STAMP)
 
@@ -32,7 +35,14 @@ build: templates
 demo: install
 	$(BIN)/stack-cfn up --local -c $(CONFIG)
 
-test: install
+$(CHECKOV):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install -q 'checkov>=3.2,<4'
+
+checkov: $(CHECKOV)
+
+test: install $(CHECKOV)
 	$(BIN)/ruff check stack_cfn tests bench
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 

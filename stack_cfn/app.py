@@ -31,6 +31,14 @@ if TYPE_CHECKING:
 NOTHING_SENT = "nothing was written or sent"
 
 
+def load(args: argparse.Namespace, out: Reporter) -> StackConfig:
+    """The stack file, validated; what is legal but unwise is said as a warning."""
+    cfg = load_config(args.config)
+    for warning in cfg.warnings:
+        out.info(f"warning: {warning}")
+    return cfg
+
+
 def compile_and_lint(cfg: StackConfig, out: Reporter, compiled: Compiled | None = None) -> Compiled:
     with out.step("compiling and linting the templates", NOTHING_SENT):
         compiled = compiled or compile_stack(cfg)
@@ -81,7 +89,7 @@ def _upload(args: argparse.Namespace, out: Reporter, target: AwsTarget, compiled
 
 
 def cmd_build(args: argparse.Namespace, out: Reporter) -> int:
-    cfg = load_config(args.config)
+    cfg = load(args, out)
     compiled = compile_and_lint(cfg, out)
     with out.step(f"writing {args.output}/", "the files written so far are complete; build again"):
         write_tree(Path(args.output), compiled.files, protect=[Path(args.config)])
@@ -111,7 +119,7 @@ def cmd_schema(args: argparse.Namespace, out: Reporter) -> int:
 
 
 def cmd_upload(args: argparse.Namespace, out: Reporter) -> int:
-    cfg = load_config(args.config)
+    cfg = load(args, out)
     compiled = compile_and_lint(cfg, out)
     result = _upload(args, out, target_for(args, cfg, out), compiled)
     out.done(f"uploaded {len(result.uploaded)}, unchanged {len(result.skipped)}; root template: {result.root_url}")
@@ -122,7 +130,7 @@ def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
     """A change set, shown and then removed with everything the plan made (uploads, bucket, a new stack's shell)."""
     from stack_cfn.ship import deploy
 
-    cfg = load_config(args.config)
+    cfg = load(args, out)
     compiled = compile_and_lint(cfg, out)
     target = target_for(args, cfg, out)
     stack = stack_name_for(args, cfg)
@@ -144,7 +152,7 @@ def cmd_deploy(args: argparse.Namespace, out: Reporter, parameters: dict[str, st
                target: AwsTarget | None = None, compiled: Compiled | None = None) -> int:
     from stack_cfn.ship import deploy
 
-    cfg = load_config(args.config)
+    cfg = load(args, out)
     compiled = compile_and_lint(cfg, out, compiled)
     target = target or target_for(args, cfg, out)
     stack = stack_name_for(args, cfg)
@@ -200,7 +208,7 @@ def cmd_destroy(args: argparse.Namespace, out: Reporter) -> int:
 def cmd_stackset(args: argparse.Namespace, out: Reporter) -> int:
     from stack_cfn.ship import stackset
 
-    cfg = load_config(args.config)
+    cfg = load(args, out)
     regions = [r.strip() for r in args.regions.split(",") if r.strip()]
     cidrs = {}
     for item in args.region_cidr:
@@ -236,7 +244,7 @@ def cmd_up(args: argparse.Namespace, out: Reporter) -> int:
     # moto warns about every resource type it does not model; the summary says what was made.
     warnings.filterwarnings("ignore", module=r"moto\..*")
     logging.getLogger("moto").setLevel(logging.ERROR)
-    cfg = load_config(args.config)
+    cfg = load(args, out)
     compiled = compile_and_lint(cfg, out)  # before the server starts: bad templates fail fast
     local = LocalAws(region=args.region or "us-east-1", port=args.port or None)
     with out.step("running the local AWS", "the local AWS is stopped and what was deployed to it is gone"):

@@ -14,7 +14,7 @@ from stack_cfn.blueprints.cluster import build_cluster
 from stack_cfn.blueprints.compiler import compile_stack
 from stack_cfn.blueprints.interfaces import Root
 from stack_cfn.blueprints.network import build_network
-from stack_cfn.model.config import StackConfig
+from stack_cfn.model.config import ServiceConfig, StackConfig
 
 ROOT_OUTPUT_NAMES = [o.name for o in Root.outputs()]
 
@@ -34,7 +34,7 @@ NETWORK_IDS_3AZ = {
     *(f"{kind}Subnet{i}RouteTableAssociation" for i in (1, 2, 3) for kind in ("External", "Internal")),
     "NatSecurityGroup", "DhcpOptions", "DhcpOptionsAssociation", "HostedZone",
     "InternalElbSecurityGroup", "ExternalElbSecurityGroup", "ExternalSshSecurityGroup", "InternalSshSecurityGroup",
-    "LogBucket", "LogBucketPolicy",
+    "ExternalSshIngress", "LogBucket", "LogBucketPolicy", "FlowLog", "NatRole", "NatInstanceProfile",
 }
 NETWORK_OUTPUTS = {
     "VpcId", "Cidr", "InternalSubnets", "ExternalSubnets", "AvailabilityZones", "InternalRouteTables",
@@ -84,10 +84,12 @@ def test_security_groups_and_sane_egress(cfg: StackConfig) -> None:
     ports = lambda sg: sorted(r["FromPort"] for r in res[sg]["Properties"]["SecurityGroupIngress"])  # noqa: E731
     assert ports("InternalElbSecurityGroup") == [80, 443]
     assert ports("ExternalElbSecurityGroup") == [80, 443]
-    assert res["ExternalSshSecurityGroup"]["Properties"]["SecurityGroupIngress"][0]["CidrIp"] == {"Ref": "SshCidr"}
+    assert "SecurityGroupIngress" not in res["ExternalSshSecurityGroup"]["Properties"], "port 22 only through the conditional rule"
+    ssh = res["ExternalSshIngress"]
+    assert ssh["Condition"] == "HasSshCidr" and ssh["Properties"]["CidrIp"] == {"Ref": "SshCidr"} and ssh["Properties"]["FromPort"] == 22
     assert res["InternalSshSecurityGroup"]["Properties"]["SecurityGroupIngress"][0]["SourceSecurityGroupId"] == {"Ref": "ExternalSshSecurityGroup"}
     for sg in ("InternalElbSecurityGroup", "ExternalElbSecurityGroup", "ExternalSshSecurityGroup", "InternalSshSecurityGroup"):
-        assert res[sg]["Properties"]["SecurityGroupEgress"] == [{"CidrIp": "0.0.0.0/0", "IpProtocol": "-1"}]
+        assert res[sg]["Properties"]["SecurityGroupEgress"] == [{"CidrIp": "0.0.0.0/0", "Description": "All traffic out", "IpProtocol": "-1"}]
 
 
 def test_log_bucket_is_kept_private_and_retained(cfg: StackConfig) -> None:
@@ -105,7 +107,7 @@ def test_log_bucket_is_kept_private_and_retained(cfg: StackConfig) -> None:
     assert legacy["Statement"][0]["Principal"]["AWS"][0]["Fn::Join"][1][3] == {"Fn::FindInMap": ["ElbLogDelivery", {"Ref": "AWS::Region"}, "Account"]}
     assert principal["Statement"][0]["Principal"] == {"Service": ["logdelivery.elasticloadbalancing.amazonaws.com"]}
     for doc in (legacy, principal):
-        deny = doc["Statement"][1]
+        deny = doc["Statement"][-1]
         assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     mapping = t["Mappings"]["ElbLogDelivery"]
     assert mapping["us-west-2"]["Account"] == "797873946194"
@@ -114,7 +116,7 @@ def test_log_bucket_is_kept_private_and_retained(cfg: StackConfig) -> None:
 
 CLUSTER_IDS = {
     "Cluster", "ClusterSecurityGroup", "ClusterIngressFromInternalSsh", "ClusterIngressFromInternalElb",
-    "ClusterIngressFromExternalElb", "InstanceRole", "InstanceProfile", "EcsServiceRole", "LaunchTemplate", "AutoScalingGroup",
+    "ClusterIngressFromExternalElb", "InstanceRole", "InstanceProfile", "LaunchTemplate", "AutoScalingGroup",
 }
 SIMPLE_SCALING_IDS = {"ScaleUpPolicy", "ScaleDownPolicy", "CpuReservationHighAlarm", "MemoryReservationHighAlarm", "CpuReservationLowAlarm", "MemoryReservationLowAlarm"}
 
@@ -126,7 +128,10 @@ def test_cluster_logical_ids(cfg: StackConfig) -> None:
     extra = set(as_dict(build_cluster(cfg.with_changes(ecs_security_groups=("sg-12345678", "sg-0123456789abcdef0"))))["Resources"])
     assert {"ClusterIngressFromExtraSecurityGroup1", "ClusterIngressFromExtraSecurityGroup2"} <= extra
     outputs = set(as_dict(build_cluster(cfg))["Outputs"])
-    assert {"Cluster", "EcsClusterSecurityGroupId", "IamRole", "IamRoleDefaultEcsRoleId", "InstanceProfile", "AutoscalingGroup"} <= outputs
+    assert {"Cluster", "EcsClusterSecurityGroupId", "IamRoleDefaultEcsRoleId", "InstanceProfile", "AutoscalingGroup"} <= outputs
+    assert "IamRole" not in outputs, "no ECS service role without a classic-ELB service"
+    classic = cfg.with_changes(services=(ServiceConfig(name="c", image="nginx", port=80, load_balancer="classic"),))
+    assert "EcsServiceRole" in as_dict(build_cluster(classic))["Resources"] and "IamRole" in as_dict(build_cluster(classic))["Outputs"]
 
 
 def test_seed_scaling_alarms(cfg: StackConfig) -> None:
@@ -146,7 +151,9 @@ def test_seed_scaling_alarms(cfg: StackConfig) -> None:
 def test_launch_template(cfg: StackConfig) -> None:
     res = as_dict(build_cluster(cfg.with_changes(ecs_ami="ami-0123456789abcdef0")))
     data = res["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
-    assert data["MetadataOptions"] == {"HttpEndpoint": "enabled", "HttpPutResponseHopLimit": 2, "HttpTokens": "required"}
+    assert data["MetadataOptions"] == {"HttpEndpoint": "enabled", "HttpPutResponseHopLimit": {"Fn::If": ["AllowContainerImdsOn", 2, 1]},
+                                       "HttpTokens": "required"}
+    assert res["Parameters"]["AllowContainerImds"]["Default"] == "false", "hop limit 1 unless the stack file opts out"
     assert data["ImageId"] == {"Fn::If": ["HasEcsAmi", {"Ref": "EcsAmi"}, {"Ref": "EcsAmiSsmParameter"}]}
     assert res["Parameters"]["EcsAmi"]["Default"] == "ami-0123456789abcdef0"
     devices = {d["DeviceName"]: d["Ebs"] for d in data["BlockDeviceMappings"]}
@@ -162,26 +169,37 @@ def test_instance_policy_is_least_privilege(cfg: StackConfig) -> None:
     role = as_dict(build_cluster(cfg))["Resources"]["InstanceRole"]["Properties"]
     text = json.dumps(role)
     assert "autoscaling:" not in text and '"*:*"' not in text
-    actions = {a for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] for a in s["Action"]}
-    assert {"ecs:RegisterContainerInstance", "ecr:BatchGetImage", "logs:PutLogEvents"} <= actions
+    assert "ManagedPolicyArns" not in role, "not AmazonSSMManagedInstanceCore (ssm:GetParameter* on *)"
+    agent = role["Policies"][0]["PolicyDocument"]["Statement"]
+    actions = {a for s in agent for a in s["Action"]}
+    assert {"ecs:RegisterContainerInstance", "logs:PutLogEvents", "ssm:UpdateInstanceInformation", "ssmmessages:OpenDataChannel"} <= actions
+    assert not any(a.startswith(("ecr:", "ssm:GetParameter", "secretsmanager:")) for a in actions), "containers' pulls use execution roles"
     assert not any(a.endswith(":*") for a in actions)
+    auth = role["Policies"][1]["Fn::If"]
+    assert auth[0] == "HasDockerAuth" and auth[2] == {"Ref": "AWS::NoValue"}
+    assert auth[1]["PolicyDocument"]["Statement"] == [{"Action": ["secretsmanager:GetSecretValue"], "Effect": "Allow",
+                                                       "Resource": [{"Ref": "EcsDockerAuthSecretArn"}], "Sid": "DockerAuthSecret"}]
 
 
 def resolve_user_data(template: dict, params: dict[str, str]) -> str:
     """Evaluate the launch template's Fn::Base64(Fn::Sub) the way CloudFormation does."""
     data = template["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
     body, variables = data
-    auth = variables["DockerAuthLines"]["Fn::If"]
     values = {**params, "AWS::Region": "us-west-2", "Cluster": params["EcsClusterName"] or params["Name"]}
-    values["DockerAuthLines"] = auth[1]["Fn::Sub"] if params.get("EcsDockerAuthType") else auth[2]
+    for name in ("ImdsCommand", "DockerAuthCommand"):
+        condition, yes, no = variables[name]["Fn::If"]
+        on = params["EcsDockerAuthSecretArn"] if condition == "HasDockerAuth" else params["AllowContainerImds"] == "true"
+        values[name] = yes if on else no
     for _ in range(2):
         body = re.sub(r"\$\{([A-Za-z0-9:]+)\}", lambda m: values[m.group(1)], body)
     return body
 
 
+SECRET_ARN = "arn:aws:secretsmanager:us-west-2:123456789012:secret:docker-auth-AbCdEf"
+
+
 def test_user_data_is_valid_mime_with_yaml_cloud_config(cfg: StackConfig) -> None:
-    auth = '{"https://index.docker.io/v1/": {"auth": "dXNlcjpwYXNz", "email": "a@b.c"}}'
-    c = cfg.with_changes(ecs_docker_auth_type="dockercfg", ecs_docker_auth_data=auth,
+    c = cfg.with_changes(ecs_docker_auth_type="dockercfg", ecs_docker_auth_secret_arn=SECRET_ARN,
                          extra_cloud_config_type="text/x-shellscript", extra_cloud_config_content="#!/bin/sh\necho hi")
     t = as_dict(build_cluster(c))
     params = {k: str(v.get("Default", "")) for k, v in t["Parameters"].items()}
@@ -194,21 +212,33 @@ def test_user_data_is_valid_mime_with_yaml_cloud_config(cfg: StackConfig) -> Non
     ecs = next(f for f in cloud["write_files"] if f["path"] == "/etc/ecs/ecs.config")
     assert ecs["append"] is True, "written once per instance, not appended on every boot"
     lines = dict(line.split("=", 1) for line in ecs["content"].splitlines() if "=" in line)
-    assert lines["ECS_CLUSTER"] == "my-app"
-    assert lines["ECS_ENGINE_AUTH_TYPE"] == "dockercfg"
-    assert json.loads(lines["ECS_ENGINE_AUTH_DATA"]) == json.loads(auth)
-    assert lines["ECS_ENABLE_TASK_IAM_ROLE"] == "true"
+    assert lines["ECS_CLUSTER"] == "my-app" and lines["ECS_ENABLE_TASK_IAM_ROLE"] == "true"
+    assert "ECS_ENGINE_AUTH_DATA" not in lines, "the auth data is read at boot, never written into user data"
     assert json.loads(lines["ECS_AVAILABLE_LOGGING_DRIVERS"]) == ["awslogs", "json-file"]
+    script = next(f for f in cloud["write_files"] if f["path"].endswith("stack-cfn-docker-auth"))
+    assert f"--secret-id '{SECRET_ARN}'" in script["content"] and "ECS_ENGINE_AUTH_TYPE=%s" in script["content"]
+    assert cloud["runcmd"] == ["systemctl daemon-reload && systemctl enable --now stack-cfn-block-imds.service", "/usr/local/sbin/stack-cfn-docker-auth"]
     env = next(f for f in cloud["write_files"] if f["path"] == "/etc/environment")
     assert "SERVER_ENVIRONMENT=prod" in env["content"] and "SERVER_REGION=us-west-2" in env["content"]
     assert parts[1].get_payload().strip() == "#!/bin/sh\necho hi"
-    assert t["Parameters"]["EcsDockerAuthData"]["NoEcho"] is True
+
+
+def test_user_data_blocks_the_metadata_service_from_containers(cfg: StackConfig) -> None:
+    t = as_dict(build_cluster(cfg))
+    params = {k: str(v.get("Default", "")) for k, v in t["Parameters"].items()}
+    cloud = yaml.safe_load(email.message_from_string(resolve_user_data(t, params)).get_payload()[0].get_payload())
+    unit = next(f for f in cloud["write_files"] if f["path"] == "/etc/systemd/system/stack-cfn-block-imds.service")["content"]
+    assert "iptables -I DOCKER-USER 1 -i docker+ -d 169.254.169.254/32 -j DROP" in unit
+    assert "PartOf=docker.service" in unit and "WantedBy=docker.service" in unit, "re-applied on every docker start and boot"
+    assert cloud["runcmd"][0].endswith("systemctl enable --now stack-cfn-block-imds.service")
+    opened = resolve_user_data(t, {**params, "AllowContainerImds": "true"})
+    assert "enable --now stack-cfn-block-imds" not in opened, "allow_container_imds: true leaves it off"
 
 
 def test_user_data_without_auth_writes_no_auth_lines(cfg: StackConfig) -> None:
     t = as_dict(build_cluster(cfg))
     doc = resolve_user_data(t, {k: str(v.get("Default", "")) for k, v in t["Parameters"].items()})
-    assert "ECS_ENGINE_AUTH" not in doc
+    assert "ECS_ENGINE_AUTH" not in doc.split("stack-cfn-docker-auth")[0] and "echo no private registry auth" in doc
     assert doc.isascii(), "plain ASCII, as the 7bit parts promise"
 
 
@@ -219,7 +249,9 @@ def test_bastion(cfg: StackConfig) -> None:
     assert inst["MetadataOptions"]["HttpTokens"] == "required"
     assert inst["SecurityGroupIds"] == [{"Ref": "ExternalSsh"}, {"Ref": "InternalSsh"}]
     assert inst["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
-    assert t["Parameters"]["BastionInstanceType"]["Default"] == "t2.micro"
+    assert t["Parameters"]["BastionInstanceType"]["Default"] == "t3.micro"
+    assert inst["KeyName"] == {"Fn::If": ["HasKeyName", {"Ref": "KeyName"}, {"Ref": "AWS::NoValue"}]}, "a key pair is optional"
+    assert "ManagedPolicyArns" not in t["Resources"]["BastionRole"]["Properties"]
     assert "ubuntu" in t["Parameters"]["BastionAmiSsmParameter"]["Default"]
     assert t["Resources"]["BastionEip"]["Properties"]["InstanceId"] == {"Ref": "Bastion"}
     assert set(t["Outputs"]) == {"BastionIp", "BastionInstanceId"}
@@ -230,8 +262,11 @@ def test_root_nests_layers_and_returns_the_seed_outputs(cfg: StackConfig) -> Non
     stacks = {k: v for k, v in root["Resources"].items() if v["Type"] == "AWS::CloudFormation::Stack"}
     assert {k: v["Properties"]["TemplateURL"] for k, v in stacks.items()} == {
         "NetworkStack": "network.json", "ClusterStack": "cluster.json", "BastionStack": "bastion.json"}
-    assert set(root["Outputs"]) == set(ROOT_OUTPUT_NAMES)
-    assert len(root["Outputs"]) == 19
+    assert set(root["Outputs"]) == set(ROOT_OUTPUT_NAMES) - {"IamRole"}, "no ECS service role (nor its output) without a classic ELB"
+    with_classic = cfg.with_changes(services=(ServiceConfig(name="c", image="nginx", port=80, load_balancer="classic"),))
+    assert len(json.loads(compile_stack(with_classic).files["stack.json"])["Outputs"]) == 19
+    no_bastion = json.loads(compile_stack(cfg.with_changes(bastion=False)).files["stack.json"])
+    assert "BastionStack" not in no_bastion["Resources"] and "BastionIp" not in no_bastion["Outputs"]
     cluster_params = stacks["ClusterStack"]["Properties"]["Parameters"]
     assert cluster_params["VpcId"] == {"Fn::GetAtt": ["NetworkStack", "Outputs.VpcId"]}
     assert cluster_params["ExportPrefix"] == {"Ref": "AWS::StackName"}

@@ -18,7 +18,7 @@ def test_build_writes_lint_clean_templates(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("text,field", [
-    ("name: a\nenvironment: prod\n", "key_name"),
+    ("name: a\n", "environment"),
     ("name: a\nenvironment: prod\nkey_name: k\ncidr: 10.30.0.0/33\n", "cidr"),
     ("name: a\nenvironment: prod\nkey_name: k\nuse_eip_with_nat_instances: true\n", "use_eip_with_nat_instances"),
     ("name: [a\n", "stack.yaml"),

@@ -20,7 +20,7 @@ MATRIX = {
     "custom-ami-extra-sgs-cloud-config": dict(
         ecs_ami="ami-0123456789abcdef0", bastion_ami="ami-0123456789abcdef1", ecs_security_groups=("sg-0123456789abcdef0",),
         extra_cloud_config_type="text/x-shellscript", extra_cloud_config_content="#!/bin/sh\necho hi\n",
-        ecs_docker_auth_type="dockercfg", ecs_docker_auth_data='{"https://index.docker.io/v1/":{"auth":"x"}}',
+        ecs_docker_auth_type="dockercfg", ecs_docker_auth_secret_arn="arn:aws:secretsmanager:eu-central-2:123456789012:secret:auth-AbCdEf",
         region="eu-central-2", cidr="172.20.0.0/20", log_bucket_name="my-app-prod-logs",
     ),
 }
@@ -62,7 +62,8 @@ def test_generic_templates_leave_required_inputs_to_the_user() -> None:
         if "StackName" in params:  # a service: Environment left empty is imported from the stack
             assert params["Environment"]["Default"] == "" and "Default" not in params["Name"] and "Default" not in params["Image"], name
             continue
-        for required in ("Name", "Environment", "KeyName"):
+        assert params.get("KeyName", {}).get("Default", "") == "", f"{name}: a key pair is optional"
+        for required in ("Name", "Environment"):
             if required in params:
                 assert "Default" not in params[required], f"{name}: {required}"
         if "Cidr" in params:

@@ -18,11 +18,13 @@ def test_seed_defaults(cfg: StackConfig) -> None:
     assert cfg.zone_count == 3 and cfg.az_count is None
     assert cfg.domain_name == "stack.local"
     assert (cfg.ecs_min_size, cfg.ecs_max_size, cfg.ecs_desired_capacity) == (3, 100, 3)
-    assert cfg.ecs_instance_type == "m4.large"
-    assert cfg.bastion_instance_type == "t2.micro"
+    assert cfg.ecs_instance_type == "m7i.large", "current generation (the seed's m4.large is previous-generation)"
+    assert cfg.bastion_instance_type == "t3.micro"
     assert cfg.use_nat_instances is False and cfg.use_eip_with_nat_instances is False
     assert (cfg.logs_expiration_enabled, cfg.logs_expiration_days) == (False, 30)
-    assert cfg.ssh_cidr == "0.0.0.0/0"
+    bare = StackConfig(name="my-app", environment="prod")
+    assert bare.ssh_cidr == "" and bare.key_name == "", "no SSH from anywhere, no key needed: Session Manager"
+    assert cfg.bastion and cfg.flow_logs and not cfg.allow_container_imds
     assert cfg.cluster_name == "my-app"
     assert [str(n) for n in cfg.plan.internal] == ["10.30.0.0/19", "10.30.64.0/19", "10.30.128.0/19"]
     assert [str(n) for n in cfg.plan.external] == ["10.30.32.0/20", "10.30.96.0/20", "10.30.160.0/20"]
@@ -35,7 +37,7 @@ def test_immutable(cfg: StackConfig) -> None:
 
 def test_example_stack_yaml_loads() -> None:
     cfg = load_config("stack.yaml")
-    assert cfg.name and cfg.environment and cfg.key_name
+    assert cfg.name and cfg.environment and cfg.services
 
 
 def test_yaml_and_python_api_agree() -> None:
@@ -53,7 +55,6 @@ def test_explicit_lists_drive_the_az_count() -> None:
 BAD = {
     "missing name": ("environment: prod\nkey_name: k\n", "name"),
     "missing environment": ("name: a\nkey_name: k\n", "environment"),
-    "missing key_name": ("name: a\nenvironment: prod\n", "key_name"),
     "name with underscore": ("name: My_App\nenvironment: prod\nkey_name: k\n", "name"),
     "environment too long": ("name: a\nenvironment: " + "e" * 40 + "\nkey_name: k\n", "environment"),
     "cidr does not parse": (BASE + "cidr: 10.30.0.0/33\n", "cidr"),
@@ -75,8 +76,8 @@ BAD = {
     "instance type": (BASE + "ecs_instance_type: large\n", "ecs_instance_type"),
     "ecs ami": (BASE + "ecs_ami: ubuntu-1604\n", "ecs_ami"),
     "security group id": (BASE + "ecs_security_groups: [web]\n", "ecs_security_groups[0]"),
-    "auth type without data": (BASE + "ecs_docker_auth_type: dockercfg\n", "ecs_docker_auth_data"),
-    "auth data without type": (BASE + "ecs_docker_auth_data: '{}'\n", "ecs_docker_auth_type"),
+    "auth type without secret": (BASE + "ecs_docker_auth_type: dockercfg\n", "ecs_docker_auth_secret_arn"),
+    "auth data is refused": (BASE + "ecs_docker_auth_data: '{}'\n", "ecs_docker_auth_data"),
     "root volume too small": (BASE + "ecs_root_volume_size: 10\n", "ecs_root_volume_size"),
     "docker volume too big": (BASE + "ecs_docker_volume_size: 20000\n", "ecs_docker_volume_size"),
     "scaling mode": (BASE + "ecs_scaling: magic\n", "ecs_scaling"),

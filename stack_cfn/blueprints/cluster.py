@@ -8,6 +8,7 @@ from troposphere import (
     GetAtt,
     If,
     Not,
+    NoValue,
     Ref,
     Sub,
     Template,
@@ -23,11 +24,12 @@ from stack_cfn.blueprints import iam as policies
 from stack_cfn.blueprints.common import add_export_prefix_condition, add_ingress_all, all_traffic, emit, is_true, new_template, tags
 from stack_cfn.blueprints.contract import Declared, declare
 from stack_cfn.blueprints.interfaces import Cluster as C
-from stack_cfn.blueprints.userdata import HAS_DOCKER_AUTH, user_data
+from stack_cfn.blueprints.userdata import ALLOW_CONTAINER_IMDS, HAS_DOCKER_AUTH, user_data
 from stack_cfn.model.config import StackConfig
 
 HAS_ECS_AMI = "HasEcsAmi"
 HAS_CLUSTER_NAME = "HasEcsClusterName"
+HAS_KEY_NAME = "HasKeyName"
 EBS_OPTIMIZED = "EcsEbsOptimizedOn"
 
 # (logical id, metric, comparison, threshold, policy, alarm name suffix): the seed's four alarms.
@@ -49,7 +51,9 @@ def build_cluster(cfg: StackConfig) -> Template:
     p = declare(t, C, cfg)
     add_export_prefix_condition(t)
     t.add_condition(HAS_ECS_AMI, Not(Equals(p[C.EcsAmi], "")))
-    t.add_condition(HAS_DOCKER_AUTH, Not(Equals(p[C.EcsDockerAuthType], "")))
+    t.add_condition(HAS_DOCKER_AUTH, Not(Equals(p[C.EcsDockerAuthSecretArn], "")))
+    t.add_condition(HAS_KEY_NAME, Not(Equals(p[C.KeyName], "")))
+    t.add_condition(ALLOW_CONTAINER_IMDS, is_true(p[C.AllowContainerImds]))
     t.add_condition(EBS_OPTIMIZED, is_true(p[C.EcsInstanceEbsOptimized]))
     t.add_condition(HAS_CLUSTER_NAME, Not(Equals(p[C.EcsClusterName], "")))
     cluster = t.add_resource(ecs.Cluster(
@@ -57,7 +61,7 @@ def build_cluster(cfg: StackConfig) -> Template:
         Tags=tags(p[C.Name], p[C.Environment])))
     name = Ref(cluster)  # the cluster's name, whichever way it was chosen
     sg = _security_group(t, p, cfg)
-    role, profile, service_role = _roles(t, p, name)
+    role, profile = _instance_role(t, p, name)
     launch_template = _launch_template(t, p, sg, profile, name)
     managed = cfg.ecs_scaling == "managed"
     asg = t.add_resource(autoscaling.AutoScalingGroup(
@@ -72,9 +76,11 @@ def build_cluster(cfg: StackConfig) -> Template:
         _managed_scaling(t, cluster, asg)
     else:
         _simple_scaling(t, asg, name)
+    if C.IamRole.when(cfg):
+        emit(t, C.IamRole, GetAtt(_service_role(t, p), "Arn"))
     for out, value in (
         (C.Cluster, Ref(cluster)), (C.ClusterArn, GetAtt(cluster, "Arn")), (C.EcsClusterSecurityGroupId, Ref(sg)),
-        (C.IamRole, GetAtt(service_role, "Arn")), (C.IamRoleDefaultEcsRoleId, GetAtt(role, "RoleId")),
+        (C.IamRoleDefaultEcsRoleId, GetAtt(role, "RoleId")),
         (C.InstanceRoleArn, GetAtt(role, "Arn")), (C.InstanceProfile, Ref(profile)), (C.AutoscalingGroup, Ref(asg)),
     ):
         emit(t, out, value)
@@ -85,8 +91,11 @@ def _security_group(t: Template, p: Declared, cfg: StackConfig) -> ec2.SecurityG
     """The instances' group: all traffic from the SSH, load balancer and extra groups."""
     sg = t.add_resource(ec2.SecurityGroup(
         "ClusterSecurityGroup", GroupDescription="ECS instances: all traffic from SSH, load balancer and extra groups", VpcId=p[C.VpcId],
-        SecurityGroupEgress=[all_traffic(CidrIp="0.0.0.0/0")], Tags=tags(Sub("ECS cluster (${Cluster})"), p[C.Environment])))
-    for source in (C.InternalSsh, C.InternalElb, C.ExternalElb):
+        SecurityGroupEgress=[all_traffic(CidrIp="0.0.0.0/0", Description="All traffic out")], Tags=tags(Sub("ECS cluster (${Cluster})"), p[C.Environment])))
+    t.add_resource(ec2.SecurityGroupIngress(
+        f"ClusterIngressFrom{C.InternalSsh.name}", GroupId=Ref(sg), IpProtocol="tcp", FromPort=22, ToPort=22, Description="SSH from the bastion",
+        SourceSecurityGroupId=p[C.InternalSsh]))
+    for source in (C.InternalElb, C.ExternalElb):
         add_ingress_all(t, f"ClusterIngressFrom{source.name}", Ref(sg), f"All traffic from {source.name}", SourceSecurityGroupId=p[source])
     for i in range(len(cfg.ecs_security_groups)):
         add_ingress_all(t, f"ClusterIngressFromExtraSecurityGroup{i + 1}", Ref(sg), f"All traffic from extra group {i + 1}",
@@ -94,19 +103,21 @@ def _security_group(t: Template, p: Declared, cfg: StackConfig) -> ec2.SecurityG
     return sg
 
 
-def _roles(t: Template, p: Declared, cluster: Ref) -> tuple[iam.Role, iam.InstanceProfile, iam.Role]:
-    """The container instances' role and profile, and the ECS service role of classic-ELB services."""
-    env_tags = tags(p[C.Name], p[C.Environment])
+def _instance_role(t: Template, p: Declared, cluster: Ref) -> tuple[iam.Role, iam.InstanceProfile]:
+    """The container instances' role and profile: the agent for this cluster, Session Manager, the docker auth secret if any."""
+    agent = iam.Policy(PolicyName="ecs-container-instance", PolicyDocument=policies.container_instance_policy(cluster, Sub("/${Name}/${Environment}")))
+    auth = iam.Policy(PolicyName="docker-auth-secret", PolicyDocument=policies.read_secret_policy(p[C.EcsDockerAuthSecretArn]))
     role = t.add_resource(iam.Role(
-        "InstanceRole", AssumeRolePolicyDocument=policies.trust("ec2.amazonaws.com"), ManagedPolicyArns=[policies.SSM_MANAGED_POLICY],
-        Policies=[iam.Policy(PolicyName="ecs-container-instance",
-                             PolicyDocument=policies.container_instance_policy(cluster, Sub("/${Name}/${Environment}")))],
-        Tags=env_tags))
-    profile = t.add_resource(iam.InstanceProfile("InstanceProfile", Roles=[Ref(role)]))
-    service_role = t.add_resource(iam.Role(
-        "EcsServiceRole", AssumeRolePolicyDocument=policies.trust("ecs.amazonaws.com"),
-        Policies=[iam.Policy(PolicyName="ecs-service", PolicyDocument=policies.ecs_service_policy())], Tags=env_tags))
-    return role, profile, service_role
+        "InstanceRole", AssumeRolePolicyDocument=policies.trust("ec2.amazonaws.com"), Policies=[agent, If(HAS_DOCKER_AUTH, auth, NoValue)],
+        Tags=tags(p[C.Name], p[C.Environment])))
+    return role, t.add_resource(iam.InstanceProfile("InstanceProfile", Roles=[Ref(role)]))
+
+
+def _service_role(t: Template, p: Declared) -> iam.Role:
+    """The ECS service role, only for stacks with a classic-ELB service (others use ECS's service-linked role)."""
+    return t.add_resource(iam.Role(
+        "EcsServiceRole", AssumeRolePolicyDocument=policies.trust("ecs.amazonaws.com", same_account=True),
+        Policies=[iam.Policy(PolicyName="ecs-service", PolicyDocument=policies.ecs_service_policy())], Tags=tags(p[C.Name], p[C.Environment])))
 
 
 def _launch_template(t: Template, p: Declared, sg: ec2.SecurityGroup, profile: iam.InstanceProfile, cluster: Ref) -> ec2.LaunchTemplate:
@@ -120,12 +131,12 @@ def _launch_template(t: Template, p: Declared, sg: ec2.SecurityGroup, profile: i
             InstanceType=p[C.EcsInstanceType],
             EbsOptimized=If(EBS_OPTIMIZED, True, False),
             IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(profile, "Arn")),
-            KeyName=p[C.KeyName],
+            KeyName=If(HAS_KEY_NAME, p[C.KeyName], NoValue),
             SecurityGroupIds=[Ref(sg)],
             UserData=Base64(user_data()),
             BlockDeviceMappings=[volume("/dev/xvda", p[C.EcsRootVolumeSize]), volume("/dev/xvdcz", p[C.EcsDockerVolumeSize])],
-            # Hop limit 2: bridge-mode containers are one hop further from the metadata service.
-            MetadataOptions=ec2.MetadataOptions(HttpTokens="required", HttpPutResponseHopLimit=2, HttpEndpoint="enabled"),
+            # Hop limit 1: bridge-mode containers, one hop further, get no token (unless allow_container_imds).
+            MetadataOptions=ec2.MetadataOptions(HttpTokens="required", HttpPutResponseHopLimit=If(ALLOW_CONTAINER_IMDS, 2, 1), HttpEndpoint="enabled"),
             TagSpecifications=[ec2.TagSpecifications(ResourceType="volume", Tags=tags(p[C.Name], p[C.Environment], Cluster=cluster))],
         ),
         TagSpecifications=[ec2.TagSpecifications(ResourceType="launch-template", Tags=env_tags)],

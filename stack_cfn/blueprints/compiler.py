@@ -40,7 +40,7 @@ def content_name(stem: str, body: str) -> str:
 
 
 def nested_layers(cfg: StackConfig) -> list[Nested]:
-    return [Nested(contract, contract.logical_id, build(cfg), contract.filename, cfg) for contract, build in LAYERS]
+    return [Nested(contract, contract.logical_id, build(cfg), contract.filename, cfg) for contract, build in LAYERS if contract.present(cfg)]
 
 
 def root_description(cfg: StackConfig, services: int) -> str:
@@ -59,7 +59,7 @@ def compile_stack(cfg: StackConfig, region_network: Mapping[str, Mapping[str, st
         filename = content_name(svc.kind, body)  # alike services share one file
         files[filename] = body
         services.append(Nested(Service, svc.logical_id, template, filename, svc))
-    root = build_root(layers, services, region_network, root_description(cfg, len(services)))
+    root = build_root(cfg, layers, services, region_network, root_description(cfg, len(services)))
     files[ROOT_FILE] = canonical_json(root)
     check_quotas(files, {n.filename for n in (*layers, *services)}, [n.filename for n in (*layers, *services)])
     return Compiled(files=dict(sorted(files.items())))
@@ -67,7 +67,7 @@ def compile_stack(cfg: StackConfig, region_network: Mapping[str, Mapping[str, st
 
 def check_root_size(cfg: StackConfig) -> None:
     """The root holds one resource per nested stack: refuse before building what CloudFormation would."""
-    count = len(LAYERS) + len(cfg.services)
+    count = sum(1 for contract, _ in LAYERS if contract.present(cfg)) + len(cfg.services)
     if count > quotas.RESOURCES_PER_TEMPLATE.limit:
         raise ConfigError("services", quotas.RESOURCES_PER_TEMPLATE.message(count, "the root template's resource count (3 layers + one per service)"),
                           f"describe at most {quotas.RESOURCES_PER_TEMPLATE.limit - len(LAYERS)} services in one stack")
@@ -90,10 +90,11 @@ def check_quotas(files: Mapping[str, str], nested: set[str], uses: list[str]) ->
 
 
 # The seed's building blocks as drop-in templates: templates/service.json and friends.
-GENERIC_CONFIG = StackConfig(name="stack", environment="prod", key_name="required")
+GENERIC_CONFIG = StackConfig(name="stack", environment="prod")
 GENERIC_SERVICES = {
     "service": ServiceConfig(name="service", image="image", port=80),
-    "web-service": ServiceConfig(name="web", image="image", port=80, kind="web-service"),
+    "web-service": ServiceConfig(name="web", image="image", port=80, kind="web-service",
+                                 ssl_certificate_id="arn:aws:acm:us-west-2:123456789012:certificate/00000000-0000-0000-0000-000000000000"),
     "worker": ServiceConfig(name="worker", image="image", kind="worker"),
 }
 
@@ -109,7 +110,7 @@ def _strip_required_defaults(t: Template) -> Template:
 def compile_generic() -> Compiled:
     """The drop-in templates of templates/: the seed's defaults, required inputs left to the user."""
     layers = nested_layers(GENERIC_CONFIG)
-    root = build_root(layers, (), None, root_description(GENERIC_CONFIG, 0))
+    root = build_root(GENERIC_CONFIG, layers, (), None, root_description(GENERIC_CONFIG, 0))
     files = {n.filename: canonical_json(_strip_required_defaults(n.template)) for n in layers}
     files[ROOT_FILE] = canonical_json(_strip_required_defaults(root))
     for kind, svc in GENERIC_SERVICES.items():

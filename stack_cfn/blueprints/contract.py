@@ -169,6 +169,7 @@ class Contract:
 
     logical_id: ClassVar[str] = ""  # its nested stack in the root
     filename: ClassVar[str] = ""
+    present: ClassVar[Callable[[Shape], bool]] = staticmethod(always)  # whether a stack of this shape nests it
 
     @classmethod
     def params(cls) -> list[Param | ParamFamily]:

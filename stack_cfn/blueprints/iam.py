@@ -1,42 +1,38 @@
-"""IAM policies, all written with awacs: least privilege, no hand-written JSON."""
+"""IAM policies, all written with awacs: least privilege, no hand-written JSON.
+
+Who gets what:
+- the container instance: what the ECS agent needs for its one cluster, Session Manager, and (only
+  with a docker auth secret) reading that one secret; no ECR, no SSM parameters, no `*` writes;
+- a service's execution role: pull images, write its own log group, read exactly its secrets;
+- a service's task role: nothing, unless the stack file gives it policies;
+- the ECS service role: only when a classic ELB service needs it, only this account's load balancers.
+Roles assumed by ECS carry `aws:SourceAccount` (the confused-deputy guard); EC2 instance roles
+cannot, since EC2 does not pass that key when an instance profile assumes its role.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import awacs.elasticloadbalancing as elb
-from awacs import ecr, ecs, logs
-from awacs.aws import (
-    Allow,
-    ArnEquals,
-    Condition,
-    Policy,
-    PolicyDocument,
-    Principal,
-    Statement,
-)
+from awacs import ecr, ecs, kms, logs, secretsmanager, ssm, ssmmessages
+from awacs.aws import Allow, ArnEquals, Condition, Policy, PolicyDocument, Principal, Statement, StringEquals
 from awacs.ec2 import Action as Ec2Action
-from awacs.ec2 import AuthorizeSecurityGroupIngress
 from awacs.sts import AssumeRole
 from troposphere import AccountId, Join, Partition, Region, Sub
 
-SSM_MANAGED_POLICY = Join("", ["arn:", Partition, ":iam::aws:policy/AmazonSSMManagedInstanceCore"])
 
-
-def trust(service: str) -> PolicyDocument:
-    """A trust policy letting one AWS service assume the role."""
+def trust(service: str, same_account: bool = False) -> PolicyDocument:
+    """A trust policy letting one AWS service assume the role (with same_account: only for this account)."""
+    condition = {"Condition": Condition(StringEquals("aws:SourceAccount", AccountId))} if same_account else {}
     return PolicyDocument(
         Version="2012-10-17",
-        Statement=[Statement(Effect=Allow, Principal=Principal("Service", [service]), Action=[AssumeRole])],
+        Statement=[Statement(Effect=Allow, Principal=Principal("Service", [service]), Action=[AssumeRole], **condition)],
     )
 
 
-def _arn(service: str, resource: str) -> Join:
+def arn(service: str, resource: object) -> Join:
     return Join("", ["arn:", Partition, f":{service}:", Region, ":", AccountId, ":", resource])
-
-
-def ecr_pull() -> Statement:
-    """Pull images from this account's ECR repositories."""
-    return Statement(Sid="EcrPull", Effect=Allow, Action=[ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer, ecr.BatchGetImage],
-                     Resource=[_arn("ecr", "repository/*")])
 
 
 def log_group_arn(prefix: Sub | str) -> Join:
@@ -44,84 +40,78 @@ def log_group_arn(prefix: Sub | str) -> Join:
     return Join("", ["arn:", Partition, ":logs:", Region, ":", AccountId, ":log-group:", prefix, "/*"])
 
 
+def session_manager_statements() -> list[Statement]:
+    """What the SSM agent needs for Session Manager, without AmazonSSMManagedInstanceCore's ssm:GetParameter* on *."""
+    return [
+        Statement(Sid="SsmRegistration", Effect=Allow, Action=[ssm.UpdateInstanceInformation], Resource=[arn("ec2", "instance/*")]),
+        Statement(Sid="SsmSessions", Effect=Allow, Resource=["*"], Action=[
+            ssmmessages.CreateControlChannel, ssmmessages.CreateDataChannel, ssmmessages.OpenControlChannel, ssmmessages.OpenDataChannel]),
+    ]
+
+
+def session_manager_policy() -> Policy:
+    return Policy(Version="2012-10-17", Statement=session_manager_statements())
+
+
 def container_instance_policy(cluster_name: object, log_prefix: Sub | str) -> Policy:
-    """What the ECS agent on a container instance needs for one cluster, and no more."""
-    cluster_arn = Join("", ["arn:", Partition, ":ecs:", Region, ":", AccountId, ":cluster/", cluster_name])
+    """What the ECS agent on a container instance needs for one cluster, and Session Manager; no more."""
+    cluster_arn = arn("ecs", Join("", ["cluster/", cluster_name]))
     return Policy(
         Version="2012-10-17",
         Statement=[
-            Statement(
-                Sid="EcsDiscovery",
-                Effect=Allow,
-                Action=[ecs.DiscoverPollEndpoint, ecr.GetAuthorizationToken],
-                Resource=["*"],
-            ),
-            Statement(
-                Sid="EcsClusterMembership",
-                Effect=Allow,
-                Action=[
-                    ecs.RegisterContainerInstance,
-                    ecs.DeregisterContainerInstance,
-                    ecs.SubmitContainerStateChange,
-                    ecs.SubmitTaskStateChange,
-                    ecs.SubmitAttachmentStateChanges,
-                    ecs.UpdateContainerInstancesState,
-                ],
-                Resource=[cluster_arn],
-            ),
-            Statement(
-                Sid="EcsAgentSession",
-                Effect=Allow,
-                Action=[ecs.Poll, ecs.StartTelemetrySession, ecs.PutSystemLogEvents, ecs.TagResource],
-                Resource=[_arn("ecs", "container-instance/*")],
-                Condition=Condition(ArnEquals("ecs:cluster", cluster_arn)),
-            ),
-            ecr_pull(),
-            Statement(
-                Sid="ContainerLogs",
-                Effect=Allow,
-                Action=[logs.CreateLogStream, logs.PutLogEvents, logs.DescribeLogStreams],
-                Resource=[log_group_arn(log_prefix)],
-            ),
+            Statement(Sid="EcsDiscovery", Effect=Allow, Action=[ecs.DiscoverPollEndpoint], Resource=["*"]),
+            Statement(Sid="EcsClusterMembership", Effect=Allow, Resource=[cluster_arn], Action=[
+                ecs.RegisterContainerInstance, ecs.DeregisterContainerInstance, ecs.SubmitContainerStateChange, ecs.SubmitTaskStateChange,
+                ecs.SubmitAttachmentStateChanges, ecs.UpdateContainerInstancesState]),
+            Statement(Sid="EcsAgentSession", Effect=Allow, Action=[ecs.Poll, ecs.StartTelemetrySession, ecs.PutSystemLogEvents, ecs.TagResource],
+                      Resource=[arn("ecs", "container-instance/*")], Condition=Condition(ArnEquals("ecs:cluster", cluster_arn))),
+            Statement(Sid="ContainerLogs", Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents, logs.DescribeLogStreams],
+                      Resource=[log_group_arn(log_prefix)]),
+            *session_manager_statements(),
         ],
     )
+
+
+def read_secret_policy(secret_arn: object) -> Policy:
+    """Read one Secrets Manager secret (the docker auth data the instance writes into ecs.config at boot)."""
+    return Policy(Version="2012-10-17", Statement=[
+        Statement(Sid="DockerAuthSecret", Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=[secret_arn])])
 
 
 def ecs_service_policy() -> Policy:
-    """The ECS service role of classic-ELB services: register instances and targets."""
+    """The ECS service role of classic-ELB services: register instances with this account's load balancers."""
     return Policy(
         Version="2012-10-17",
         Statement=[
-            Statement(
-                Sid="LoadBalancerRegistration",
-                Effect=Allow,
-                Action=[
-                    elb.RegisterInstancesWithLoadBalancer,
-                    elb.DeregisterInstancesFromLoadBalancer,
-                    elb.RegisterTargets,
-                    elb.DeregisterTargets,
-                    elb.Action("Describe*"),
-                    Ec2Action("Describe*"),
-                    AuthorizeSecurityGroupIngress,
-                ],
-                Resource=["*"],
-            )
+            Statement(Sid="LoadBalancerRegistration", Effect=Allow, Resource=[arn("elasticloadbalancing", "loadbalancer/*")],
+                      Action=[elb.RegisterInstancesWithLoadBalancer, elb.DeregisterInstancesFromLoadBalancer]),
+            Statement(Sid="Describe", Effect=Allow, Action=[elb.Action("Describe*"), Ec2Action("Describe*")], Resource=["*"]),
         ],
     )
 
 
-def task_execution_policy(log_group: object) -> Policy:
-    """Pull the image and write to the service's own log group."""
-    return Policy(
-        Version="2012-10-17",
-        Statement=[
-            Statement(Sid="EcrAuth", Effect=Allow, Action=[ecr.GetAuthorizationToken], Resource=["*"]),
-            ecr_pull(),
-            Statement(
-                Sid="Logs",
-                Effect=Allow,
-                Action=[logs.CreateLogStream, logs.PutLogEvents],
-                Resource=[log_group],
-            ),
-        ],
-    )
+def secret_resource(ref: str) -> object:
+    """The ARN a container secret is read from: the secret (without a json-key suffix) or the parameter."""
+    if ref.startswith("arn:"):
+        parts = ref.split(":")
+        return ":".join(parts[:7]) if parts[2] == "secretsmanager" else ref
+    return arn("ssm", "parameter/" + ref.lstrip("/"))
+
+
+def task_execution_policy(log_group: object, secrets: Sequence[str] = (), kms_key: str = "", registry: str = "") -> Policy:
+    """Pull the image, write to the service's own log group, and read exactly the service's secrets."""
+    statements = [
+        Statement(Sid="EcrAuth", Effect=Allow, Action=[ecr.GetAuthorizationToken], Resource=["*"]),
+        Statement(Sid="EcrPull", Effect=Allow, Action=[ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer, ecr.BatchGetImage],
+                  Resource=[arn("ecr", "repository/*")]),
+        Statement(Sid="Logs", Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents], Resource=[log_group]),
+    ]
+    managers = sorted({str(secret_resource(s)) for s in (*secrets, registry) if s and s.startswith("arn:") and ":secretsmanager:" in s})
+    parameters = [secret_resource(s) for s in sorted(set(secrets)) if not (s.startswith("arn:") and ":secretsmanager:" in s)]
+    if managers:
+        statements.append(Statement(Sid="Secrets", Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=list(managers)))
+    if parameters:
+        statements.append(Statement(Sid="Parameters", Effect=Allow, Action=[ssm.GetParameters], Resource=parameters))
+    if kms_key:
+        statements.append(Statement(Sid="DecryptSecrets", Effect=Allow, Action=[kms.Decrypt], Resource=[kms_key]))
+    return Policy(Version="2012-10-17", Statement=statements)

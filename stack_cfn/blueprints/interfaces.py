@@ -42,7 +42,8 @@ class Network(Layer):
     AvailabilityZone = ParamFamily("AvailabilityZone{}", "Availability zone {0}; empty picks the region's zone number {0}", lambda c: c.zone_count,
                                    lambda c, i: c.availability_zones[i] if c.availability_zones else "", rule=R.AZ_NAME.with_optional())
     DomainName = Param("Private DNS zone and DHCP search domain", setting="domain_name")
-    SshCidr = Param("Who may reach the bastion on port 22", setting="ssh_cidr")
+    SshCidr = Param("Who may reach the bastion on port 22; empty: nobody (use Session Manager)", setting="ssh_cidr")
+    FlowLogs = Param("true: VPC flow logs to the log bucket", setting="flow_logs")
     UseNatInstances = Param("true: one NAT EC2 instance per AZ instead of NAT gateways", setting="use_nat_instances")
     UseEipWithNatInstances = Param("true: give NAT instances Elastic IPs", setting="use_eip_with_nat_instances")
     NatInstanceType = Param("NAT instance type", setting="nat_instance_type")
@@ -74,7 +75,8 @@ class Cluster(Layer):
     filename = "cluster.json"
 
     EcsClusterName = Param("ECS cluster name; empty uses Name", setting="ecs_cluster_name")
-    KeyName = Param("EC2 key pair for SSH to the instances", "AWS::EC2::KeyPair::KeyName", setting="key_name", required=True)
+    KeyName = Param("EC2 key pair for SSH to the instances; empty for none (Session Manager reaches them)", setting="key_name")
+    AllowContainerImds = Param("true: containers may reach the instance metadata service (hop limit 2, no block)", setting="allow_container_imds")
     VpcId = Param("The stack's VPC", "AWS::EC2::VPC::Id", supply=Wired(lambda c: Network.VpcId))
     InternalSubnets = Param("Internal subnets the instances run in", "List<AWS::EC2::Subnet::Id>", supply=Wired(lambda c: Network.InternalSubnets))
     InternalSsh = Param("Members may SSH to instances (the bastion)", SG, supply=Wired(lambda c: Network.InternalSsh))
@@ -92,14 +94,14 @@ class Cluster(Layer):
     EcsRootVolumeSize = Param("Root volume GiB", "Number", setting="ecs_root_volume_size")
     EcsDockerVolumeSize = Param("Docker volume GiB", "Number", setting="ecs_docker_volume_size")
     EcsDockerAuthType = Param("ECS_ENGINE_AUTH_TYPE (e.g. dockercfg); empty for none", setting="ecs_docker_auth_type")
-    EcsDockerAuthData = Param("ECS_ENGINE_AUTH_DATA (JSON on one line)", setting="ecs_docker_auth_data", extra=(("NoEcho", True),))
+    EcsDockerAuthSecretArn = Param("Secrets Manager secret with ECS_ENGINE_AUTH_DATA, read by the instance at boot", setting="ecs_docker_auth_secret_arn")
     ExtraCloudConfigType = Param("MIME type of the extra user-data part", setting="extra_cloud_config_type")
     ExtraCloudConfigContent = Param("Extra user-data part", setting="extra_cloud_config_content")
 
     Cluster = Out("ECS cluster name")
     ClusterArn = Out("ECS cluster ARN")
     EcsClusterSecurityGroupId = Out("Security group of the container instances")
-    IamRole = Out("ECS service role ARN (classic ELB registration)")
+    IamRole = Out("ECS service role ARN (classic ELB registration)", when=lambda c: c.has_classic_services)
     IamRoleDefaultEcsRoleId = Out("Container instance role id")
     InstanceRoleArn = Out("Container instance role ARN")
     InstanceProfile = Out("Container instance profile")
@@ -109,6 +111,7 @@ class Cluster(Layer):
 class Bastion(Layer):
     logical_id = "BastionStack"
     filename = "bastion.json"
+    present = staticmethod(lambda c: c.bastion)
 
     KeyName = Cluster.KeyName
     SubnetId = Param("External subnet for the bastion", "AWS::EC2::Subnet::Id", supply=Wired(lambda c: Network.ExternalSubnets, first_item=True))
@@ -135,13 +138,13 @@ class Root(Contract):
     """The root's outputs: the seed's 19, in its order; Region and Environment are the root's own."""
 
     Region = Out("AWS region of the stack", source=lambda: Region)
-    BastionIp = Out("Public IP of the bastion", export=False, source=lambda: Bastion.BastionIp)
+    BastionIp = Out("Public IP of the bastion", export=False, source=lambda: Bastion.BastionIp, when=lambda c: c.bastion)
     ZoneId = Out("Private hosted zone id", export=False, source=lambda: Network.ZoneId)
     InternalElb = Out("Security group of internal load balancers", export=False, source=lambda: Network.InternalElb)
     ExternalElb = Out("Security group of public load balancers", export=False, source=lambda: Network.ExternalElb)
     InternalSubnets = Out("Internal subnet ids, comma separated", export=False, source=lambda: Network.InternalSubnets)
     ExternalSubnets = Out("External subnet ids, comma separated", export=False, source=lambda: Network.ExternalSubnets)
-    IamRole = Out("ECS service role ARN", export=False, source=lambda: Cluster.IamRole)
+    IamRole = Out("ECS service role ARN", export=False, source=lambda: Cluster.IamRole, when=lambda c: c.has_classic_services)
     IamRoleDefaultEcsRoleId = Out("Container instance role id", export=False, source=lambda: Cluster.IamRoleDefaultEcsRoleId)
     LogBucketId = Out("Bucket of load balancer access logs", export=False, source=lambda: Network.LogBucketId)
     DomainName = Out("Private domain", export=False, source=lambda: Network.DomainName_)
@@ -197,7 +200,13 @@ class Service(Contract):
     MaximumPercent = Param("Deployment maximum percent", "Number", setting="deployment_maximum_percent", supply=PerService())
     CircuitBreaker = Param("Roll back deployments that do not become healthy", setting="circuit_breaker", supply=PerService())
     LogRetentionDays = Param("Days to keep container logs", "Number", setting="log_retention_days", supply=PerService())
-    TaskRoleArn = Param("IAM role for the task's own AWS calls; empty for none", setting="task_role_arn", supply=PerService())
+    TaskRoleArn = Param("An existing IAM role for the task's own AWS calls; empty: the service's own role (no permissions unless given)",
+                        setting="task_role_arn", supply=PerService())
+    DeletionProtection = Param("true: the load balancer cannot be deleted until this is set false", setting="deletion_protection",
+                               supply=PerService(), when=lambda s: _balanced(s) and not _classic(s))
+    Https = Param("true: a CertificateArn is required (HTTPS on 443, 80 redirects); false: plain HTTP, said explicitly",
+                  supply=PerService(), default="true", value=lambda s: "false" if s.https is False else "true", rule=R.OneOf(("true", "false")),
+                  when=_public)
     CertificateArn = Param("ACM certificate for HTTPS on 443; empty serves HTTP only", setting="ssl_certificate_id", supply=PerService(), when=_public)
     ExternalZoneId = Param("Public hosted zone for an external record; empty for none", setting="external_zone_id", supply=PerService(), when=_public)
     ExternalDnsName = Param("Full external name, e.g. www.example.com (with ExternalZoneId)", setting="external_dns_name", supply=PerService(),

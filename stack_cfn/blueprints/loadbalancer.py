@@ -16,9 +16,13 @@ from troposphere import elasticloadbalancingv2 as elbv2
 
 from stack_cfn.blueprints.interfaces import Service as S
 from stack_cfn.blueprints.parts import Parts
+from stack_cfn.blueprints.suppressions import INTERNAL_HTTP, PLAIN_HTTP_CHOSEN, REDIRECT_TO_HTTPS, skipping
 
 HAS_CERTIFICATE = "HasCertificate"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# The classic ELB's 443 listener: AWS's TLS 1.2 reference policy instead of the default (which admits TLS 1.0/1.1).
+TLS12_CLASSIC_POLICY_NAME = "tls12"
+TLS12_CLASSIC_REFERENCE = "ELBSecurityPolicy-TLS-1-2-2017-01"
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ def add_balancer(parts: Parts, host_port: object | None) -> Balancer:
     public = parts.svc.kind == "web-service"
     if public:
         parts.t.add_condition(HAS_CERTIFICATE, Not(Equals(parts.p[S.CertificateArn], "")))
+        add_https_rule(parts)
     if parts.svc.load_balancer == "classic":
         return _classic(parts, public, host_port)
     return _application(parts, public)
@@ -62,6 +67,8 @@ def _application(parts: Parts, public: bool) -> Balancer:
                 elbv2.LoadBalancerAttributes(Key="access_logs.s3.enabled", Value="true"),
                 elbv2.LoadBalancerAttributes(Key="access_logs.s3.bucket", Value=parts.wired(S.LogBucket)),
                 elbv2.LoadBalancerAttributes(Key="access_logs.s3.prefix", Value=p[S.Name]),
+                elbv2.LoadBalancerAttributes(Key="routing.http.drop_invalid_header_fields.enabled", Value="true"),
+                elbv2.LoadBalancerAttributes(Key="deletion_protection.enabled", Value=p[S.DeletionProtection]),
             ],
             Tags=lb_tags(parts),
         )
@@ -99,14 +106,28 @@ def _listeners(parts: Parts, lb: elbv2.LoadBalancer, target_group: elbv2.TargetG
     t = parts.t
     forward = [elbv2.Action(Type="forward", TargetGroupArn=Ref(target_group))]
     if not public:
-        t.add_resource(elbv2.Listener("HttpListener", LoadBalancerArn=Ref(lb), Port=80, Protocol="HTTP", DefaultActions=forward))
+        t.add_resource(elbv2.Listener("HttpListener", LoadBalancerArn=Ref(lb), Port=80, Protocol="HTTP", DefaultActions=forward,
+                                      Metadata=skipping(*INTERNAL_HTTP)))
         return
     redirect = [elbv2.Action(Type="redirect", RedirectConfig=elbv2.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"))]
     t.add_resource(elbv2.Listener("HttpListener", LoadBalancerArn=Ref(lb), Port=80, Protocol="HTTP",
-                                  DefaultActions=If(HAS_CERTIFICATE, redirect, forward)))
+                                  DefaultActions=If(HAS_CERTIFICATE, redirect, forward), Metadata=skipping(*http_skips(parts))))
     t.add_resource(elbv2.Listener(
         "HttpsListener", Condition=HAS_CERTIFICATE, LoadBalancerArn=Ref(lb), Port=443, Protocol="HTTPS", SslPolicy=TLS_POLICY,
         Certificates=[elbv2.Certificate(CertificateArn=parts.p[S.CertificateArn])], DefaultActions=forward))
+
+
+def http_skips(parts: Parts) -> tuple:
+    return PLAIN_HTTP_CHOSEN if parts.svc.serves_plain_http else REDIRECT_TO_HTTPS
+
+
+def add_https_rule(parts: Parts) -> None:
+    """A public web-service has a certificate unless its Https parameter says false: checked by CloudFormation too."""
+    parts.t.add_rule("CertificateRequired", {
+        "RuleCondition": Equals(parts.p[S.Https], "true"),
+        "Assertions": [{"Assert": Not(Equals(parts.p[S.CertificateArn], "")),
+                        "AssertDescription": f"a public web-service needs {S.CertificateArn.name}, or {S.Https.name}=false for plain HTTP"}],
+    })
 
 
 def _classic(parts: Parts, public: bool, host_port: object) -> Balancer:
@@ -117,7 +138,8 @@ def _classic(parts: Parts, public: bool, host_port: object) -> Balancer:
         listeners.append(
             If(
                 HAS_CERTIFICATE,
-                elb.Listener(LoadBalancerPort="443", Protocol="HTTPS", InstancePort=host_port, InstanceProtocol="HTTP", SSLCertificateId=p[S.CertificateArn]),
+                elb.Listener(LoadBalancerPort="443", Protocol="HTTPS", InstancePort=host_port, InstanceProtocol="HTTP", SSLCertificateId=p[S.CertificateArn],
+                             PolicyNames=[TLS12_CLASSIC_POLICY_NAME]),
                 NoValue,
             )
         )
@@ -132,6 +154,8 @@ def _classic(parts: Parts, public: bool, host_port: object) -> Balancer:
             HealthCheck=elb.HealthCheck(Target=target, HealthyThreshold="2", UnhealthyThreshold="2", Timeout="5", Interval="30"),
             ConnectionDrainingPolicy=elb.ConnectionDrainingPolicy(Enabled=True, Timeout=15),
             ConnectionSettings=elb.ConnectionSettings(IdleTimeout=30),
+            Policies=[elb.Policy(PolicyName=TLS12_CLASSIC_POLICY_NAME, PolicyType="SSLNegotiationPolicyType",
+                                 Attributes=[elb.PolicyItem(Name="Reference-Security-Policy", Value=TLS12_CLASSIC_REFERENCE)])] if public else NoValue,
             AccessLoggingPolicy=elb.AccessLoggingPolicy(Enabled=True, S3BucketName=parts.wired(S.LogBucket), S3BucketPrefix=p[S.Name], EmitInterval=60),
             Tags=lb_tags(parts),
         )

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import awacs.s3 as s3_actions
-from awacs.aws import Allow, Bool, Condition, Deny, Policy, Principal, Statement
+from awacs.aws import Allow, ArnLike, Bool, Condition, Deny, Policy, Principal, Statement, StringEquals
 from troposphere import (
+    AccountId,
     And,
     Base64,
     Equals,
@@ -30,13 +31,16 @@ from troposphere import (
     Sub,
     Template,
     ec2,
+    iam,
     route53,
     s3,
 )
 
+from stack_cfn.blueprints import iam as policies
 from stack_cfn.blueprints.common import add_export_prefix_condition, all_traffic, emit, is_true, new_template, tags
 from stack_cfn.blueprints.contract import Declared, declare
 from stack_cfn.blueprints.interfaces import Network as N
+from stack_cfn.blueprints.suppressions import LOG_BUCKET_ACCESS_LOGGING, LOG_BUCKET_VERSIONING, PUBLIC_WEB_PORTS, skipping
 from stack_cfn.model.config import StackConfig
 from stack_cfn.model.regions import ELB_LOG_DELIVERY_PRINCIPAL, USE_SERVICE_PRINCIPAL, elb_log_mapping
 
@@ -49,6 +53,8 @@ AUTO_AZ = "AutoAvailabilityZone{}"
 EXPIRE_LOGS = "ExpireLogs"
 HAS_LOG_BUCKET_NAME = "HasLogBucketName"
 ELB_ACCOUNT_DELIVERY = "ElbLogsFromAccount"
+HAS_SSH_CIDR = "HasSshCidr"
+FLOW_LOGS = "FlowLogsOn"
 
 NAT_USER_DATA = """#!/bin/bash
 # NAT instance: forward and masquerade traffic from the VPC's internal subnets.
@@ -100,6 +106,7 @@ def build_network(cfg: StackConfig) -> Template:
     zone = _dns(net)
     groups = _security_groups(net)
     bucket = _log_bucket(t, net.p[N.Name], net.p[N.Environment], net.p[N.LogBucketName], net.p[N.LogsExpirationDays])
+    _flow_logs(net, bucket)
     joined = lambda items: Join(",", [Ref(x) for x in items])
     for out, value in (
         (N.VpcId, Ref(net.vpc)), (N.Cidr_, GetAtt(net.vpc, "CidrBlock")),
@@ -125,6 +132,8 @@ def _conditions(net: Net) -> None:
     t.add_condition(USE_NAT_EIPS, Not(And(nat_instances, Not(eips))))
     t.add_condition(EXPIRE_LOGS, is_true(p[N.LogsExpirationEnabled]))
     t.add_condition(HAS_LOG_BUCKET_NAME, Not(Equals(p[N.LogBucketName], "")))
+    t.add_condition(HAS_SSH_CIDR, Not(Equals(p[N.SshCidr], "")))
+    t.add_condition(FLOW_LOGS, is_true(p[N.FlowLogs]))
     t.add_rule("EipNeedsNatInstances", {
         "RuleCondition": eips,
         "Assertions": [{"Assert": nat_instances,
@@ -177,11 +186,15 @@ def _nat(net: Net, ext_subnets: list[ec2.Subnet], int_tables: list[ec2.RouteTabl
     t = net.t
     nat_sg = t.add_resource(ec2.SecurityGroup(
         "NatSecurityGroup", Condition=USE_NAT_INSTANCES, GroupDescription="NAT instances: all traffic from the internal subnets",
-        VpcId=Ref(net.vpc), SecurityGroupEgress=[all_traffic(CidrIp="0.0.0.0/0")], Tags=net.tags(Sub("${Name} nat"))))
+        VpcId=Ref(net.vpc), SecurityGroupEgress=[all_traffic(CidrIp="0.0.0.0/0", Description="All traffic out")], Tags=net.tags(Sub("${Name} nat"))))
     for i in range(net.n):
         t.add_resource(ec2.SecurityGroupIngress(
             f"NatIngressFromInternalSubnet{i + 1}", Condition=USE_NAT_INSTANCES, GroupId=Ref(nat_sg), IpProtocol="-1",
             CidrIp=net.p[N.InternalSubnetCidr.at(i)], Description=f"All traffic from internal subnet {i + 1}"))
+    role = t.add_resource(iam.Role("NatRole", Condition=USE_NAT_INSTANCES, AssumeRolePolicyDocument=policies.trust("ec2.amazonaws.com"),
+                                   Policies=[iam.Policy(PolicyName="session-manager", PolicyDocument=policies.session_manager_policy())],
+                                   Tags=net.name_tags))
+    t.add_resource(iam.InstanceProfile("NatInstanceProfile", Condition=USE_NAT_INSTANCES, Roles=[Ref(role)]))
     return [_nat_in_zone(net, i, ext_subnets[i], int_tables[i], nat_sg) for i in range(net.n)]
 
 
@@ -193,7 +206,9 @@ def _nat_in_zone(net: Net, i: int, subnet: ec2.Subnet, table: ec2.RouteTable, na
     instance = t.add_resource(ec2.Instance(
         f"NatInstance{i + 1}", Condition=USE_NAT_INSTANCES, DependsOn=net.attach, ImageId=p[N.NatInstanceAmi], InstanceType=p[N.NatInstanceType],
         SubnetId=Ref(subnet), SourceDestCheck=False, SecurityGroupIds=[Ref(nat_sg)],
-        MetadataOptions=ec2.MetadataOptions(HttpTokens="required", HttpEndpoint="enabled"),
+        MetadataOptions=ec2.MetadataOptions(HttpTokens="required", HttpPutResponseHopLimit=1, HttpEndpoint="enabled"),
+        IamInstanceProfile=Ref("NatInstanceProfile"), Monitoring=True, EbsOptimized=True,
+        BlockDeviceMappings=[ec2.BlockDeviceMapping(DeviceName="/dev/xvda", Ebs=ec2.EbsBlockDevice(VolumeType="gp3", Encrypted=True, DeleteOnTermination=True))],
         UserData=Base64(Sub(NAT_USER_DATA, Cidr=p[N.Cidr])), Tags=net.tags(Sub(f"${{Name}}-internal-{az_label(i)} NAT"))))
     t.add_resource(ec2.EIPAssociation(f"NatEipAssociation{i + 1}", Condition=USE_NAT_INSTANCE_EIPS,
                                       AllocationId=GetAtt(eip, "AllocationId"), InstanceId=Ref(instance)))
@@ -217,21 +232,36 @@ def _dns(net: Net) -> route53.HostedZone:
 
 
 def _security_groups(net: Net) -> dict[str, ec2.SecurityGroup]:
-    """The shared groups, by the output that names them."""
+    """The shared groups, by the output that names them; every rule says what it admits."""
     t = net.t
-    web = lambda cidr: [ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=p, ToPort=p, CidrIp=cidr) for p in (80, 443)]
-    ssh = lambda **source: [ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=22, ToPort=22, **source)]
+    web = lambda cidr, who: [ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=p, ToPort=p, CidrIp=cidr, Description=f"{proto} from {who}")
+                             for p, proto in ((80, "HTTP"), (443, "HTTPS"))]
     groups: dict[str, ec2.SecurityGroup] = {}
     for key, description, ingress, label in (
-        ("InternalElb", "Internal load balancers: HTTP and HTTPS from the VPC", lambda: web(net.p[N.Cidr]), "internal-elb"),
-        ("ExternalElb", "Public load balancers: HTTP and HTTPS from anywhere", lambda: web("0.0.0.0/0"), "external-elb"),
-        ("ExternalSsh", "Bastion: SSH from the allowed range", lambda: ssh(CidrIp=net.p[N.SshCidr]), "external-ssh"),
-        ("InternalSsh", "Internal instances: SSH from the bastion", lambda: ssh(SourceSecurityGroupId=Ref(groups["ExternalSsh"])), "internal-ssh"),
+        ("InternalElb", "Internal load balancers: HTTP and HTTPS from the VPC", lambda: web(net.p[N.Cidr], "the VPC"), "internal-elb"),
+        ("ExternalElb", "Public load balancers: HTTP and HTTPS from anywhere", lambda: web("0.0.0.0/0", "the internet"), "external-elb"),
+        ("ExternalSsh", "Bastion: SSH from the allowed range", lambda: None, "external-ssh"),
+        ("InternalSsh", "Internal instances: SSH from the bastion", lambda: [ec2.SecurityGroupRule(
+            IpProtocol="tcp", FromPort=22, ToPort=22, SourceSecurityGroupId=Ref(groups["ExternalSsh"]), Description="SSH from the bastion")],
+         "internal-ssh"),
     ):
+        rules = ingress()
         groups[key] = t.add_resource(ec2.SecurityGroup(
-            f"{key}SecurityGroup", GroupDescription=description, VpcId=Ref(net.vpc), SecurityGroupIngress=ingress(),
-            SecurityGroupEgress=[all_traffic(CidrIp="0.0.0.0/0")], Tags=net.tags(Sub(f"${{Name}} {label}"))))
+            f"{key}SecurityGroup", GroupDescription=description, VpcId=Ref(net.vpc), **({"SecurityGroupIngress": rules} if rules else {}),
+            SecurityGroupEgress=[all_traffic(CidrIp="0.0.0.0/0", Description="All traffic out")], Tags=net.tags(Sub(f"${{Name}} {label}"))))
+    groups["ExternalElb"].Metadata = skipping(PUBLIC_WEB_PORTS)
+    # Port 22 is open only to a range the stack file names (ssh_cidr); by default to no one.
+    t.add_resource(ec2.SecurityGroupIngress(
+        "ExternalSshIngress", Condition=HAS_SSH_CIDR, GroupId=Ref(groups["ExternalSsh"]), IpProtocol="tcp", FromPort=22, ToPort=22,
+        CidrIp=net.p[N.SshCidr], Description="SSH from the allowed range"))
     return groups
+
+
+def _flow_logs(net: Net, bucket: s3.Bucket) -> None:
+    """Every VPC flow (accepted and rejected) to the log bucket, under flow-logs/."""
+    net.t.add_resource(ec2.FlowLog(
+        "FlowLog", Condition=FLOW_LOGS, DependsOn="LogBucketPolicy", ResourceId=Ref(net.vpc), ResourceType="VPC", TrafficType="ALL",
+        LogDestinationType="s3", LogDestination=Join("", [GetAtt(bucket, "Arn"), "/flow-logs/"]), Tags=net.name_tags))
 
 
 def _log_bucket(t: Template, name: Ref, env: Ref, bucket_name: Ref, expiry_days: Ref) -> s3.Bucket:
@@ -264,6 +294,7 @@ def _log_bucket(t: Template, name: Ref, env: Ref, bucket_name: Ref, expiry_days:
                 ]
             ),
             Tags=tags(Sub("${Name}-${Environment}-logs"), env),
+            Metadata=skipping(LOG_BUCKET_ACCESS_LOGGING, LOG_BUCKET_VERSIONING),
         )
     )
     _log_bucket_policy(t, bucket)
@@ -271,12 +302,21 @@ def _log_bucket(t: Template, name: Ref, env: Ref, bucket_name: Ref, expiry_days:
 
 
 def _log_bucket_policy(t: Template, bucket: s3.Bucket) -> None:
-    """Load balancers of the region may deliver logs (by account, or by service principal); TLS only."""
+    """The region's load balancers (by account, or by service principal) and this account's flow logs may
+    deliver, each only under AWSLogs/<this account>/; TLS only."""
     objects = Join("", ["arn:", Partition, ":s3:::", Ref(bucket), "/*"])
+    own_logs = Join("", ["arn:", Partition, ":s3:::", Ref(bucket), "/*/AWSLogs/", AccountId, "/*"])
     bucket_arn = Join("", ["arn:", Partition, ":s3:::", Ref(bucket)])
     account_principal = Join("", ["arn:", Partition, ":iam::", FindInMap("ElbLogDelivery", Region, "Account"), ":root"])
-    delivery_by = lambda principal: Statement(Sid="ElbAccessLogDelivery", Effect=Allow, Action=[s3_actions.PutObject], Resource=[objects],
+    delivery_by = lambda principal: Statement(Sid="ElbAccessLogDelivery", Effect=Allow, Action=[s3_actions.PutObject], Resource=[own_logs],
                                               Principal=principal)
+    from_this_account = [StringEquals("aws:SourceAccount", AccountId),
+                         ArnLike("aws:SourceArn", Join("", ["arn:", Partition, ":logs:", Region, ":", AccountId, ":*"]))]
+    flow_write = Statement(Sid="FlowLogDelivery", Effect=Allow, Action=[s3_actions.PutObject], Resource=[own_logs],
+                           Principal=Principal("Service", ["delivery.logs.amazonaws.com"]),
+                           Condition=Condition([StringEquals("s3:x-amz-acl", "bucket-owner-full-control"), *from_this_account]))
+    flow_acl = Statement(Sid="FlowLogAclCheck", Effect=Allow, Action=[s3_actions.GetBucketAcl], Resource=[bucket_arn],
+                         Principal=Principal("Service", ["delivery.logs.amazonaws.com"]), Condition=Condition(from_this_account))
     delivery = delivery_by(Principal("AWS", [account_principal]))
     service_delivery = delivery_by(Principal("Service", [ELB_LOG_DELIVERY_PRINCIPAL]))
     tls_only = Statement(
@@ -293,8 +333,8 @@ def _log_bucket_policy(t: Template, bucket: s3.Bucket) -> None:
             Bucket=Ref(bucket),
             PolicyDocument=If(
                 ELB_ACCOUNT_DELIVERY,
-                Policy(Version="2012-10-17", Id="log-bucket-policy", Statement=[delivery, tls_only]),
-                Policy(Version="2012-10-17", Id="log-bucket-policy", Statement=[service_delivery, tls_only]),
+                Policy(Version="2012-10-17", Id="log-bucket-policy", Statement=[delivery, flow_write, flow_acl, tls_only]),
+                Policy(Version="2012-10-17", Id="log-bucket-policy", Statement=[service_delivery, flow_write, flow_acl, tls_only]),
             ),
         )
     )

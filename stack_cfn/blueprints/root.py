@@ -90,11 +90,13 @@ def root_parameters(t: Template, layers: Sequence[Nested], by_region: frozenset[
         t.add_parameter(Parameter(name, **body))
 
 
-def build_root(layers: Sequence[Nested], services: Sequence[Nested] = (), region_network: Mapping[str, Mapping[str, str]] | None = None,
-               description: str = "") -> Template:
+def build_root(cfg: Shape, layers: Sequence[Nested], services: Sequence[Nested] = (),
+               region_network: Mapping[str, Mapping[str, str]] | None = None, description: str = "") -> Template:
     """The root template. With `region_network` (region -> network parameters, for a StackSet),
     those parameters come from that mapping by AWS::Region instead of the root's own parameters."""
     t = new_template(description)
+    # cfn-lint's W3002 warns of local TemplateURLs: they are local on purpose, for `aws cloudformation package` and `stack-cfn upload`.
+    t.set_metadata({"cfn-lint": {"config": {"ignore_checks": ["W3002"]}}})
     by_region: frozenset[str] = frozenset()
     if region_network:
         t.add_mapping(REGION_NETWORK, {region: dict(values) for region, values in region_network.items()})
@@ -104,7 +106,7 @@ def build_root(layers: Sequence[Nested], services: Sequence[Nested] = (), region
     for child in (*layers, *services):
         params = {p.name: tree.supply(p, child) for p in child.contract.declared(child.shape)}
         t.add_resource(cloudformation.Stack(child.logical_id, TemplateURL=child.filename, Parameters=dict(sorted(params.items()))))
-    for out in Root.outputs():
+    for out in (o for o in Root.outputs() if o.when(cfg)):
         source = out.source() if out.source else None
         if isinstance(source, Out):
             emit(t, out, tree.produced(source))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from awacs.aws import Policy
 from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Region, Sub, Template, ecs, iam, logs
 
 from stack_cfn.blueprints import iam as policies
 from stack_cfn.blueprints.contract import Declared
 from stack_cfn.blueprints.interfaces import Service as S
+from stack_cfn.blueprints.suppressions import LOG_GROUP_KMS, skipping
 from stack_cfn.model.config import ServiceConfig
+from stack_cfn.model.policies import statement
 
 HAS_TASK_ROLE = "HasTaskRole"
+OWN_TASK_ROLE = "OwnTaskRole"
 
 
 def add_task(t: Template, svc: ServiceConfig, p: Declared, dynamic_host_ports: bool, host_port: object | None) -> tuple[ecs.TaskDefinition, logs.LogGroup]:
@@ -20,11 +24,16 @@ def add_task(t: Template, svc: ServiceConfig, p: Declared, dynamic_host_ports: b
     environment, command, volumes, health check) is literal.
     """
     t.add_condition(HAS_TASK_ROLE, Not(Equals(p[S.TaskRoleArn], "")))
+    t.add_condition(OWN_TASK_ROLE, Equals(p[S.TaskRoleArn], ""))
+    keep = "Retain" if svc.log_retention_on_delete else "Delete"
     log_group = t.add_resource(logs.LogGroup(
-        "LogGroup", LogGroupName=Sub(f"/${{{S.StackName.name}}}/${{{S.Name.name}}}"), RetentionInDays=p[S.LogRetentionDays]))
+        "LogGroup", LogGroupName=Sub(f"/${{{S.StackName.name}}}/${{{S.Name.name}}}"), RetentionInDays=p[S.LogRetentionDays],
+        DeletionPolicy=keep, UpdateReplacePolicy=keep, Metadata=skipping(LOG_GROUP_KMS)))
+    reads = policies.task_execution_policy(GetAtt(log_group, "Arn"), tuple(svc.secrets.values()), svc.kms_key_arn, svc.repository_credentials)
     execution_role = t.add_resource(iam.Role(
-        "ExecutionRole", AssumeRolePolicyDocument=policies.trust("ecs-tasks.amazonaws.com"),
-        Policies=[iam.Policy(PolicyName="pull-and-log", PolicyDocument=policies.task_execution_policy(GetAtt(log_group, "Arn")))]))
+        "ExecutionRole", AssumeRolePolicyDocument=policies.trust("ecs-tasks.amazonaws.com", same_account=True),
+        Policies=[iam.Policy(PolicyName="pull-log-and-read-secrets", PolicyDocument=reads)]))
+    task_role = _task_role(t, svc)
     container = ecs.ContainerDefinition(
         Name=p[S.Name],
         Image=Join(":", [p[S.Image], p[S.Version]]),
@@ -32,7 +41,9 @@ def add_task(t: Template, svc: ServiceConfig, p: Declared, dynamic_host_ports: b
         Memory=p[S.Memory],
         Essential=True,
         PortMappings=_ports(svc, p, dynamic_host_ports, host_port) or NoValue,
-        Environment=[ecs.Environment(Name=k, Value=v) for k, v in sorted(svc.env.items())] or NoValue,
+        Environment=_environment(svc),
+        Secrets=[ecs.Secret(Name=k, ValueFrom=v) for k, v in sorted(svc.secrets.items())] or NoValue,
+        RepositoryCredentials=ecs.RepositoryCredentials(CredentialsParameter=svc.repository_credentials) if svc.repository_credentials else NoValue,
         Command=list(svc.command) or NoValue,
         EntryPoint=list(svc.entry_point) or NoValue,
         MountPoints=[ecs.MountPoint(SourceVolume=m.volume, ContainerPath=m.container_path, ReadOnly=m.read_only) for m in svc.mount_points] or NoValue,
@@ -49,11 +60,28 @@ def add_task(t: Template, svc: ServiceConfig, p: Declared, dynamic_host_ports: b
         NetworkMode="bridge",
         RequiresCompatibilities=["EC2"],
         ExecutionRoleArn=GetAtt(execution_role, "Arn"),
-        TaskRoleArn=If(HAS_TASK_ROLE, p[S.TaskRoleArn], NoValue),
+        TaskRoleArn=If(HAS_TASK_ROLE, p[S.TaskRoleArn], GetAtt(task_role, "Arn")),
         ContainerDefinitions=[container],
         Volumes=[ecs.Volume(Name=v.name, Host=ecs.Host(SourcePath=v.host_path) if v.host_path else NoValue) for v in svc.volumes] or NoValue,
     ))
     return task, log_group
+
+
+def _task_role(t: Template, svc: ServiceConfig) -> iam.Role:
+    """The service's own task role (unless TaskRoleArn names one): no permissions but the stack file's policies.
+    Its SDKs find these credentials first, so nothing falls back to the instance's."""
+    managed = [p for p in svc.policies if isinstance(p, str)]
+    statements = [statement(f"services.{svc.name}.policies[{i}]", p) for i, p in enumerate(svc.policies) if not isinstance(p, str)]
+    inline = [iam.Policy(PolicyName="service", PolicyDocument=Policy(Version="2012-10-17", Statement=statements))] if statements else NoValue
+    return t.add_resource(iam.Role(
+        "TaskRole", Condition=OWN_TASK_ROLE, AssumeRolePolicyDocument=policies.trust("ecs-tasks.amazonaws.com", same_account=True),
+        ManagedPolicyArns=managed or NoValue, Policies=inline))
+
+
+def _environment(svc: ServiceConfig) -> list[ecs.Environment]:
+    """The stack file's env, and the region every AWS SDK reads (unless the env sets it)."""
+    env: dict[str, object] = {"AWS_REGION": Region, "AWS_DEFAULT_REGION": Region, **svc.env}
+    return [ecs.Environment(Name=k, Value=v) for k, v in sorted(env.items())]
 
 
 def _ports(svc: ServiceConfig, p: Declared, dynamic_host_ports: bool, host_port: object | None) -> list[ecs.PortMapping]:

@@ -1,14 +1,19 @@
 """Container-instance user data: a MIME multipart document for cloud-init.
 
-Part one is cloud-config that appends the ECS agent settings and the
-SERVER_* variables once per instance (write_files is a per-instance module,
-unlike the seed's bootcmd, which appended them again on every boot). Part two
-is the user's own extra_cloud_config_type/content.
+Part one is cloud-config, written once per instance (write_files and runcmd are
+per-instance modules, unlike the seed's bootcmd, which appended on every boot):
+- the ECS agent settings and the SERVER_* variables;
+- a systemd unit that drops traffic from docker's interfaces to the instance
+  metadata service (169.254.169.254), so containers never act as the
+  instance. It is part of docker.service (started, and so re-applied, with
+  every docker start and boot); `allow_container_imds: true` leaves it off;
+- with a docker auth secret, a script that reads it through the instance role
+  at boot and appends ECS_ENGINE_AUTH_* to ecs.config: the value is in no
+  template, parameter or user data.
+Part two is the user's own extra_cloud_config_type/content.
 
-The document is a CloudFormation `Fn::Sub` string: the values are stack
-parameters, resolved at deploy time. The ECS agent reads one setting per line,
-so the auth data parameter admits no newlines; inside a YAML literal block the
-JSON needs no escaping.
+The document is a CloudFormation `Fn::Sub` string over the cluster template's
+parameters and its Cluster resource (the cluster's name).
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ from troposphere import If, Sub
 
 BOUNDARY = "==STACKCFN-BOUNDARY=="
 HAS_DOCKER_AUTH = "HasDockerAuth"
+ALLOW_CONTAINER_IMDS = "AllowContainerImdsOn"
 LOG_DRIVERS = '["awslogs","json-file"]'
+IMDS_UNIT = "stack-cfn-block-imds.service"
+AUTH_SCRIPT = "/usr/local/sbin/stack-cfn-docker-auth"
 
 CLOUD_CONFIG = """#cloud-config
 write_files:
@@ -30,16 +38,39 @@ write_files:
       ECS_ENABLE_TASK_IAM_ROLE=true
       ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST=true
       ECS_AVAILABLE_LOGGING_DRIVERS=LOG_DRIVERS
-      ${DockerAuthLines}
   - path: /etc/environment
     append: true
     content: |
       SERVER_ENVIRONMENT=${Environment}
       SERVER_GROUP=${Cluster}
       SERVER_REGION=${AWS::Region}
-""".replace("=LOG_DRIVERS", "=" + LOG_DRIVERS)
-
-AUTH_LINES = "ECS_ENGINE_AUTH_TYPE=${EcsDockerAuthType}\n      ECS_ENGINE_AUTH_DATA=${EcsDockerAuthData}"
+  - path: /etc/systemd/system/IMDS_UNIT
+    permissions: "0644"
+    content: |
+      [Unit]
+      Description=Drop container traffic to the instance metadata service (stack-cfn)
+      After=docker.service
+      PartOf=docker.service
+      [Service]
+      Type=oneshot
+      RemainAfterExit=yes
+      ExecStart=/bin/sh -c 'iptables -C DOCKER-USER -i docker+ -d 169.254.169.254/32 -j DROP 2>/dev/null || iptables -I DOCKER-USER 1 -i docker+ -d 169.254.169.254/32 -j DROP'
+      [Install]
+      WantedBy=docker.service
+  - path: AUTH_SCRIPT
+    permissions: "0700"
+    content: |
+      #!/bin/sh
+      # Private registry auth for the ECS agent, read through the instance role: never in user data.
+      set -eu
+      data=$(aws secretsmanager get-secret-value --region ${AWS::Region} --secret-id '${EcsDockerAuthSecretArn}' --query SecretString --output text)
+      umask 077
+      printf 'ECS_ENGINE_AUTH_TYPE=%s\\nECS_ENGINE_AUTH_DATA=%s\\n' '${EcsDockerAuthType}' "$(printf %s "$data" | tr -d '\\n')" >> /etc/ecs/ecs.config
+      systemctl try-restart ecs || true
+runcmd:
+  - ${ImdsCommand}
+  - ${DockerAuthCommand}
+""".replace("=LOG_DRIVERS", "=" + LOG_DRIVERS).replace("IMDS_UNIT", IMDS_UNIT).replace("path: AUTH_SCRIPT", f"path: {AUTH_SCRIPT}")
 
 MIME = f"""Content-Type: multipart/mixed; boundary="{BOUNDARY}"
 MIME-Version: 1.0
@@ -64,4 +95,9 @@ ${{ExtraCloudConfigContent}}
 
 def user_data() -> Sub:
     """The MIME document as Fn::Sub over the cluster template's parameters and its Cluster resource (its name)."""
-    return Sub(MIME, DockerAuthLines=If(HAS_DOCKER_AUTH, Sub(AUTH_LINES), "# no private registry auth"))
+    return Sub(
+        MIME,
+        ImdsCommand=If(ALLOW_CONTAINER_IMDS, "echo containers may reach the instance metadata service (allow_container_imds)",
+                       f"systemctl daemon-reload && systemctl enable --now {IMDS_UNIT}"),
+        DockerAuthCommand=If(HAS_DOCKER_AUTH, AUTH_SCRIPT, "echo no private registry auth"),
+    )

@@ -251,6 +251,8 @@ SERVICE_CHECKS: tuple[Check[ServiceConfig], ...] = (
     Check("secret names", lambda s: f"secrets.{ServiceConfig.label_for(_bad_secret(s))}", _bad_secret, "is not a valid environment variable name", R.ENV_VAR.fix),
     Check("a name is env or secret", lambda s: f"secrets.{sorted(set(s.env) & set(s.secrets))[0]}", lambda s: set(s.env) & set(s.secrets),
           "is also under env", "keep it in one of env and secrets"),
+    Check("deletion protection needs an ALB", "deletion_protection", lambda s: s.deletion_protection and (not s.has_balancer or s.load_balancer != "application"),
+          "applies to application load balancers only", "remove it, or use load_balancer: application"),
     Check("kms key is for secrets", "kms_key_arn", lambda s: s.kms_key_arn and not s.secrets, "only decrypts secrets, and there are none",
           "remove it or add secrets"),
     Check("a given task role has its own policies", "policies", lambda s: s.policies and s.task_role_arn,

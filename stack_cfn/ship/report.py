@@ -15,8 +15,9 @@ ACTION_STYLE = {"Add": ("+", "green"), "Modify": ("~", "yellow"), "Remove": ("-"
 
 class Reporter:
     def __init__(self) -> None:
-        self.out = Console(highlight=False)
-        self.err = Console(stderr=True, highlight=False)
+        # No emoji codes: ":secret:" in an ARN must print as written.
+        self.out = Console(highlight=False, emoji=False)
+        self.err = Console(stderr=True, highlight=False, emoji=False)
         self._steps: list[tuple[str, str]] = []
         self.at_interrupt: list[tuple[str, str]] = []
 

@@ -1,0 +1,42 @@
+"""Every deliberate exception to the security gate (checkov), with the reason a reviewer would accept.
+
+A builder attaches them to the one resource they concern (`Metadata: checkov: skip`);
+README.md's Security section lists each one (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Skip:
+    id: str
+    comment: str
+
+
+LOG_BUCKET_ACCESS_LOGGING = Skip("CKV_AWS_18", "this is the access-log bucket itself: logging it into itself would loop")
+LOG_BUCKET_VERSIONING = Skip("CKV_AWS_21", "log objects are written once and never overwritten; versions would only double the storage")
+LOG_GROUP_KMS = Skip("CKV_AWS_158", "CloudWatch Logs encrypts log data at rest by default; a customer-managed key is not a setting yet")
+INTERNAL_HTTP = (
+    Skip("CKV_AWS_2", "internal load balancer: plain HTTP inside the VPC only, from the internal_elb group's VPC range"),
+    Skip("CKV_AWS_103", "internal load balancer: plain HTTP inside the VPC only, so no TLS policy applies"),
+)
+REDIRECT_TO_HTTPS = (
+    Skip("CKV_AWS_2", "port 80 only redirects to HTTPS on 443 (the service has a certificate)"),
+    Skip("CKV_AWS_103", "port 80 only redirects to HTTPS on 443, which uses a TLS 1.2+ policy"),
+)
+PLAIN_HTTP_CHOSEN = (
+    Skip("CKV_AWS_2", "the stack file says https: false for this web-service explicitly"),
+    Skip("CKV_AWS_103", "the stack file says https: false for this web-service explicitly"),
+)
+PUBLIC_WEB_PORTS = Skip("CKV_AWS_260", "public load balancers answer the internet on 80 (redirect or https: false) and 443")
+
+ALL: tuple[Skip, ...] = (LOG_BUCKET_ACCESS_LOGGING, LOG_BUCKET_VERSIONING, LOG_GROUP_KMS, *INTERNAL_HTTP, *REDIRECT_TO_HTTPS,
+                         *PLAIN_HTTP_CHOSEN, PUBLIC_WEB_PORTS)
+
+
+def skipping(*skips: Skip) -> dict[str, Any]:
+    """A resource's Metadata suppressing these checks, each with its reason."""
+    return {"checkov": {"skip": [{"id": s.id, "comment": s.comment} for s in skips]}}
