@@ -116,7 +116,7 @@ def test_log_bucket_is_kept_private_and_retained(cfg: StackConfig) -> None:
 
 CLUSTER_IDS = {
     "Cluster", "ClusterSecurityGroup", "ClusterIngressFromInternalSsh", "ClusterIngressFromInternalElb",
-    "ClusterIngressFromExternalElb", "InstanceRole", "InstanceProfile", "LaunchTemplate", "AutoScalingGroup",
+    "ClusterIngressFromExternalElb", "InstanceRole", "DockerAuthSecretPolicy", "InstanceProfile", "LaunchTemplate", "AutoScalingGroup",
 }
 SIMPLE_SCALING_IDS = {"ScaleUpPolicy", "ScaleDownPolicy", "CpuReservationHighAlarm", "MemoryReservationHighAlarm", "CpuReservationLowAlarm", "MemoryReservationLowAlarm"}
 
@@ -175,9 +175,9 @@ def test_instance_policy_is_least_privilege(cfg: StackConfig) -> None:
     assert {"ecs:RegisterContainerInstance", "logs:PutLogEvents", "ssm:UpdateInstanceInformation", "ssmmessages:OpenDataChannel"} <= actions
     assert not any(a.startswith(("ecr:", "ssm:GetParameter", "secretsmanager:")) for a in actions), "containers' pulls use execution roles"
     assert not any(a.endswith(":*") for a in actions)
-    auth = role["Policies"][1]["Fn::If"]
-    assert auth[0] == "HasDockerAuth" and auth[2] == {"Ref": "AWS::NoValue"}
-    assert auth[1]["PolicyDocument"]["Statement"] == [{"Action": ["secretsmanager:GetSecretValue"], "Effect": "Allow",
+    auth = as_dict(build_cluster(cfg))["Resources"]["DockerAuthSecretPolicy"]
+    assert auth["Condition"] == "HasDockerAuth" and auth["Properties"]["Roles"] == [{"Ref": "InstanceRole"}]
+    assert auth["Properties"]["PolicyDocument"]["Statement"] == [{"Action": ["secretsmanager:GetSecretValue"], "Effect": "Allow",
                                                        "Resource": [{"Ref": "EcsDockerAuthSecretArn"}], "Sid": "DockerAuthSecret"}]
 
 

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "stack_cfn"
 SHAPES = [
     ServiceConfig(name="api", image="nginx", port=80, autoscaling=ServiceAutoScaling()),
-    ServiceConfig(name="www", image="nginx", port=80, kind="web-service", load_balancer="classic"),
+    ServiceConfig(name="www", image="nginx", port=80, kind="web-service", load_balancer="classic", https=False),
     ServiceConfig(name="tcp", image="nginx", port=80, load_balancer="classic", protocol="TCP"),
     ServiceConfig(name="jobs", image="busybox", kind="worker"),
 ]
@@ -90,11 +90,11 @@ def test_nothing_outside_the_blueprints_spells_a_parameter_name() -> None:
 STABLE_PARAMETERS = {
     Network: {"Name", "Environment", "ExportPrefix", "Cidr", "InternalSubnet1Cidr", "InternalSubnet2Cidr", "InternalSubnet3Cidr",
               "ExternalSubnet1Cidr", "ExternalSubnet2Cidr", "ExternalSubnet3Cidr", "AvailabilityZone1", "AvailabilityZone2", "AvailabilityZone3",
-              "DomainName", "SshCidr", "UseNatInstances", "UseEipWithNatInstances", "NatInstanceType", "NatInstanceAmi", "LogsExpirationEnabled",
+              "DomainName", "SshCidr", "FlowLogs", "UseNatInstances", "UseEipWithNatInstances", "NatInstanceType", "NatInstanceAmi", "LogsExpirationEnabled",
               "LogsExpirationDays", "LogBucketName"},
-    Cluster: {"Name", "Environment", "ExportPrefix", "EcsClusterName", "KeyName", "VpcId", "InternalSubnets", "InternalSsh", "InternalElb",
+    Cluster: {"Name", "Environment", "ExportPrefix", "EcsClusterName", "KeyName", "AllowContainerImds", "VpcId", "InternalSubnets", "InternalSsh", "InternalElb",
               "ExternalElb", "EcsAmi", "EcsAmiSsmParameter", "EcsInstanceType", "EcsInstanceEbsOptimized", "EcsMinSize", "EcsMaxSize",
-              "EcsDesiredCapacity", "EcsRootVolumeSize", "EcsDockerVolumeSize", "EcsDockerAuthType", "EcsDockerAuthData", "ExtraCloudConfigType",
+              "EcsDesiredCapacity", "EcsRootVolumeSize", "EcsDockerVolumeSize", "EcsDockerAuthType", "EcsDockerAuthSecretArn", "ExtraCloudConfigType",
               "ExtraCloudConfigContent"},
     Bastion: {"Name", "Environment", "ExportPrefix", "KeyName", "SubnetId", "ExternalSsh", "InternalSsh", "BastionInstanceType", "BastionAmi",
               "BastionAmiSsmParameter", "BastionRootVolumeSize"},
@@ -110,7 +110,8 @@ def test_layer_parameter_names_are_stable(contract: type[Contract]) -> None:
 def test_service_parameter_names_are_stable() -> None:
     assert [p.name for p in Service.declared(SHAPES[0])] == [
         "StackName", "Name", "Image", "Version", "Port", "HealthCheckPath", "DnsName", "DesiredCount", "Cpu", "Memory", "MinimumHealthyPercent",
-        "MaximumPercent", "CircuitBreaker", "LogRetentionDays", "TaskRoleArn", "MinCount", "MaxCount", "TargetCpu", "Environment", "Cluster",
+        "MaximumPercent", "CircuitBreaker", "LogRetentionDays", "TaskRoleArn", "DeletionProtection", "MinCount", "MaxCount", "TargetCpu",
+        "Environment", "Cluster",
         "VpcId", "Subnets", "LoadBalancerSecurityGroup", "ZoneId", "DomainName", "LogBucket"]
     assert [p.name for p in Service.declared(SHAPES[3])] == [
         "StackName", "Name", "Image", "Version", "DesiredCount", "Cpu", "Memory", "MinimumHealthyPercent", "MaximumPercent", "CircuitBreaker",

@@ -93,7 +93,7 @@ def test_security_groups(gateway_network) -> None:  # noqa: ANN001
         GroupIds=[out["InternalElb"], out["ExternalElb"], out["ExternalSsh"], out["InternalSsh"]])["SecurityGroups"]}
     ports = lambda gid: sorted(p["FromPort"] for p in groups[gid]["IpPermissions"])  # noqa: E731
     assert ports(out["ExternalElb"]) == [80, 443]
-    assert ports(out["ExternalSsh"]) == [22]
+    assert ports(out["ExternalSsh"]) == [], "no SSH from anywhere without ssh_cidr"
     ssh = groups[out["InternalSsh"]]["IpPermissions"][0]
     assert ssh["UserIdGroupPairs"][0]["GroupId"] == out["ExternalSsh"]
 

@@ -18,7 +18,8 @@ from stack_cfn.ship.files import write_tree
 from stack_cfn.ship.local import local_ubuntu_ami
 from tests.conftest import all_exports, moto_gap, run_aws
 
-ROOT_OUTPUT_NAMES = [o.name for o in Root.outputs()]
+# No classic-ELB service in this stack, so no ECS service role and no IamRole output.
+ROOT_OUTPUT_NAMES = [o.name for o in Root.outputs() if o.name != "IamRole"]
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +28,8 @@ pytestmark = pytest.mark.e2e
 def root_stack(local_aws):  # noqa: ANN001
     local, target = local_aws
     cfg = StackConfig(name="e2e", environment="test", key_name="e2e-key", cidr="10.70.0.0/16",
-                      ecs_docker_auth_type="dockercfg", ecs_docker_auth_data='{"https://index.docker.io/v1/":{"auth":"eA=="}}')
+                      ecs_docker_auth_type="dockercfg",
+                      ecs_docker_auth_secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:e2e-auth-AbCdEf")
     overrides = local.prepare_for(cfg, target)
     up = deploy.upload(target, compile_stack(cfg), "e2e-root-templates", create_bucket=True)
     cs = deploy.create_change_set(target, "e2e-root", up.root_url, overrides)
@@ -42,7 +44,7 @@ def test_every_seed_output_is_there(root_stack) -> None:  # noqa: ANN001
     assert set(ROOT_OUTPUT_NAMES) <= set(outputs)
     assert outputs["Region"] == "us-east-1" and outputs["Environment"] == "test" and outputs["Cluster"] == "e2e"
     root_only = deploy.stack_outputs(target.client("cloudformation"), "e2e-root")
-    assert set(ROOT_OUTPUT_NAMES) <= set(root_only), "the root itself returns all 19 (nested outputs resolved)"
+    assert set(ROOT_OUTPUT_NAMES) <= set(root_only), "the root itself returns all 18 (nested outputs resolved)"
     exports = all_exports(target.client("cloudformation"))
     for name in ROOT_OUTPUT_NAMES:
         assert exports[f"e2e-root-{name}"] == outputs[name], f"export e2e-root-{name}"
@@ -59,14 +61,16 @@ def test_cluster_asg_and_launch_template(root_stack) -> None:  # noqa: ANN001
     lt_id = asg["LaunchTemplate"]["LaunchTemplateId"]
     version = target.client("ec2").describe_launch_template_versions(LaunchTemplateId=lt_id)["LaunchTemplateVersions"][-1]
     data = version["LaunchTemplateData"]
-    assert data["InstanceType"] == "m4.large" and data["KeyName"] == "e2e-key"
+    assert data["InstanceType"] == "m7i.large" and data["KeyName"] == "e2e-key"
     assert data["ImageId"].startswith("ami-"), "resolved from the public ECS-optimized SSM parameter"
     message = email.message_from_string(base64.b64decode(data["UserData"]).decode())
     cloud = yaml.safe_load(message.get_payload()[0].get_payload())
     ecs_config = next(f["content"] for f in cloud["write_files"] if f["path"] == "/etc/ecs/ecs.config")
     assert "ECS_CLUSTER=e2e" in ecs_config
-    auth = next(line for line in ecs_config.splitlines() if line.startswith("ECS_ENGINE_AUTH_DATA="))
-    assert json.loads(auth.split("=", 1)[1]) == {"https://index.docker.io/v1/": {"auth": "eA=="}}
+    assert "ECS_ENGINE_AUTH_DATA" not in ecs_config, "the auth data is read from Secrets Manager at boot"
+    script = next(f["content"] for f in cloud["write_files"] if f["path"].endswith("stack-cfn-docker-auth"))
+    assert "--secret-id 'arn:aws:secretsmanager:us-east-1:123456789012:secret:e2e-auth-AbCdEf'" in script
+    assert cloud["runcmd"][1] == "/usr/local/sbin/stack-cfn-docker-auth"
 
 
 def cluster_resources(target) -> dict[str, str]:  # noqa: ANN001
@@ -96,7 +100,7 @@ def test_bastion_with_eip(root_stack) -> None:  # noqa: ANN001
     bastion_eip = addresses[out["BastionIp"]]
     instance = ec2.describe_instances(InstanceIds=[bastion_eip["InstanceId"]])["Reservations"][0]["Instances"][0]
     assert instance["SubnetId"] == out["ExternalSubnets"].split(",")[0]
-    assert instance["InstanceType"] == "t2.micro" and instance["KeyName"] == "e2e-key"
+    assert instance["InstanceType"] == "t3.micro" and instance["KeyName"] == "e2e-key"
     assert instance["ImageId"] == local_ubuntu_ami(target)
 
 
@@ -145,7 +149,8 @@ def test_package_and_deploy_with_the_aws_cli(local_aws, tmp_path: Path) -> None:
 def test_unchanged_templates_are_not_uploaded_again(root_stack) -> None:  # noqa: ANN001
     target, _, first = root_stack
     cfg = StackConfig(name="e2e", environment="test", key_name="e2e-key", cidr="10.70.0.0/16",
-                      ecs_docker_auth_type="dockercfg", ecs_docker_auth_data='{"https://index.docker.io/v1/":{"auth":"eA=="}}')
+                      ecs_docker_auth_type="dockercfg",
+                      ecs_docker_auth_secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:e2e-auth-AbCdEf")
     again = deploy.upload(target, compile_stack(cfg), "e2e-root-templates")
     assert again.uploaded == () and len(again.skipped) == 4
     assert again.root_url == first.root_url, "content-addressed: same content, same key"

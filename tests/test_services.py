@@ -18,16 +18,16 @@ def as_dict(svc: ServiceConfig) -> dict:
     return json.loads(build_service(svc).to_json())
 
 
-ALB_IDS = {"LogGroup", "ExecutionRole", "TaskDefinition", "Service", "LoadBalancer", "TargetGroup", "HttpListener", "DnsRecord"}
+ALB_IDS = {"LogGroup", "ExecutionRole", "TaskRole", "TaskDefinition", "Service", "LoadBalancer", "TargetGroup", "HttpListener", "DnsRecord"}
 
 
 def test_logical_ids_per_shape() -> None:
     assert set(as_dict(ServiceConfig(name="nginx", image="nginx", port=80))["Resources"]) == ALB_IDS
-    web = set(as_dict(ServiceConfig(name="www", image="nginx", port=80, kind="web-service"))["Resources"])
+    web = set(as_dict(ServiceConfig(name="www", image="nginx", port=80, kind="web-service", https=False))["Resources"])
     assert web == ALB_IDS | {"HttpsListener", "ExternalDnsRecord"}
     classic = set(as_dict(ServiceConfig(name="auth", image="auth", port=80, load_balancer="classic"))["Resources"])
-    assert classic == {"LogGroup", "ExecutionRole", "TaskDefinition", "Service", "LoadBalancer", "DnsRecord"}
-    assert set(as_dict(ServiceConfig(name="jobs", image="jobs", kind="worker"))["Resources"]) == {"LogGroup", "ExecutionRole", "TaskDefinition", "Service"}
+    assert classic == {"LogGroup", "ExecutionRole", "TaskRole", "TaskDefinition", "Service", "LoadBalancer", "DnsRecord"}
+    assert set(as_dict(ServiceConfig(name="jobs", image="jobs", kind="worker"))["Resources"]) == {"LogGroup", "ExecutionRole", "TaskRole", "TaskDefinition", "Service"}
     scaled = set(as_dict(ServiceConfig(name="api", image="api", port=80, autoscaling=ServiceAutoScaling()))["Resources"])
     assert scaled == ALB_IDS | {"ScalableTarget", "CpuScalingPolicy"}
 
@@ -68,7 +68,7 @@ def test_classic_elb_is_the_seeds() -> None:
 
 
 def test_web_service_https_is_optional_and_80_redirects_with_a_certificate() -> None:
-    t = as_dict(ServiceConfig(name="www", image="nginx", port=80, kind="web-service"))
+    t = as_dict(ServiceConfig(name="www", image="nginx", port=80, kind="web-service", https=False))
     assert t["Resources"]["LoadBalancer"]["Properties"]["Scheme"] == "internet-facing"
     http = t["Resources"]["HttpListener"]["Properties"]["DefaultActions"]["Fn::If"]
     assert http[0] == "HasCertificate" and http[1][0]["Type"] == "redirect" and http[2][0]["Type"] == "forward"
@@ -83,7 +83,7 @@ def test_standalone_wiring_imports_the_stacks_exports() -> None:
     assert cluster == {"Fn::If": ["ImportCluster", {"Fn::ImportValue": {"Fn::Join": ["-", [{"Ref": "StackName"}, "Cluster"]]}}, {"Ref": "Cluster"}]}
     subnets = t["Resources"]["LoadBalancer"]["Properties"]["Subnets"]["Fn::If"][1]
     assert subnets == {"Fn::Split": [",", {"Fn::ImportValue": {"Fn::Join": ["-", [{"Ref": "StackName"}, "InternalSubnets"]]}}]}
-    web = as_dict(ServiceConfig(name="www", image="nginx", port=80, kind="web-service"))
+    web = as_dict(ServiceConfig(name="www", image="nginx", port=80, kind="web-service", https=False))
     assert web["Resources"]["LoadBalancer"]["Properties"]["Subnets"]["Fn::If"][1]["Fn::Split"][1]["Fn::ImportValue"]["Fn::Join"][1][1] == "ExternalSubnets"
     required = {k for k, v in t["Parameters"].items() if "Default" not in v}
     assert required == {"Name", "Image", "Port"}, "the seed's quick start: StackName=prod Name=nginx Image=nginx Port=80"
@@ -105,7 +105,7 @@ def test_alike_services_share_one_template_file() -> None:
 
 @pytest.mark.parametrize("svc", [
     ServiceConfig(name="nginx", image="nginx", port=80),
-    ServiceConfig(name="www", image="nginx", port=80, kind="web-service", load_balancer="classic", autoscaling=ServiceAutoScaling()),
+    ServiceConfig(name="www", image="nginx", port=80, kind="web-service", load_balancer="classic", autoscaling=ServiceAutoScaling(), https=False),
     ServiceConfig(name="jobs", image="jobs", kind="worker"),
 ], ids=["service", "classic-web", "worker"])
 def test_root_passes_every_required_parameter(svc: ServiceConfig) -> None:

@@ -106,10 +106,11 @@ def _security_group(t: Template, p: Declared, cfg: StackConfig) -> ec2.SecurityG
 def _instance_role(t: Template, p: Declared, cluster: Ref) -> tuple[iam.Role, iam.InstanceProfile]:
     """The container instances' role and profile: the agent for this cluster, Session Manager, the docker auth secret if any."""
     agent = iam.Policy(PolicyName="ecs-container-instance", PolicyDocument=policies.container_instance_policy(cluster, Sub("/${Name}/${Environment}")))
-    auth = iam.Policy(PolicyName="docker-auth-secret", PolicyDocument=policies.read_secret_policy(p[C.EcsDockerAuthSecretArn]))
     role = t.add_resource(iam.Role(
-        "InstanceRole", AssumeRolePolicyDocument=policies.trust("ec2.amazonaws.com"), Policies=[agent, If(HAS_DOCKER_AUTH, auth, NoValue)],
-        Tags=tags(p[C.Name], p[C.Environment])))
+        "InstanceRole", AssumeRolePolicyDocument=policies.trust("ec2.amazonaws.com"), Policies=[agent], Tags=tags(p[C.Name], p[C.Environment])))
+    t.add_resource(iam.PolicyType(
+        "DockerAuthSecretPolicy", Condition=HAS_DOCKER_AUTH, PolicyName="docker-auth-secret", Roles=[Ref(role)],
+        PolicyDocument=policies.read_secret_policy(p[C.EcsDockerAuthSecretArn])))
     return role, t.add_resource(iam.InstanceProfile("InstanceProfile", Roles=[Ref(role)]))
 
 

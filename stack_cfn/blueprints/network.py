@@ -56,6 +56,8 @@ ELB_ACCOUNT_DELIVERY = "ElbLogsFromAccount"
 HAS_SSH_CIDR = "HasSshCidr"
 FLOW_LOGS = "FlowLogsOn"
 
+NAT_ROOT_GIB = 8  # the AL2023 AMI's root snapshot
+
 NAT_USER_DATA = """#!/bin/bash
 # NAT instance: forward and masquerade traffic from the VPC's internal subnets.
 set -euo pipefail
@@ -208,7 +210,7 @@ def _nat_in_zone(net: Net, i: int, subnet: ec2.Subnet, table: ec2.RouteTable, na
         SubnetId=Ref(subnet), SourceDestCheck=False, SecurityGroupIds=[Ref(nat_sg)],
         MetadataOptions=ec2.MetadataOptions(HttpTokens="required", HttpPutResponseHopLimit=1, HttpEndpoint="enabled"),
         IamInstanceProfile=Ref("NatInstanceProfile"), Monitoring=True, EbsOptimized=True,
-        BlockDeviceMappings=[ec2.BlockDeviceMapping(DeviceName="/dev/xvda", Ebs=ec2.EbsBlockDevice(VolumeType="gp3", Encrypted=True, DeleteOnTermination=True))],
+        BlockDeviceMappings=[ec2.BlockDeviceMapping(DeviceName="/dev/xvda", Ebs=ec2.EbsBlockDevice(VolumeType="gp3", VolumeSize=NAT_ROOT_GIB, Encrypted=True, DeleteOnTermination=True))],
         UserData=Base64(Sub(NAT_USER_DATA, Cidr=p[N.Cidr])), Tags=net.tags(Sub(f"${{Name}}-internal-{az_label(i)} NAT"))))
     t.add_resource(ec2.EIPAssociation(f"NatEipAssociation{i + 1}", Condition=USE_NAT_INSTANCE_EIPS,
                                       AllocationId=GetAtt(eip, "AllocationId"), InstanceId=Ref(instance)))
@@ -258,10 +260,11 @@ def _security_groups(net: Net) -> dict[str, ec2.SecurityGroup]:
 
 
 def _flow_logs(net: Net, bucket: s3.Bucket) -> None:
-    """Every VPC flow (accepted and rejected) to the log bucket, under flow-logs/."""
+    """Every VPC flow (accepted and rejected) to the log bucket, under AWSLogs/<account>/vpcflowlogs/ (no prefix: the
+    load balancers' logs sit under their service's name)."""
     net.t.add_resource(ec2.FlowLog(
         "FlowLog", Condition=FLOW_LOGS, DependsOn="LogBucketPolicy", ResourceId=Ref(net.vpc), ResourceType="VPC", TrafficType="ALL",
-        LogDestinationType="s3", LogDestination=Join("", [GetAtt(bucket, "Arn"), "/flow-logs/"]), Tags=net.name_tags))
+        LogDestinationType="s3", LogDestination=GetAtt(bucket, "Arn"), Tags=net.name_tags))
 
 
 def _log_bucket(t: Template, name: Ref, env: Ref, bucket_name: Ref, expiry_days: Ref) -> s3.Bucket:
@@ -305,14 +308,15 @@ def _log_bucket_policy(t: Template, bucket: s3.Bucket) -> None:
     """The region's load balancers (by account, or by service principal) and this account's flow logs may
     deliver, each only under AWSLogs/<this account>/; TLS only."""
     objects = Join("", ["arn:", Partition, ":s3:::", Ref(bucket), "/*"])
-    own_logs = Join("", ["arn:", Partition, ":s3:::", Ref(bucket), "/*/AWSLogs/", AccountId, "/*"])
+    own_logs = Join("", ["arn:", Partition, ":s3:::", Ref(bucket), "/*/AWSLogs/", AccountId, "/*"])  # <service>/AWSLogs/<account>/...
+    flow_logs = Join("", ["arn:", Partition, ":s3:::", Ref(bucket), "/AWSLogs/", AccountId, "/*"])
     bucket_arn = Join("", ["arn:", Partition, ":s3:::", Ref(bucket)])
     account_principal = Join("", ["arn:", Partition, ":iam::", FindInMap("ElbLogDelivery", Region, "Account"), ":root"])
     delivery_by = lambda principal: Statement(Sid="ElbAccessLogDelivery", Effect=Allow, Action=[s3_actions.PutObject], Resource=[own_logs],
                                               Principal=principal)
     from_this_account = [StringEquals("aws:SourceAccount", AccountId),
                          ArnLike("aws:SourceArn", Join("", ["arn:", Partition, ":logs:", Region, ":", AccountId, ":*"]))]
-    flow_write = Statement(Sid="FlowLogDelivery", Effect=Allow, Action=[s3_actions.PutObject], Resource=[own_logs],
+    flow_write = Statement(Sid="FlowLogDelivery", Effect=Allow, Action=[s3_actions.PutObject], Resource=[flow_logs],
                            Principal=Principal("Service", ["delivery.logs.amazonaws.com"]),
                            Condition=Condition([StringEquals("s3:x-amz-acl", "bucket-owner-full-control"), *from_this_account]))
     flow_acl = Statement(Sid="FlowLogAclCheck", Effect=Allow, Action=[s3_actions.GetBucketAcl], Resource=[bucket_arn],

@@ -72,10 +72,13 @@ def _task_role(t: Template, svc: ServiceConfig) -> iam.Role:
     Its SDKs find these credentials first, so nothing falls back to the instance's."""
     managed = [p for p in svc.policies if isinstance(p, str)]
     statements = [statement(f"services.{svc.name}.policies[{i}]", p) for i, p in enumerate(svc.policies) if not isinstance(p, str)]
-    inline = [iam.Policy(PolicyName="service", PolicyDocument=Policy(Version="2012-10-17", Statement=statements))] if statements else NoValue
+    grants: dict[str, object] = {}
+    if managed:
+        grants["ManagedPolicyArns"] = managed
+    if statements:
+        grants["Policies"] = [iam.Policy(PolicyName="service", PolicyDocument=Policy(Version="2012-10-17", Statement=statements))]
     return t.add_resource(iam.Role(
-        "TaskRole", Condition=OWN_TASK_ROLE, AssumeRolePolicyDocument=policies.trust("ecs-tasks.amazonaws.com", same_account=True),
-        ManagedPolicyArns=managed or NoValue, Policies=inline))
+        "TaskRole", Condition=OWN_TASK_ROLE, AssumeRolePolicyDocument=policies.trust("ecs-tasks.amazonaws.com", same_account=True), **grants))
 
 
 def _environment(svc: ServiceConfig) -> list[ecs.Environment]:
