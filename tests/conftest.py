@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from stack_cfn.ship.aws import AwsTarget
 from stack_cfn.ship.local import LocalAws
 
 ROOT = Path(__file__).resolve().parent.parent
+# The lint cache of the tests (and of the CLI they start) lives in a directory of this run, not the user's.
+os.environ.setdefault("STACK_CFN_CACHE_DIR", tempfile.mkdtemp(prefix="stack-cfn-test-cache-"))
 
 
 def moto_gap(reason: str) -> pytest.MarkDecorator:

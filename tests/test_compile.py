@@ -68,3 +68,35 @@ def test_generic_templates_leave_required_inputs_to_the_user() -> None:
                 assert "Default" not in params[required], f"{name}: {required}"
         if "Cidr" in params:
             assert params["Cidr"]["Default"] == "10.30.0.0/16"
+
+
+def test_lint_cache_lints_each_template_once_and_keeps_findings(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from stack_cfn.ship import lint
+
+    monkeypatch.setenv("STACK_CFN_CACHE_DIR", str(tmp_path))
+    files = compile_stack(StackConfig(name="cached", environment="prod")).files
+    lint_templates(files)
+    assert len(list((tmp_path / "lint").glob("*.json"))) == len(set(files.values()))
+
+    def must_not_lint(work: list) -> list:
+        raise AssertionError(f"linted again: {len(work)} template(s)")
+
+    monkeypatch.setattr(lint, "_lint_all", must_not_lint)
+    lint_templates(files)  # every body cached: nothing linted
+    bad = '{"Resources": {"Web": {"Type": "AWS::EC2::Instance", "Properties": {"ImageId": "ami-12345678", "InstanceType": 3}}}}'
+    monkeypatch.undo()
+    monkeypatch.setenv("STACK_CFN_CACHE_DIR", str(tmp_path))
+    with pytest.raises(LintError):
+        lint_templates({"bad.json": bad})
+    monkeypatch.setattr(lint, "_lint_all", must_not_lint)
+    with pytest.raises(LintError) as again:
+        lint_templates({"renamed.json": bad})  # cached findings still fail the build, under the name given now
+    assert all(f.startswith("renamed.json: E") for f in again.value.findings)
+
+
+def test_the_cache_key_follows_content_version_and_rules() -> None:
+    from stack_cfn.ship.lint import cache_key
+
+    base = cache_key("{}", ["us-east-1"], ["W3002"])
+    assert base == cache_key("{}", ["us-east-1"], ["W3002"])
+    assert len({base, cache_key("{ }", ["us-east-1"], ["W3002"]), cache_key("{}", ["eu-west-1"], ["W3002"]), cache_key("{}", ["us-east-1"], [])}) == 4

@@ -1,60 +1,129 @@
-"""cfn-lint as a library: every emitted template must have zero errors and zero warnings."""
+"""cfn-lint as a library: every emitted template must have zero errors and zero warnings.
+
+Each distinct template body is linted once, and its findings are cached on disk keyed by
+(template content, cfn-lint version, regions, ignored rules): a template already linted is never
+linted again, and a build whose templates are all cached does not even import cfn-lint. The rules
+are loaded once per build (one cfn-lint Runner); several uncached templates are linted in forked
+processes that inherit it.
+
+The cache lives in $STACK_CFN_CACHE_DIR, else $XDG_CACHE_HOME/stack-cfn, else ~/.cache/stack-cfn;
+it is safe to delete. STACK_CFN_NO_LINT_CACHE=1 turns it off.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
+import json
 import multiprocessing
 import os
+import tempfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
 
 from stack_cfn.errors import LintError
 
 DEFAULT_LINT_REGIONS = ("us-east-1",)
-# W3002: nested TemplateURLs are local file names on purpose; `aws cloudformation
-# package` and `stack-cfn upload` rewrite them to S3 URLs.
+# W3002: nested TemplateURLs are local file names on purpose; `aws cloudformation package` and
+# `stack-cfn upload` rewrite them to S3 URLs. The root declares this in its own Metadata too.
 PACKAGE_ONLY_RULES = ("W3002",)
 
+_RUNNERS: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = {}
 
-def lint_findings(
-    name: str, body: str, regions: Iterable[str] = DEFAULT_LINT_REGIONS, ignore: Iterable[str] = PACKAGE_ONLY_RULES
-) -> list[str]:
+
+def cache_dir() -> Path | None:
+    if os.environ.get("STACK_CFN_NO_LINT_CACHE"):
+        return None
+    base = os.environ.get("STACK_CFN_CACHE_DIR") or os.path.join(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "stack-cfn")
+    return Path(base) / "lint"
+
+
+def cache_key(body: str, regions: Iterable[str], ignore: Iterable[str]) -> str:
+    blob = json.dumps([body, importlib.metadata.version("cfn-lint"), sorted(regions), sorted(ignore)])
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _runner(regions: tuple[str, ...], ignore: tuple[str, ...]) -> Any:
+    """One cfn-lint Runner (its rules loaded once) per configuration, for the life of the process."""
+    key = (regions, ignore)
+    if key not in _RUNNERS:
+        from cfnlint.config import ConfigMixIn  # imported late: the import alone takes about a second
+        from cfnlint.runner import Runner
+
+        _RUNNERS[key] = Runner(ConfigMixIn(regions=list(regions), ignore_checks=list(ignore)))
+    return _RUNNERS[key]
+
+
+def lint_findings(name: str, body: str, regions: Iterable[str] = DEFAULT_LINT_REGIONS, ignore: Iterable[str] = PACKAGE_ONLY_RULES) -> list[str]:
     """Each finding as `<template>: <rule> <logical id>: <message>`."""
-    from cfnlint.api import ManualArgs, lint  # imported late: the import alone takes about a second
+    return [f"{name}: {finding}" for finding in _findings(body, tuple(regions), tuple(ignore))]
 
-    matches = lint(body, config=ManualArgs(regions=list(regions), ignore_checks=list(ignore)))
+
+def _findings(body: str, regions: tuple[str, ...], ignore: tuple[str, ...]) -> list[str]:
+    """Each finding as `<rule> <logical id>: <message>` (what the cache keeps)."""
+    from cfnlint.decode.decode import decode_str
+
+    template, errors = decode_str(body)
+    matches = errors or (list(_runner(regions, ignore).validate_template(template)) if template else [])
     findings = []
     for m in matches:
         if m.rule.severity not in ("error", "warning"):
             continue
         path = list(getattr(m, "path", None) or [])
         where = path[1] if len(path) > 1 and path[0] in ("Resources", "Outputs", "Parameters", "Conditions") else "/".join(map(str, path)) or "-"
-        findings.append(f"{name}: {m.rule.id} {where}: {m.message}")
+        findings.append(f"{m.rule.id} {where}: {m.message}")
     return findings
 
 
-def _lint_one(item: tuple[str, str]) -> list[str]:
-    return lint_findings(*item)
+def _lint_one(body: str) -> list[str]:
+    return _findings(body, DEFAULT_LINT_REGIONS, PACKAGE_ONLY_RULES)
+
+
+def _cached(directory: Path | None, key: str) -> list[str] | None:
+    if directory is None:
+        return None
+    try:
+        return list(json.loads((directory / f"{key}.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _remember(directory: Path | None, key: str, findings: list[str]) -> None:
+    if directory is None:
+        return
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", dir=directory)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(findings, f)
+        os.replace(tmp, directory / f"{key}.json")
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
+def _lint_all(work: list[str]) -> list[list[str]]:
+    workers = min(len(work), os.cpu_count() or 1)
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        _runner(DEFAULT_LINT_REGIONS, PACKAGE_ONLY_RULES)  # loaded once, inherited by the forked workers
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_lint_one, work))
+    return [_lint_one(item) for item in work]
 
 
 def lint_templates(templates: Mapping[str, str]) -> None:
-    """Lint each distinct template body once; raise LintError listing every finding.
-
-    Templates are independent, so with more than one core they are linted in
-    parallel processes, forked after cfn-lint is imported so no worker pays
-    the import again; largest first, to balance the work.
-    """
+    """Lint each distinct template body once (or not at all when cached); raise LintError listing every finding."""
     distinct: dict[str, str] = {}
     for name, body in templates.items():
         distinct.setdefault(body, name)
-    work = sorted(((name, body) for body, name in distinct.items()), key=lambda item: -len(item[1]))
-    workers = min(len(work), os.cpu_count() or 1)
-    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-        import cfnlint.api  # noqa: F401  loaded once, inherited by the forked workers
-
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            results = list(pool.map(_lint_one, work))
-    else:
-        results = [_lint_one(item) for item in work]
-    findings = [f for result in results for f in result]
+    directory = cache_dir()
+    keys = {body: cache_key(body, DEFAULT_LINT_REGIONS, PACKAGE_ONLY_RULES) for body in distinct}
+    results = {body: _cached(directory, keys[body]) for body in distinct}
+    work = sorted((body for body in distinct if results[body] is None), key=len, reverse=True)  # largest first, to balance
+    for body, found in zip(work, _lint_all(work) if work else [], strict=True):
+        results[body] = found
+        _remember(directory, keys[body], found)
+    findings = [f"{distinct[body]}: {f}" for body, found in results.items() for f in found or []]
     if findings:
         raise LintError(sorted(findings))
