@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,20 @@ def test_the_cache_key_follows_content_version_and_rules() -> None:
     base = cache_key("{}", ["us-east-1"], ["W3002"])
     assert base == cache_key("{}", ["us-east-1"], ["W3002"])
     assert len({base, cache_key("{ }", ["us-east-1"], ["W3002"]), cache_key("{}", ["eu-west-1"], ["W3002"]), cache_key("{}", ["us-east-1"], [])}) == 4
+
+
+def test_alike_services_are_built_once_and_equal_a_build_of_their_own() -> None:
+    """A template is built per distinct shape; each service's file is byte-identical to building it alone."""
+    from stack_cfn.blueprints.root import canonical_json
+    from stack_cfn.blueprints.service import build_service
+    from stack_cfn.model.config import ServiceAutoScaling, ServiceConfig
+
+    services = tuple(ServiceConfig(name=f"s{i}", image=f"team/app{i % 3}", port=8000 + i, version=f"1.{i}", cpu=256 * (1 + i % 2),
+                                   desired_count=i % 4, log_retention_days=(7, 30)[i % 2], dns_name=f"d{i}" if i % 3 else "",
+                                   autoscaling=ServiceAutoScaling(min_count=0, max_count=5) if i % 5 == 0 else None,
+                                   env={"MODE": "x"} if i % 2 else {}) for i in range(12))
+    compiled = compile_stack(StackConfig(name="shapes", environment="prod", services=services)).files
+    root = json.loads(compiled["stack.json"])["Resources"]
+    for svc in services:
+        assert compiled[root[svc.logical_id]["Properties"]["TemplateURL"]] == canonical_json(build_service(svc)), svc.name
+    assert len({root[s.logical_id]["Properties"]["TemplateURL"] for s in services}) == 4  # env x autoscaling

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -11,7 +12,7 @@ from troposphere import Template
 
 from stack_cfn.blueprints.bastion import build_bastion
 from stack_cfn.blueprints.cluster import build_cluster
-from stack_cfn.blueprints.contract import Contract
+from stack_cfn.blueprints.contract import FROM_SETTING, Contract, Param, PerService
 from stack_cfn.blueprints.interfaces import Bastion, Cluster, Network, Service
 from stack_cfn.blueprints.network import build_network
 from stack_cfn.blueprints.root import Nested, build_root, canonical_json
@@ -39,6 +40,18 @@ def content_name(stem: str, body: str) -> str:
     return f"{stem}-{hashlib.sha256(body.encode()).hexdigest()[:12]}.json"
 
 
+def per_service_settings() -> frozenset[str]:
+    """Settings that only fill a service template's parameters (their defaults are the settings' own, not the service's)."""
+    return frozenset(p.setting for p in Service.params()
+                     if isinstance(p, Param) and isinstance(p.supply, PerService) and p.setting and p.default is FROM_SETTING)
+
+
+def shape_key(svc: ServiceConfig) -> str:
+    """What a service template's bytes depend on: every setting but those that only fill its parameters."""
+    per_service = per_service_settings()
+    return repr([(f.name, getattr(svc, f.name)) for f in dataclasses.fields(svc) if f.name not in per_service])
+
+
 def nested_layers(cfg: StackConfig) -> list[Nested]:
     return [Nested(contract, contract.logical_id, build(cfg), contract.filename, cfg) for contract, build in LAYERS if contract.present(cfg)]
 
@@ -53,10 +66,14 @@ def compile_stack(cfg: StackConfig, region_network: Mapping[str, Mapping[str, st
     layers = nested_layers(cfg)
     files = {n.filename: canonical_json(n.template) for n in layers}
     services = []
+    built: dict[str, tuple[Template, str, str]] = {}
     for svc in cfg.services:
-        template = build_service(svc)
-        body = canonical_json(template)
-        filename = content_name(svc.kind, body)  # alike services share one file
+        key = shape_key(svc)
+        if key not in built:  # alike services share one template, built and serialised once
+            template = build_service(svc)
+            body = canonical_json(template)
+            built[key] = (template, body, content_name(svc.kind, body))
+        template, body, filename = built[key]
         files[filename] = body
         services.append(Nested(Service, svc.logical_id, template, filename, svc))
     root = build_root(cfg, layers, services, region_network, root_description(cfg, len(services)))
