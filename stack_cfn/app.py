@@ -9,6 +9,7 @@ for anything a user can act on.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import warnings
@@ -40,11 +41,13 @@ def load(args: argparse.Namespace, out: Reporter) -> StackConfig:
 
 
 def compile_and_lint(cfg: StackConfig, out: Reporter, compiled: Compiled | None = None) -> Compiled:
+    if compiled is not None and compiled.linted:
+        return compiled
     with out.step("compiling and linting the templates", NOTHING_SENT):
         compiled = compiled or compile_stack(cfg)
         with out.status("linting templates with cfn-lint"):
             lint_templates(compiled.files)
-    return compiled
+    return dataclasses.replace(compiled, linted=True)
 
 
 def target_for(args: argparse.Namespace, cfg: StackConfig | None, out: Reporter) -> AwsTarget:

@@ -13,13 +13,16 @@ from troposphere import Template
 from stack_cfn.blueprints.bastion import build_bastion
 from stack_cfn.blueprints.cluster import build_cluster
 from stack_cfn.blueprints.contract import FROM_SETTING, Contract, Param, PerService
-from stack_cfn.blueprints.interfaces import Bastion, Cluster, Network, Service
+from stack_cfn.blueprints.database import build_database
+from stack_cfn.blueprints.iam_user import build_iam_user
+from stack_cfn.blueprints.interfaces import Bastion, Cluster, Database, IamUser, Network, Service
 from stack_cfn.blueprints.network import build_network
 from stack_cfn.blueprints.root import Nested, build_root, canonical_json
 from stack_cfn.blueprints.service import build_service
 from stack_cfn.errors import ConfigError
 from stack_cfn.model import quotas
 from stack_cfn.model.config import ServiceConfig, StackConfig
+from stack_cfn.model.data import DatabaseConfig, DatabaseShape, IamUserConfig
 
 ROOT_FILE = "stack.json"
 LAYERS: tuple[tuple[type[Contract], Callable[[StackConfig], Template]], ...] = (
@@ -33,6 +36,7 @@ class Compiled:
 
     files: Mapping[str, str]
     root: str = ROOT_FILE
+    linted: bool = False
 
 
 def content_name(stem: str, body: str) -> str:
@@ -76,15 +80,36 @@ def compile_stack(cfg: StackConfig, region_network: Mapping[str, Mapping[str, st
         template, body, filename = built[key]
         files[filename] = body
         services.append(Nested(Service, svc.logical_id, template, filename, svc))
-    root = build_root(cfg, layers, services, region_network, root_description(cfg, len(services)))
+    data = nested_data(cfg, files)
+    root = build_root(cfg, layers, services, region_network, root_description(cfg, len(services)), data)
     files[ROOT_FILE] = canonical_json(root)
-    check_quotas(files, {n.filename for n in (*layers, *services)}, [n.filename for n in (*layers, *services)])
+    nested = (*layers, *data, *services)
+    check_quotas(files, {n.filename for n in nested}, [n.filename for n in nested])
     return Compiled(files=dict(sorted(files.items())))
+
+
+def nested_data(cfg: StackConfig, files: dict[str, str]) -> list[Nested]:
+    """A nested stack per database (rds / rds-cluster) and per IAM user; their files are added to `files`."""
+    nested = []
+    for db in cfg.databases:
+        shape = DatabaseShape(db, cfg.is_production)
+        template = build_database(shape)
+        body = canonical_json(template)
+        filename = content_name("rds-cluster" if db.is_cluster else "rds", body)
+        files[filename] = body
+        nested.append(Nested(Database, db.logical_id, template, filename, shape))
+    for user in cfg.iam_users:
+        template = build_iam_user(user)
+        body = canonical_json(template)
+        filename = content_name("iam-user", body)
+        files[filename] = body
+        nested.append(Nested(IamUser, user.logical_id, template, filename, user))
+    return nested
 
 
 def check_root_size(cfg: StackConfig) -> None:
     """The root holds one resource per nested stack: refuse before building what CloudFormation would."""
-    count = sum(1 for contract, _ in LAYERS if contract.present(cfg)) + len(cfg.services)
+    count = sum(1 for contract, _ in LAYERS if contract.present(cfg)) + len(cfg.services) + len(cfg.databases) + len(cfg.iam_users)
     if count > quotas.RESOURCES_PER_TEMPLATE.limit:
         raise ConfigError("services", quotas.RESOURCES_PER_TEMPLATE.message(count, "the root template's resource count (3 layers + one per service)"),
                           f"describe at most {quotas.RESOURCES_PER_TEMPLATE.limit - len(LAYERS)} services in one stack")
@@ -116,12 +141,19 @@ GENERIC_SERVICES = {
 }
 
 
-def _strip_required_defaults(t: Template) -> Template:
+def _strip_required_defaults(t: Template, *contracts: type[Contract]) -> Template:
     """The seed's required inputs (rows marked `required`) get no default in the generic templates."""
-    required = {p.name for contract, _ in LAYERS for p in contract.params() if p.required}
+    required = {p.name for contract in (contracts or [c for c, _ in LAYERS]) for p in contract.params() if p.required}
     for key in required & set(t.parameters):
         t.parameters[key].properties.pop("Default", None)
     return t
+
+
+GENERIC_DATABASES = {
+    "rds.json": DatabaseConfig(name="db"),
+    "rds-cluster.json": DatabaseConfig(name="db", engine="aurora-postgresql"),
+}
+GENERIC_USER = IamUserConfig(name="user", policies=("arn:aws:iam::aws:policy/ReadOnlyAccess",))
 
 
 def compile_generic() -> Compiled:
@@ -132,4 +164,7 @@ def compile_generic() -> Compiled:
     files[ROOT_FILE] = canonical_json(_strip_required_defaults(root))
     for kind, svc in GENERIC_SERVICES.items():
         files[f"{kind}.json"] = canonical_json(build_service(svc))
+    for filename, db in GENERIC_DATABASES.items():
+        files[filename] = canonical_json(_strip_required_defaults(build_database(DatabaseShape(db, production=False)), Database))
+    files["iam-user.json"] = canonical_json(_strip_required_defaults(build_iam_user(GENERIC_USER), IamUser))
     return Compiled(files=dict(sorted(files.items())))

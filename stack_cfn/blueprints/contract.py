@@ -61,7 +61,15 @@ class RootName:
     """The root stack's own name."""
 
 
-Supply = FromConfig | Wired | PerService | RootName
+@dataclass(frozen=True)
+class FromDatabase:
+    """An output of the index-th database a service names; standalone, imported as `<StackName>-<database>-<output>`."""
+
+    index: int
+    output: Out
+
+
+Supply = FromConfig | Wired | PerService | RootName | FromDatabase
 
 
 # ---------------------------------------------------------------- rows

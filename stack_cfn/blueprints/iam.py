@@ -98,8 +98,9 @@ def secret_resource(ref: str) -> object:
     return arn("ssm", "parameter/" + ref.lstrip("/"))
 
 
-def task_execution_policy(log_group: object, secrets: Sequence[str] = (), kms_key: str = "", registry: str = "") -> Policy:
-    """Pull the image, write to the service's own log group, and read exactly the service's secrets."""
+def task_execution_policy(log_group: object, secrets: Sequence[str] = (), kms_key: str = "", registry: str = "",
+                          database_secrets: Sequence[object] = ()) -> Policy:
+    """Pull the image, write to the service's own log group, and read exactly the service's secrets (and its databases')."""
     statements = [
         Statement(Sid="EcrAuth", Effect=Allow, Action=[ecr.GetAuthorizationToken], Resource=["*"]),
         Statement(Sid="EcrPull", Effect=Allow, Action=[ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer, ecr.BatchGetImage],
@@ -112,6 +113,8 @@ def task_execution_policy(log_group: object, secrets: Sequence[str] = (), kms_ke
         statements.append(Statement(Sid="Secrets", Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=list(managers)))
     if parameters:
         statements.append(Statement(Sid="Parameters", Effect=Allow, Action=[ssm.GetParameters], Resource=parameters))
+    if database_secrets:
+        statements.append(Statement(Sid="DatabaseSecrets", Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=list(database_secrets)))
     if kms_key:
         statements.append(Statement(Sid="DecryptSecrets", Effect=Allow, Action=[kms.Decrypt], Resource=[kms_key]))
     return Policy(Version="2012-10-17", Statement=statements)

@@ -9,9 +9,11 @@ reference docs all read these rows.
 
 from __future__ import annotations
 
+import dataclasses
+
 from troposphere import Ref, Region
 
-from stack_cfn.blueprints.contract import Contract, Out, Param, ParamFamily, PerService, RootName, Wired
+from stack_cfn.blueprints.contract import Contract, FromDatabase, Out, Param, ParamFamily, PerService, RootName, Wired
 from stack_cfn.model import rules as R
 
 NAT_AMI_SSM = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
@@ -227,6 +229,10 @@ class Service(Contract):
     LogBucket = Param("Bucket of load balancer access logs", supply=Wired(lambda s: Network.LogBucketId), default="", when=_balanced)
     ServiceRole = Param("ECS service role (classic ELB registration)", supply=Wired(lambda s: Cluster.IamRole), default="", when=_classic)
 
+    @classmethod
+    def declared(cls, shape: object) -> list[Param]:
+        return [*super().declared(shape), *database_params(shape)]
+
     Name_ = Out("ECS service name", export=False)
     LogGroup = Out("CloudWatch Logs group of the containers", export=False)
     Dns = Out("Load balancer DNS name", export=False, when=_balanced)
@@ -235,3 +241,96 @@ class Service(Contract):
     Fqdn = Out("Name in the private zone, e.g. nginx.stack.local", export=False, when=_balanced)
     InternalFqdn = Out("Name in the private zone", export=False, when=_public)
     ExternalFqdn = Out("Public name (the load balancer's own without an external zone)", export=False, when=_public)
+
+
+# ---------------------------------------------------------------- data modules
+
+
+def _lit(read: object, **kw: object) -> dict[str, object]:
+    """A database or user template's own value: the default, and what the root passes, both from the description."""
+    return {"default": read, "value": read, "supply": PerService(), **kw}
+
+
+def _cluster(s: object) -> bool:
+    return getattr(getattr(s, "db", None), "is_cluster", False)
+
+
+class DataLayer(Contract):
+    """What database and user templates declare alike: their name and the stack they belong to."""
+
+    StackName = Param("Stack whose exports (<StackName>-<Output>) fill the empty wiring parameters; also the export prefix",
+                      rule=R.STACK_NAME.with_optional(), default="", supply=RootName())
+
+
+class Database(DataLayer):
+    """rds.json (an instance) and rds-cluster.json (Aurora): ManageMasterUserPassword, so no password anywhere."""
+
+    Name = Param("Database name in the stack: resource names, tags, exports <StackName>-<Name>-<Output>", rule=R.DNS_LABEL,
+                 **_lit(lambda s: s.db.name, required=True))
+    EngineVersion = Param("Engine version (a major version RDS offers)", **_lit(lambda s: s.db.version))
+    Port = Param("Port the database listens on", "Number", rule=R.PORT, **_lit(lambda s: s.db.engine_port))
+    DatabaseName = Param("Database created in it", **_lit(lambda s: s.db.db_name))
+    MasterUsername = Param("Master user; its password is made and kept by RDS in Secrets Manager", **_lit(lambda s: s.db.master_username))
+    InstanceClass = Param("Instance class", **_lit(lambda s: s.db.instance_class, when=lambda s: not s.db.serverless))
+    AllocatedStorage = Param("Storage GiB", "Number", **_lit(lambda s: s.db.storage_gib, when=lambda s: not _cluster(s)))
+    StorageType = Param("Storage type", **_lit(lambda s: s.db.storage_type, when=lambda s: not _cluster(s)))
+    MultiAz = Param("true: a standby in another AZ", rule=R.OneOf(("true", "false")),
+                    **_lit(lambda s: "true" if s.db.multi_az else "false", when=lambda s: not _cluster(s)))
+    BackupRetentionPeriod = Param("Days of automated backups", "Number", rule=R.Range(1, 35), **_lit(lambda s: s.db.backup_retention_period))
+    PreferredBackupWindow = Param("Daily backup window (UTC)", **_lit(lambda s: s.db.backup_window))
+    PreferredMaintenanceWindow = Param("Weekly maintenance window (UTC)", **_lit(lambda s: s.db.maintenance_window))
+    MonitoringInterval = Param("Seconds between enhanced monitoring samples; 0 is off", "Number",
+                               rule=R.OneOf((0, 1, 5, 10, 15, 30, 60)), **_lit(lambda s: s.db.monitoring_interval))
+    AllowMajorVersionUpgrade = Param("true: allow major version upgrades", rule=R.OneOf(("true", "false")),
+                                     **_lit(lambda s: "true" if s.db.allow_major_version_upgrade else "false", when=lambda s: not _cluster(s)))
+    DeletionProtection = Param("true: the database cannot be deleted until this is set false", rule=R.OneOf(("true", "false")),
+                               **_lit(lambda s: "true" if s.protected else "false"))
+    KmsKeyArn = Param("KMS key for the storage; empty uses the RDS key", rule=R.KMS_KEY_ARN.with_optional(), **_lit(lambda s: s.db.kms_key_arn))
+    IamAuthentication = Param("true: IAM database authentication", rule=R.OneOf(("true", "false")),
+                              **_lit(lambda s: "true" if s.db.iam_authentication else "false"))
+    DnsName = Param("Label under the stack's domain (a CNAME to the endpoint)", **_lit(lambda s: s.db.record_name))
+    Environment = Param("Environment name", supply=Wired(lambda s: Root.Environment), default="")
+    VpcId = Param("The stack's VPC", supply=Wired(lambda s: Network.VpcId), default="")
+    Subnets = Param("Subnets of the DB subnet group", "CommaDelimitedList", supply=Wired(lambda s: Network.InternalSubnets), default="")
+    ClusterSecurityGroup = Param("Security group of the container instances, admitted on the port",
+                                 supply=Wired(lambda s: Cluster.EcsClusterSecurityGroupId), default="")
+    ZoneId = Param("Private hosted zone", supply=Wired(lambda s: Network.ZoneId), default="")
+    DomainName = Param("Private domain, e.g. stack.local", supply=Wired(lambda s: Network.DomainName_), default="")
+
+    Endpoint = Out("Endpoint address (the cluster's writer endpoint)")
+    ReaderEndpoint = Out("Aurora reader endpoint", when=_cluster)
+    Port_ = Out("Port")
+    DatabaseName_ = Out("Database created in it")
+    Fqdn = Out("Name in the private zone, e.g. main.stack.local")
+    SecretArn = Out("Secrets Manager secret RDS keeps the master user's credentials in (JSON keys username and password)")
+    SecurityGroup = Out("Security group of the database")
+
+
+class IamUser(Contract):
+    """iam-user.json: a user, its policies, an access key whose secret goes into Secrets Manager (never an output)."""
+
+    Name = Param("User name in the stack (the IAM user is <StackName>-<Name>)", **_lit(lambda s: s.name, required=True))
+
+    UserArn = Out("The user's ARN")
+    AccessKeyId = Out("The access key id (its secret is in SecretArn, never an output)")
+    SecretArn = Out("Secrets Manager secret with AccessKeyId and SecretAccessKey")
+
+
+DATABASE_OUTPUTS = (Database.Endpoint, Database.Port_, Database.DatabaseName_, Database.SecretArn)
+
+
+def database_param(index: int) -> Param:
+    """A standalone service names the index-th database it uses (its exports are <StackName>-<database>-<Output>)."""
+    return Param(f"Database {index + 1} this service uses, by its name in the stack (with StackName: imports its exports)", default="",
+                 name=f"Database{index + 1}", owner=Service)
+
+
+def database_params(svc: object) -> list[Param]:
+    """Per database a service names: its name and, wired from its stack, Host, Port, Name and SecretArn."""
+    out: list[Param] = []
+    for i, _ in enumerate(getattr(svc, "databases", ())):  # noqa: B007
+        out.append(dataclasses.replace(database_param(i), supply=PerService(), value=lambda svc, i=i: svc.databases[i]))
+        for label, output in zip(("Host", "Port", "Name", "SecretArn"), DATABASE_OUTPUTS, strict=True):
+            out.append(Param(f"Database {i + 1}: {output.description}; empty imports it", default="", supply=FromDatabase(i, output),
+                             name=f"Database{i + 1}{label}", owner=Service))
+    return out

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import Equals, If, ImportValue, Join, Split, Template
+from troposphere import Equals, If, ImportValue, Join, Ref, Split, Template
 
-from stack_cfn.blueprints.contract import Declared, Wired
+from stack_cfn.blueprints.contract import Contract, Declared, FromDatabase, Wired
 from stack_cfn.blueprints.interfaces import Service as S
+from stack_cfn.blueprints.interfaces import database_param
 from stack_cfn.model.config import ServiceConfig
 
 
@@ -26,14 +27,19 @@ class Parts:
         return self.wiring[param.name]
 
 
-def wiring_values(t: Template, svc: ServiceConfig, p: Declared) -> dict[str, Any]:
-    """Each wiring parameter, or (left empty) the import `<StackName>-<output>` its row names."""
+def wiring_values(t: Template, svc: Any, p: Declared, contract: type[Contract] = S) -> dict[str, Any]:
+    """Each wiring parameter, or (left empty) the import `<StackName>-<output>` its row names
+    (`<StackName>-<database>-<output>` for a database's, the database named by its own parameter)."""
     values: dict[str, Any] = {}
-    for param in S.declared(svc):
-        if not isinstance(param.supply, Wired):
+    for param in contract.declared(svc):
+        if not isinstance(param.supply, Wired | FromDatabase):
             continue
         condition = f"Import{param.name}"
-        imported = ImportValue(Join("-", [p[S.StackName], param.supply.output(svc).name]))
+        if isinstance(param.supply, FromDatabase):
+            export = Join("-", [p[S.StackName], Ref(database_param(param.supply.index).name), param.supply.output.name])
+        else:
+            export = Join("-", [p[contract.StackName], param.supply.output(svc).name])  # type: ignore[attr-defined]
+        imported = ImportValue(export)
         if param.type == "CommaDelimitedList":
             t.add_condition(condition, Equals(Join(",", p[param]), ""))
             values[param.name] = If(condition, Split(",", imported), p[param])

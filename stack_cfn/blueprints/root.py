@@ -23,7 +23,7 @@ from typing import Any
 from troposphere import AWSHelperFn, FindInMap, GetAtt, Join, Parameter, Ref, Region, Select, Split, StackName, Template, cloudformation
 
 from stack_cfn.blueprints.common import emit, new_template
-from stack_cfn.blueprints.contract import Contract, ContractError, FromConfig, Out, Param, PerService, RootName, Shape, Wired
+from stack_cfn.blueprints.contract import Contract, ContractError, FromConfig, FromDatabase, Out, Param, PerService, RootName, Shape, Wired
 from stack_cfn.blueprints.interfaces import Root
 
 REGION_NETWORK = "RegionNetwork"
@@ -46,6 +46,7 @@ class Tree:
 
     layers: Sequence[Nested]
     by_region: frozenset[str]
+    data: Sequence[Nested] = ()  # databases and users
 
     def produced(self, out: Out) -> Any:
         """The value of a declared output, as the root sees it."""
@@ -57,6 +58,12 @@ class Tree:
             raise ContractError(f"{owner}.{out.name} is wired into a template, but no nested stack of this root produces it")
         return GetAtt(producer.logical_id, f"Outputs.{out.name}")
 
+    def from_database(self, name: str, out: Out) -> Any:
+        producer = next((n for n in self.data if getattr(n.shape, "db", None) is not None and n.shape.db.name == name), None)
+        if producer is None:
+            raise ContractError(f"a service uses database {name}, but no nested stack of this root is that database")
+        return GetAtt(producer.logical_id, f"Outputs.{out.name}")
+
     def supply(self, param: Param, child: Nested) -> Any:
         s = param.supply
         if isinstance(s, RootName):
@@ -66,6 +73,8 @@ class Tree:
         if isinstance(s, Wired):
             value = self.produced(s.output(child.shape))
             return Select(0, Split(",", value)) if s.first_item else value
+        if isinstance(s, FromDatabase):
+            return self.from_database(child.shape.databases[s.index], s.output)
         if param.name in self.by_region:
             return FindInMap(REGION_NETWORK, Region, param.name)
         return Ref(param.name)
@@ -91,7 +100,7 @@ def root_parameters(t: Template, layers: Sequence[Nested], by_region: frozenset[
 
 
 def build_root(cfg: Shape, layers: Sequence[Nested], services: Sequence[Nested] = (),
-               region_network: Mapping[str, Mapping[str, str]] | None = None, description: str = "") -> Template:
+               region_network: Mapping[str, Mapping[str, str]] | None = None, description: str = "", data: Sequence[Nested] = ()) -> Template:
     """The root template. With `region_network` (region -> network parameters, for a StackSet),
     those parameters come from that mapping by AWS::Region instead of the root's own parameters."""
     t = new_template(description)
@@ -101,9 +110,9 @@ def build_root(cfg: Shape, layers: Sequence[Nested], services: Sequence[Nested] 
     if region_network:
         t.add_mapping(REGION_NETWORK, {region: dict(values) for region, values in region_network.items()})
         by_region = frozenset(next(iter(region_network.values())))
-    tree = Tree(layers, by_region)
+    tree = Tree(layers, by_region, data)
     root_parameters(t, layers, by_region)
-    for child in (*layers, *services):
+    for child in (*layers, *data, *services):
         params = {p.name: tree.supply(p, child) for p in child.contract.declared(child.shape)}
         t.add_resource(cloudformation.Stack(child.logical_id, TemplateURL=child.filename, Parameters=dict(sorted(params.items()))))
     for out in (o for o in Root.outputs() if o.when(cfg)):

@@ -52,7 +52,7 @@ def build_service(svc: ServiceConfig) -> Template:
         t.add_condition(HAS_EXTERNAL_ZONE, Not(Equals(p[S.ExternalZoneId], "")))
     host_port = If(DEFAULT_HOST_PORT, p[S.Port], p[S.HostPort]) if S.HostPort in p else None
     balancer = add_balancer(parts, host_port) if svc.has_balancer else None
-    task, log_group = add_task(t, svc, p, dynamic_host_ports=svc.load_balancer == "application", host_port=host_port)
+    task, log_group = add_task(t, svc, p, dynamic_host_ports=svc.load_balancer == "application", host_port=host_port, wiring=parts.wiring)
     service = _ecs_service(parts, task, balancer)
     t.add_condition(CIRCUIT_BREAKER, is_true(p[S.CircuitBreaker]))
     if svc.autoscaling:

@@ -33,8 +33,19 @@ PLAIN_HTTP_CHOSEN = (
 )
 PUBLIC_WEB_PORTS = Skip("CKV_AWS_260", "public load balancers answer the internet on 80 (redirect or https: false) and 443")
 
+DATABASE_OPTIONS = (
+    Skip("CKV_AWS_118", "enhanced monitoring is an option (monitoring_interval); CloudWatch's basic RDS metrics are always on"),
+    Skip("CKV_AWS_157", "multi_az is an option, off by default as in the seed (a standby doubles the cost)"),
+    Skip("CKV_AWS_161", "iam_authentication is an option; services read the RDS-managed secret instead"),
+    Skip("CKV_AWS_162", "iam_authentication is an option; services read the RDS-managed secret instead"),
+)
+SECRET_DEFAULT_KEY = Skip("CKV_AWS_149", "encrypted with the account's aws/secretsmanager key; a customer-managed key is not a setting yet")
+
+IAM_USER_POLICY = Skip("CKV_AWS_40", "the seed's iam-user: a user for software outside AWS, whose policies are its own by design")
+
 ALL: tuple[Skip, ...] = (LOG_BUCKET_ACCESS_LOGGING, LOG_BUCKET_VERSIONING, LOG_GROUP_KMS, *INTERNAL_HTTP, *REDIRECT_TO_HTTPS,
-                         *PLAIN_HTTP_CHOSEN, PUBLIC_WEB_PORTS)
+                         *PLAIN_HTTP_CHOSEN, PUBLIC_WEB_PORTS, *DATABASE_OPTIONS, IAM_USER_POLICY,
+                         SECRET_DEFAULT_KEY)
 
 
 def skipping(*skips: Skip) -> dict[str, Any]:

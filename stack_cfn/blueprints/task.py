@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from awacs.aws import Policy
 from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Region, Sub, Template, ecs, iam, logs
 
@@ -16,7 +19,8 @@ HAS_TASK_ROLE = "HasTaskRole"
 OWN_TASK_ROLE = "OwnTaskRole"
 
 
-def add_task(t: Template, svc: ServiceConfig, p: Declared, dynamic_host_ports: bool, host_port: object | None) -> tuple[ecs.TaskDefinition, logs.LogGroup]:
+def add_task(t: Template, svc: ServiceConfig, p: Declared, dynamic_host_ports: bool, host_port: object | None,
+             wiring: Mapping[str, object] | None = None) -> tuple[ecs.TaskDefinition, logs.LogGroup]:
     """Log group, execution role and task definition for `svc`.
 
     Per-service values (name, image, version, cpu, memory, port, log retention,
@@ -29,7 +33,9 @@ def add_task(t: Template, svc: ServiceConfig, p: Declared, dynamic_host_ports: b
     log_group = t.add_resource(logs.LogGroup(
         "LogGroup", LogGroupName=Sub(f"/${{{S.StackName.name}}}/${{{S.Name.name}}}"), RetentionInDays=p[S.LogRetentionDays],
         DeletionPolicy=keep, UpdateReplacePolicy=keep, Metadata=skipping(LOG_GROUP_KMS)))
-    reads = policies.task_execution_policy(GetAtt(log_group, "Arn"), tuple(svc.secrets.values()), svc.kms_key_arn, svc.repository_credentials)
+    databases = _databases(svc, wiring or {})
+    reads = policies.task_execution_policy(GetAtt(log_group, "Arn"), tuple(svc.secrets.values()), svc.kms_key_arn, svc.repository_credentials,
+                                           [d.secret_arn for d in databases])
     execution_role = t.add_resource(iam.Role(
         "ExecutionRole", AssumeRolePolicyDocument=policies.trust("ecs-tasks.amazonaws.com", same_account=True),
         Policies=[iam.Policy(PolicyName="pull-log-and-read-secrets", PolicyDocument=reads)]))
@@ -41,8 +47,8 @@ def add_task(t: Template, svc: ServiceConfig, p: Declared, dynamic_host_ports: b
         Memory=p[S.Memory],
         Essential=True,
         PortMappings=_ports(svc, p, dynamic_host_ports, host_port) or NoValue,
-        Environment=_environment(svc),
-        Secrets=[ecs.Secret(Name=k, ValueFrom=v) for k, v in sorted(svc.secrets.items())] or NoValue,
+        Environment=_environment(svc, databases),
+        Secrets=[ecs.Secret(Name=k, ValueFrom=v) for k, v in sorted(svc.secrets.items())] + [s for d in databases for s in d.secrets()] or NoValue,
         RepositoryCredentials=ecs.RepositoryCredentials(CredentialsParameter=svc.repository_credentials) if svc.repository_credentials else NoValue,
         Command=list(svc.command) or NoValue,
         EntryPoint=list(svc.entry_point) or NoValue,
@@ -81,9 +87,35 @@ def _task_role(t: Template, svc: ServiceConfig) -> iam.Role:
         "TaskRole", Condition=OWN_TASK_ROLE, AssumeRolePolicyDocument=policies.trust("ecs-tasks.amazonaws.com", same_account=True), **grants))
 
 
-def _environment(svc: ServiceConfig) -> list[ecs.Environment]:
-    """The stack file's env, and the region every AWS SDK reads (unless the env sets it)."""
-    env: dict[str, object] = {"AWS_REGION": Region, "AWS_DEFAULT_REGION": Region, **svc.env}
+@dataclass(frozen=True)
+class UsedDatabase:
+    """A database a service uses: its env prefix and its wired (or imported) outputs."""
+
+    prefix: str
+    host: object
+    port: object
+    name: object
+    secret_arn: object
+
+    def environment(self) -> dict[str, object]:
+        return {f"{self.prefix}_HOST": self.host, f"{self.prefix}_PORT": self.port, f"{self.prefix}_NAME": self.name}
+
+    def secrets(self) -> list[ecs.Secret]:
+        """The master user's name and password, read by ECS from the secret RDS keeps them in."""
+        return [ecs.Secret(Name=f"{self.prefix}_{key.upper()}", ValueFrom=Join("", [self.secret_arn, f":{key}::"]))
+                for key in ("username", "password")]
+
+
+def _databases(svc: ServiceConfig, wiring: Mapping[str, object]) -> list[UsedDatabase]:
+    return [UsedDatabase(svc.database_env_prefix.get(name, name.upper().replace("-", "_")),
+                         *(wiring[f"Database{i + 1}{label}"] for label in ("Host", "Port", "Name", "SecretArn")))
+            for i, name in enumerate(svc.databases)]
+
+
+def _environment(svc: ServiceConfig, databases: list[UsedDatabase]) -> list[ecs.Environment]:
+    """The stack file's env, the databases' HOST/PORT/NAME, and the region every AWS SDK reads (unless the env sets it)."""
+    env: dict[str, object] = {"AWS_REGION": Region, "AWS_DEFAULT_REGION": Region, **{k: v for d in databases for k, v in d.environment().items()},
+                              **svc.env}
     return [ecs.Environment(Name=k, Value=v) for k, v in sorted(env.items())]
 
 

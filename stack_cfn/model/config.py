@@ -27,6 +27,7 @@ from stack_cfn.model import cidr as cidr_plan
 from stack_cfn.model import rules as R
 from stack_cfn.model.aws_facts import check_instance_type, region_of_arn
 from stack_cfn.model.checks import Check, check_fields, run_checks, setting
+from stack_cfn.model.data import DatabaseConfig, IamUserConfig
 from stack_cfn.model.policies import load_policies
 from stack_cfn.model.quotas import TASK_DEFINITION_BYTES
 from stack_cfn.model.regions import KNOWN_REGIONS
@@ -125,6 +126,9 @@ class ServiceConfig:
                                          doc="NAME: Secrets Manager ARN (optionally :json-key::), SSM parameter ARN or name")
     kms_key_arn: str = setting("", rule=R.KMS_KEY_ARN.with_optional(), doc="KMS key the secrets are encrypted with (kms:Decrypt for it)")
     repository_credentials: str = setting("", rule=R.SECRETS_MANAGER_ARN.with_optional(), doc="Secrets Manager ARN of private registry credentials")
+    databases: tuple[str, ...] = setting((), doc="databases of the stack this service uses: <PREFIX>_HOST/_PORT/_NAME as env, _USER/_PASSWORD as secrets")
+    database_env_prefix: Mapping[str, str] = setting(factory=lambda: types.MappingProxyType({}),
+                                                     doc="a database's env prefix (default: its name upper-cased, e.g. MAIN)")
     volumes: tuple[Volume, ...] = setting((), doc="task volumes")
     mount_points: tuple[MountPoint, ...] = setting((), doc="where volumes are mounted")
     health_check: HealthCheck | None = setting(None, doc="a container health check")
@@ -253,6 +257,11 @@ SERVICE_CHECKS: tuple[Check[ServiceConfig], ...] = (
           "is also under env", "keep it in one of env and secrets"),
     Check("deletion protection needs an ALB", "deletion_protection", lambda s: s.deletion_protection and (not s.has_balancer or s.load_balancer != "application"),
           "applies to application load balancers only", "remove it, or use load_balancer: application"),
+    Check("a database once", "databases", lambda s: len(set(s.databases)) != len(s.databases), "lists a database twice", "list each once"),
+    Check("prefixes name used databases", "database_env_prefix", lambda s: set(s.database_env_prefix) - set(s.databases),
+          lambda s: f"names {sorted(set(s.database_env_prefix) - set(s.databases))[0]}, which is not under databases", "add it to databases or remove it"),
+    Check("prefixes are env names", "database_env_prefix", lambda s: any(R.ENV_VAR.problem(v) for v in s.database_env_prefix.values()),
+          "holds a prefix that is not a valid environment variable name", R.ENV_VAR.fix),
     Check("kms key is for secrets", "kms_key_arn", lambda s: s.kms_key_arn and not s.secrets, "only decrypts secrets, and there are none",
           "remove it or add secrets"),
     Check("a given task role has its own policies", "policies", lambda s: s.policies and s.task_role_arn,
@@ -314,6 +323,8 @@ class StackConfig:
     extra_cloud_config_type: str = setting("text/cloud-config", rule=R.CLOUD_CONFIG_TYPE, doc="MIME type of the extra user-data part")
     extra_cloud_config_content: str = setting("", doc="extra user-data part")
     services: tuple[ServiceConfig, ...] = setting((), doc="services, web services and workers")
+    databases: tuple[DatabaseConfig, ...] = setting((), doc="RDS instances and Aurora clusters, each a nested stack")
+    iam_users: tuple[IamUserConfig, ...] = setting((), doc="IAM users for software outside AWS, each a nested stack")
 
     def __post_init__(self) -> None:
         run_checks(self, REQUIRED_CHECKS)
@@ -325,6 +336,7 @@ class StackConfig:
             check_instance_type(t, getattr(self, t))
         self.plan  # noqa: B018  derives, and so checks, the address plan
         run_checks(self, SERVICES_CHECKS)
+        run_checks(self, DATA_CHECKS)
 
     @functools.cached_property
     def plan(self) -> cidr_plan.SubnetPlan:
@@ -352,6 +364,13 @@ class StackConfig:
     @property
     def warnings(self) -> tuple[str, ...]:
         return tuple(w for s in self.services for w in s.warnings)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment in ("prod", "production")
+
+    def database(self, name: str) -> DatabaseConfig:
+        return next(d for d in self.databases if d.name == name)
 
     def with_changes(self, **changes: Any) -> StackConfig:
         """A copy with some fields replaced, validated again."""
@@ -449,4 +468,29 @@ SERVICES_CHECKS: tuple[Check[StackConfig], ...] = (
     Check("certificates are in the stack's region", lambda c: f"services.{_foreign_certificate(c).name}.ssl_certificate_id", _foreign_certificate,
           lambda c: f"is in {region_of_arn(_foreign_certificate(c).ssl_certificate_id)}, but a load balancer in {c.region} needs one of its own region",
           lambda c: f"request or import the certificate in {c.region}"),
+)
+
+
+def _unknown_database(c: StackConfig) -> tuple[ServiceConfig, str] | None:
+    known = {d.name for d in c.databases}
+    return next(((s, d) for s in c.services for d in s.databases if d not in known), None)
+
+
+def _repeat_in(values: list[str]) -> str | None:
+    return next((v for i, v in enumerate(values) if v in values[:i]), None)
+
+
+_db_names = lambda c: _repeat_in([d.name for d in c.databases])
+_db_records = lambda c: _repeat_in([d.record_name for d in c.databases] + [s.record_name for s in c.services if s.has_balancer])
+_user_names = lambda c: _repeat_in([u.name for u in c.iam_users])
+
+DATA_CHECKS: tuple[Check[StackConfig], ...] = (
+    Check("database names are unique", lambda c: f"databases.{_db_names(c)}", _db_names, "is listed twice", "give each database a unique name"),
+    Check("DNS names are unique across databases and services", "databases", _db_records,
+          lambda c: f"two databases (or a database and a service) would both be {_db_records(c)}.{c.domain_name}",
+          "give one of them a dns_name of its own"),
+    Check("services name known databases", lambda c: f"services.{_unknown_database(c)[0].name}.databases", _unknown_database,  # type: ignore[index]
+          lambda c: f"{R.quote(_unknown_database(c)[1])} is not a database of this stack",  # type: ignore[index]
+          lambda c: f"use one of: {', '.join(d.name for d in c.databases) or '(none; add it under databases:)'}"),
+    Check("user names are unique", lambda c: f"iam_users.{_user_names(c)}", _user_names, "is listed twice", "give each user a unique name"),
 )

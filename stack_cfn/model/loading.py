@@ -22,6 +22,7 @@ import yaml
 
 from stack_cfn.errors import ConfigError
 from stack_cfn.model.config import ServiceConfig, StackConfig
+from stack_cfn.model.data import DatabaseConfig, IamUserConfig
 from stack_cfn.model.rules import quote
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -158,7 +159,7 @@ def from_mapping(cls: type[T], data: Mapping[Any, Any], path: str) -> T:
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if required and name not in kwargs:
             raise ConfigError(f"{path}{name}", "is required", f"add {name}: to the description")
-    if cls in (StackConfig, ServiceConfig):
+    if cls in (StackConfig, ServiceConfig, DatabaseConfig, IamUserConfig):  # these name their own fields' paths
         return cls(**kwargs)
     try:
         return cls(**kwargs)
@@ -211,6 +212,10 @@ def coerce(hint: Any, value: Any, where: str) -> Any:
         return coerce(inner, value, where)
     if origin is Literal:
         return _scalar(str, value, where)  # the field's rule names the allowed values
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(where, f"expected a number, got {quote(value)}", "write a number such as 0.5")
+        return float(value)
     if hint in (bool, int, str):
         return _scalar(hint, value, where)
     if origin is tuple:

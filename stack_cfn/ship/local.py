@@ -43,6 +43,7 @@ def fill_moto_cloudformation_gaps() -> None:
     Stack.get_cfn_attribute = get_cfn_attribute  # type: ignore[attr-defined]
     Stack._stack_cfn_outputs_attr = True  # type: ignore[attr-defined]
     _outputs_after_change_sets()  # second: outputs of stacks made by change sets
+    _rds_managed_master_password()  # third: ManageMasterUserPassword on DB instances
 
 
 def _outputs_after_change_sets() -> None:
@@ -84,6 +85,40 @@ def _outputs_after_change_sets() -> None:
             self.exports[export.name] = export
 
     CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+
+
+def _rds_managed_master_password() -> None:
+    """DB instances made by CloudFormation with ManageMasterUserPassword, and `GetAtt Db.MasterUserSecret.SecretArn`.
+
+    moto 5.2.5's RDS API makes the managed secret (create_db_instance with
+    manage_master_user_password), but its CloudFormation mapping drops the property and knows no
+    MasterUserSecret attribute, so a database template cannot be deployed at all. This passes the
+    property to moto's own implementation (which creates the secret in moto's Secrets Manager) and
+    answers the attribute from it. tests/test_local_aws.py checks plain moto still needs it.
+    """
+    from moto.rds.models import DBInstance, MasterUserSecret
+
+    original = DBInstance.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(cls: type, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str, **kwargs: object) -> DBInstance:
+        database = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        managed = str(cloudformation_json.get("Properties", {}).get("ManageMasterUserPassword", "")).lower() == "true"
+        if managed and not database.manage_master_user_password:
+            database.manage_master_user_password = True
+            database.master_user_secret = MasterUserSecret(database, None)
+        return database
+
+    DBInstance.create_from_cloudformation_json = classmethod(create)  # type: ignore[assignment]
+    plain_attribute = DBInstance.get_cfn_attribute
+
+    def get_cfn_attribute(self: DBInstance, attribute_name: str) -> object:
+        if attribute_name == "MasterUserSecret.SecretArn" and getattr(self, "master_user_secret", None) is not None:
+            return self.master_user_secret.secret_arn
+        return plain_attribute(self, attribute_name)
+
+    DBInstance.get_cfn_attribute = get_cfn_attribute  # type: ignore[method-assign]
+    plain_has = DBInstance.has_cfn_attr.__func__  # type: ignore[attr-defined]
+    DBInstance.has_cfn_attr = classmethod(lambda cls, attr: attr == "MasterUserSecret.SecretArn" or plain_has(cls, attr))  # type: ignore[assignment]
 
 
 def local_ubuntu_ami(target: AwsTarget) -> str:

@@ -13,6 +13,12 @@ from rich.table import Table
 ACTION_STYLE = {"Add": ("+", "green"), "Modify": ("~", "yellow"), "Remove": ("-", "red"), "Import": ("<", "cyan"), "Dynamic": ("?", "magenta")}
 
 
+def is_database(change: Mapping[str, Any]) -> bool:
+    """A database, or the nested stack that holds one (its logical id is <Name>Database)."""
+    kind, logical = change.get("ResourceType", ""), change.get("LogicalResourceId", "")
+    return kind in ("AWS::RDS::DBInstance", "AWS::RDS::DBCluster") or (kind == "AWS::CloudFormation::Stack" and logical.endswith("Database"))
+
+
 class Reporter:
     def __init__(self) -> None:
         # No emoji codes: ":secret:" in an ARN must print as written.
@@ -82,6 +88,10 @@ class Reporter:
             table.add_row(f"[{style}]{mark}[/{style}]", change.get("LogicalResourceId", "?"), change.get("ResourceType", "?"), flag)
         self.out.print(table)
         self.out.print(f"Plan: {counts['Add']} to add, {counts['Modify']} to change, {counts['Remove']} to remove.")
+        snapshots = [c["LogicalResourceId"] for c in cs.changes if c.get("Action") == "Remove" and is_database(c)]
+        if snapshots:
+            self.out.print(f"[bold yellow]!! removing {', '.join(snapshots)}: each keeps a final snapshot (DeletionPolicy Snapshot); "
+                           "delete the snapshots by hand (aws rds describe-db-snapshots) when they are no longer needed[/bold yellow]")
         if replacements:
             self.out.print(
                 f"[bold red]!! {len(replacements)} resource(s) will be REPLACED (deleted and created anew): "
