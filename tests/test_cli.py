@@ -14,7 +14,7 @@ def test_build_writes_lint_clean_templates(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in (tmp_path / "build").iterdir() if p.name != ".stack-cfn-files")
     assert [n for n in names if "-" not in n] == ["bastion.json", "cluster.json", "network.json", "stack.json"]
-    assert sorted(n.rsplit("-", 1)[0] for n in names if "-" in n) == ["service", "service", "web-service", "worker"], "one per service shape in stack.yaml"
+    assert sorted(n.rsplit("-", 1)[0] for n in names if "-" in n) == ["rds", "service", "service", "web-service", "worker"], "one per service shape, one per database"
 
 
 @pytest.mark.parametrize("text,field", [

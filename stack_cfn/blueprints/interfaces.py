@@ -317,6 +317,11 @@ class IamUser(Contract):
 
 
 DATABASE_OUTPUTS = (Database.Endpoint, Database.Port_, Database.DatabaseName_, Database.SecretArn)
+DATABASE_LABELS = ("Host", "Port", "Name", "SecretArn")  # Database<i><label>, wired from the outputs above
+
+
+def database_value_name(index: int, label: str) -> str:
+    return f"Database{index + 1}{label}"
 
 
 def database_param(index: int) -> Param:
@@ -330,7 +335,7 @@ def database_params(svc: object) -> list[Param]:
     out: list[Param] = []
     for i, _ in enumerate(getattr(svc, "databases", ())):  # noqa: B007
         out.append(dataclasses.replace(database_param(i), supply=PerService(), value=lambda svc, i=i: svc.databases[i]))
-        for label, output in zip(("Host", "Port", "Name", "SecretArn"), DATABASE_OUTPUTS, strict=True):
+        for label, output in zip(DATABASE_LABELS, DATABASE_OUTPUTS, strict=True):
             out.append(Param(f"Database {i + 1}: {output.description}; empty imports it", default="", supply=FromDatabase(i, output),
-                             name=f"Database{i + 1}{label}", owner=Service))
+                             name=database_value_name(i, label), owner=Service))
     return out

@@ -10,6 +10,7 @@ from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Region, Sub, Tem
 
 from stack_cfn.blueprints import iam as policies
 from stack_cfn.blueprints.contract import Declared
+from stack_cfn.blueprints.interfaces import DATABASE_LABELS, database_value_name
 from stack_cfn.blueprints.interfaces import Service as S
 from stack_cfn.blueprints.suppressions import LOG_GROUP_KMS, skipping
 from stack_cfn.model.config import ServiceConfig
@@ -108,7 +109,7 @@ class UsedDatabase:
 
 def _databases(svc: ServiceConfig, wiring: Mapping[str, object]) -> list[UsedDatabase]:
     return [UsedDatabase(svc.database_env_prefix.get(name, name.upper().replace("-", "_")),
-                         *(wiring[f"Database{i + 1}{label}"] for label in ("Host", "Port", "Name", "SecretArn")))
+                         *(wiring[database_value_name(i, label)] for label in DATABASE_LABELS))
             for i, name in enumerate(svc.databases)]
 
 

@@ -38,7 +38,8 @@ ENGINES = {
 }
 DB_NAME = R.Pattern(r"(?!.*--)[a-z]([a-z0-9-]{0,61}[a-z0-9])?", "a database name", "use lowercase letters, digits and single hyphens, starting with a letter")
 WINDOW = R.Pattern(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", "a time window", "write it like 00:00-01:00 (UTC)")
-MAINTENANCE = R.Pattern(r"(?i)(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d",
+DAY = r"([Mm]on|[Tt]ue|[Ww]ed|[Tt]hu|[Ff]ri|[Ss]at|[Ss]un)"
+MAINTENANCE = R.Pattern(rf"{DAY}:([01]\d|2[0-3]):[0-5]\d-{DAY}:([01]\d|2[0-3]):[0-5]\d",
                         "a maintenance window", "write it like Mon:01:00-Mon:02:00 (UTC)")
 INSTANCE_CLASS = R.Pattern(r"db\.[a-z0-9]+\.[a-z0-9]+", "an RDS instance class", "write it like db.t4g.medium or db.r7g.large")
 VERSION = re.compile(r"\d+(\.\d+)*([.a-z_0-9]*)?")

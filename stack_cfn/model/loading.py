@@ -203,6 +203,12 @@ def _scalar(hint: Any, value: Any, where: str) -> Any:
     raise ConfigError(where, f"expected a string, got {quote(value)}", "quote the value")
 
 
+def _item_path(where: str, index: int, item: Any, hint: Any) -> str:
+    """A named item of a list of settings (a database, a user) is named by its name, as services are: databases.main."""
+    name = item.get("name") if isinstance(item, dict) and dataclasses.is_dataclass(hint) else None
+    return f"{where}.{ServiceConfig.label_for(name)}" if isinstance(name, str) else f"{where}[{index}]"
+
+
 def coerce(hint: Any, value: Any, where: str) -> Any:
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
@@ -221,7 +227,7 @@ def coerce(hint: Any, value: Any, where: str) -> Any:
     if origin is tuple:
         if not isinstance(value, list):
             raise ConfigError(where, f"expected a list, got {quote(value)}", "write a YAML list")
-        return tuple(coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+        return tuple(coerce(args[0], v, _item_path(where, i, v, args[0])) for i, v in enumerate(value))
     if origin in (Mapping, dict) or hint is Mapping:
         if not isinstance(value, dict):
             raise ConfigError(where, f"expected a mapping, got {quote(value)}", "write NAME: value pairs")
