@@ -66,6 +66,18 @@ def test_the_database_sits_in_its_own_security_group(data_stack) -> None:  # noq
     assert [g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]] == [out["SecurityGroup"]]
 
 
+def test_the_master_password_is_in_no_file_output_or_task_definition(data_stack) -> None:  # noqa: ANN001
+    _, target, root, outputs = data_stack
+    password = json.loads(target.client("secretsmanager").get_secret_value(SecretId=db_stack_outputs(target)["SecretArn"])["SecretString"])["password"]
+    assert len(password) >= 8
+    cfn, ecs = target.client("cloudformation"), target.client("ecs")
+    assert password not in json.dumps([deploy.stack_outputs(cfn, s["StackId"]) for s in cfn.describe_stacks()["Stacks"]])
+    assert not [p.name for p in (root / "build").iterdir() if password in p.read_text()]
+    task = ecs.describe_task_definition(taskDefinition=ecs.describe_services(cluster=outputs["Cluster"], services=["api"])["services"][0][
+        "taskDefinition"])["taskDefinition"]
+    assert password not in json.dumps(task, default=str)
+
+
 def test_the_cname_resolves_in_the_private_zone(data_stack) -> None:  # noqa: ANN001
     _, target, _, outputs = data_stack
     records = target.client("route53").list_resource_record_sets(HostedZoneId=outputs["ZoneId"])["ResourceRecordSets"]
