@@ -121,6 +121,33 @@ def cmd_schema(args: argparse.Namespace, out: Reporter) -> int:
     return 0
 
 
+def cmd_docs(args: argparse.Namespace, out: Reporter) -> int:
+    """docs/templates.md from the generic templates, docs/settings.md from the model."""
+    from stack_cfn import docs
+
+    directory = Path(args.output)
+    pages = {"templates.md": docs.templates_md(compile_generic().files), "settings.md": docs.settings_md()}
+    with out.step(f"writing {directory}/", "the pages written so far are complete; run it again"):
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, text in pages.items():
+            write_generated(directory / name, text, docs.GENERATED)
+    out.done(f"wrote {', '.join(f'{directory}/{n}' for n in pages)}")
+    return 0
+
+
+def cmd_diagram(args: argparse.Namespace, out: Reporter) -> int:
+    """A Mermaid diagram of the stack, on stdout or into a Markdown file."""
+    from stack_cfn import docs
+
+    text = docs.diagram(load(args, out))
+    if args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    write_generated(Path(args.output), f"{docs.GENERATED}\n\n{text}", docs.GENERATED)
+    out.done(f"wrote the diagram to {args.output}")
+    return 0
+
+
 def cmd_upload(args: argparse.Namespace, out: Reporter) -> int:
     cfg = load(args, out)
     compiled = compile_and_lint(cfg, out)

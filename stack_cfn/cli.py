@@ -119,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     c = command("schema", app.cmd_schema, "Write the JSON Schema of the stack file (editors complete and check stack.yaml with it).", config=False)
     c.add_argument("-o", "--output", default="stack.schema.json", help="output file, default %(default)s")
 
+    c = command("docs", app.cmd_docs, "Write the reference docs: docs/templates.md (from the templates) and docs/settings.md (from the model).",
+                config=False)
+    c.add_argument("-o", "--output", default="docs", help="output directory, default %(default)s")
+    c = command("diagram", app.cmd_diagram, "Draw the stack as a Mermaid diagram (renders on GitHub and most Markdown viewers).")
+    c.add_argument("-o", "--output", default="-", help="a Markdown file to write, or - for standard output (default)")
+
     c = command("upload", app.cmd_upload, "Upload the nested templates to S3 under content-addressed keys.", aws=True)
     _bucket_args(c)
     c = command("plan", app.cmd_plan, "Show what a deploy would add, modify, replace or remove.", aws=True)
