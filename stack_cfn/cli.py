@@ -6,7 +6,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 import botocore.exceptions
@@ -106,11 +106,20 @@ def build_parser() -> argparse.ArgumentParser:
             c.add_argument("--region", help="AWS region (default: AWS_REGION, then the description's region)")
             c.add_argument("--profile", help="AWS profile from ~/.aws/config")
             c.add_argument("--endpoint-url", help="another AWS endpoint, e.g. a local moto server (or AWS_ENDPOINT_URL)")
-        if aws:
             c.add_argument("--timeout", type=minutes, default=60, help="minutes to wait for CloudFormation before giving up waiting (default %(default)s)")
         c.set_defaults(func=func)
         return c
 
+    _file_commands(command)
+    _aws_commands(command)
+    return p
+
+
+Command = Callable[..., argparse.ArgumentParser]
+
+
+def _file_commands(command: Command) -> None:
+    """The commands that only read and write files."""
     c = command("build", app.cmd_build, "Compile and lint the templates into a directory (build/).")
     c.add_argument("-o", "--output", default="build", help="output directory, default %(default)s")
     c = command("templates", app.cmd_templates, "Regenerate the generic drop-in templates (templates/).", config=False)
@@ -125,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     c = command("diagram", app.cmd_diagram, "Draw the stack as a Mermaid diagram (renders on GitHub and most Markdown viewers).")
     c.add_argument("-o", "--output", default="-", help="a Markdown file to write, or - for standard output (default)")
 
+
+def _aws_commands(command: Command) -> None:
+    """The commands that talk to AWS (or a local one)."""
     c = command("upload", app.cmd_upload, "Upload the nested templates to S3 under content-addressed keys.", aws=True)
     _bucket_args(c)
     c = command("plan", app.cmd_plan, "Show what a deploy would add, modify, replace or remove.", aws=True)
@@ -139,6 +151,16 @@ def build_parser() -> argparse.ArgumentParser:
     _stack_args(c)
     c.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
+    _stackset_command(command)
+    c = command("up", app.cmd_up, "Build, upload and deploy in one go; with --local, to a local AWS (moto) in this process.", aws=True)
+    _stack_args(c)
+    _bucket_args(c)
+    c.add_argument("--local", action="store_true", help="start a local AWS (moto) on 127.0.0.1 and deploy there")
+    c.add_argument("--keep", action="store_true", help="with --local: keep the local AWS running until Ctrl-C")
+    c.add_argument("--port", type=port_number, default=0, help="with --local: port for the local AWS (default: a free one)")
+
+
+def _stackset_command(command: Command) -> None:
     c = command("stackset", app.cmd_stackset, "Deploy the stack as a StackSet over regions (and accounts) in one operation.", aws=True)
     c.add_argument("--stack-set-name", help="default: <name>-<environment>")
     c.add_argument("--regions", required=True, help="comma-separated regions; region N gets the CIDR shifted by N (10.30 -> 10.31 ...)")
@@ -149,14 +171,6 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--administration-role-arn", help="StackSet administration role (self-managed permissions)")
     c.add_argument("--execution-role-name", help="StackSet execution role name in the target accounts")
     _bucket_args(c)
-
-    c = command("up", app.cmd_up, "Build, upload and deploy in one go; with --local, to a local AWS (moto) in this process.", aws=True)
-    _stack_args(c)
-    _bucket_args(c)
-    c.add_argument("--local", action="store_true", help="start a local AWS (moto) on 127.0.0.1 and deploy there")
-    c.add_argument("--keep", action="store_true", help="with --local: keep the local AWS running until Ctrl-C")
-    c.add_argument("--port", type=port_number, default=0, help="with --local: port for the local AWS (default: a free one)")
-    return p
 
 
 def _stack_args(c: argparse.ArgumentParser) -> None:
