@@ -46,10 +46,15 @@ def db_stack_outputs(target) -> dict[str, str]:  # noqa: ANN001
     return deploy.stack_outputs(cfn, deploy.nested_stacks(cfn, "data-test")["MainDatabase"])
 
 
+def db_instance(target, out: dict[str, str]) -> dict:  # noqa: ANN001
+    """The RDS instance behind a database stack's outputs, through the RDS API."""
+    return next(d for d in target.client("rds").describe_db_instances()["DBInstances"] if d["Endpoint"]["Address"] == out["Endpoint"])
+
+
 def test_the_database_exists_private_encrypted_and_backed_up(data_stack) -> None:  # noqa: ANN001
     _, target, _, _ = data_stack
     out = db_stack_outputs(target)
-    db = next(d for d in target.client("rds").describe_db_instances()["DBInstances"] if d["Endpoint"]["Address"] == out["Endpoint"])
+    db = db_instance(target, out)
     assert db["Engine"] == "postgres" and db["StorageEncrypted"] is True and db["PubliclyAccessible"] is False
     assert db["BackupRetentionPeriod"] == 5 and db["MasterUsername"] == "main"
     assert db["DBSubnetGroup"]["Subnets"], "in the DB subnet group"
@@ -62,7 +67,7 @@ def test_the_database_exists_private_encrypted_and_backed_up(data_stack) -> None
 def test_the_database_sits_in_its_own_security_group(data_stack) -> None:  # noqa: ANN001
     _, target, _, _ = data_stack
     out = db_stack_outputs(target)
-    db = next(d for d in target.client("rds").describe_db_instances()["DBInstances"] if d["Endpoint"]["Address"] == out["Endpoint"])
+    db = db_instance(target, out)
     assert [g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]] == [out["SecurityGroup"]]
 
 

@@ -38,7 +38,7 @@ def owned_files(target: Path) -> set[str]:
     return {line for line in text.splitlines() if line and "/" not in line and not line.startswith(".")}
 
 
-def check_target(target: Path, files: Mapping[str, str], protect: Iterable[Path] = ()) -> set[str]:
+def check_target(target: Path, protect: Iterable[Path] = ()) -> set[str]:
     """Refuse a target that is a file, holds a protected path, or holds what stack-cfn did not write."""
     if target.exists() and not target.is_dir():
         raise OutputError(target, "is a file, not a directory", "choose a directory for the templates, such as build")
@@ -66,7 +66,7 @@ def check_target(target: Path, files: Mapping[str, str], protect: Iterable[Path]
 def write_tree(target: Path, files: Mapping[str, str], protect: Iterable[Path] = ()) -> None:
     """Write exactly `files` into `target`; remove what an earlier run wrote and this one does not."""
     target = Path(target)
-    owned = check_target(target, files, protect)
+    owned = check_target(target, protect)
     try:
         target.mkdir(parents=True, exist_ok=True)
         for name, text in sorted(files.items()):
