@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import sys
 import warnings
@@ -201,6 +202,53 @@ def cmd_deploy(args: argparse.Namespace, out: Reporter, parameters: dict[str, st
         reasons = deploy.failure_reasons(target, stack)
         raise DeployError(f"stack {stack} ended {status}: " + ("; ".join(reasons) or "see its events"))
     out.outputs(deploy.read_outputs(target, stack))
+    return 0
+
+
+def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
+    """Ship new image versions of some services through a change set that touches only them; record them beside the stack file."""
+    from stack_cfn.model.releases import read_releases, releases_path, releases_text
+    from stack_cfn.ship import deploy, release
+
+    requests = release.parse_requests(args.services, args.version, args.image)  # checked before anything is read or sent
+    cfg = release.released_config(load(args, out), requests)
+    compiled = compile_and_lint(cfg, out)
+    target = target_for(args, cfg, out)
+    stack = stack_name_for(args, cfg)
+    uploaded = _upload(args, out, target, compiled)
+    with out.step(f"computing the release's change set of {stack}", "nothing was released; the change set is removed"), \
+            out.status(f"computing the release's change set of {stack}"):
+        cs = deploy.create_change_set(target, stack, uploaded.root_url, {})
+    services = [s for s in cfg.services if s.name in requests]
+    if cs.empty:
+        out.done(f"no changes: {', '.join(requests)} already run those versions")
+        return 0
+    foreign = release.foreign_changes(cs.changes, [s.logical_id for s in services])
+    if foreign:
+        deploy.discard_plan(target, stack, cs, None, stack_existed=True)
+        raise DeployError(f"the release would also change {', '.join(foreign[:5])}: the stack differs from its stack file in more than these "
+                          "versions; deploy it first (stack-cfn deploy), then release")
+    out.plan(cs)
+    watch = f"the release keeps going; watch it with: aws cloudformation describe-stack-events --stack-name {stack}"
+    record = lambda: write_generated(releases_path(args.config), releases_text({**read_releases(args.config), **requests}), "stack-cfn release")
+    if args.no_wait:
+        deploy.execute_only(target, cs)
+        record()
+        return _release_summary(args, out, stack, "UPDATE_IN_PROGRESS", requests)
+    with out.step(f"waiting for {stack} to reach steady state", f"stopped waiting. {watch}"):
+        status = out.follow(lambda on_event: deploy.execute(target, cs, on_event=on_event, timeout=args.timeout * 60), stack, args.timeout)
+    if status not in deploy.DONE_OK:
+        raise release.failed(stack, status, deploy.failure_reasons(target, stack), release.stopped_reasons(target, cfg.cluster_name, requests))
+    record()
+    return _release_summary(args, out, stack, status, requests)
+
+
+def _release_summary(args: argparse.Namespace, out: Reporter, stack: str, status: str, requests: dict) -> int:
+    if args.json:
+        summary = {"stack": stack, "status": status, "released": {name: dataclasses.asdict(r) for name, r in sorted(requests.items())}}
+        sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
+    else:
+        out.done(f"released {', '.join(f'{n} {r.version}' for n, r in sorted(requests.items()))} to {stack} ({status})")
     return 0
 
 

@@ -152,6 +152,15 @@ def _aws_commands(command: Command) -> None:
     c.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     _stackset_command(command)
+    c = command("release", app.cmd_release, "Ship new image versions of services (api=1.4.2 www=1.4.2) through a change set that touches only them.",
+                aws=True)
+    c.add_argument("services", nargs="*", metavar="SERVICE=VERSION", help="services and their new image tags; or one SERVICE with --version")
+    c.add_argument("--version", help="the new image tag, with one SERVICE")
+    c.add_argument("--image", action="append", default=[], metavar="[SERVICE=]IMAGE", help="a new image too (repeatable)")
+    c.add_argument("--no-wait", action="store_true", help="start the release and return; do not wait for steady state")
+    c.add_argument("--json", action="store_true", help="print a JSON summary on standard output, for pipelines")
+    _stack_args(c)
+    _bucket_args(c)
     c = command("up", app.cmd_up, "Build, upload and deploy in one go; with --local, to a local AWS (moto) in this process.", aws=True)
     _stack_args(c)
     _bucket_args(c)

@@ -23,6 +23,7 @@ import yaml
 from stack_cfn.errors import ConfigError
 from stack_cfn.model.config import ServiceConfig, StackConfig
 from stack_cfn.model.data import DatabaseConfig, IamUserConfig
+from stack_cfn.model.releases import Release, apply_releases, read_releases, releases_path
 from stack_cfn.model.rules import quote
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -93,7 +94,8 @@ def load_config(path: str | Path) -> StackConfig:
             raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ConfigError(str(path), f"cannot be read ({exc.strerror})", "check the path") from None
-    return parse_config(decode(raw, str(path)), source=str(path))
+    releases = read_releases(path)  # what stack-cfn release shipped, on top of the stack file
+    return parse_config(decode(raw, str(path)), source=str(path), releases=releases)
 
 
 def decode(raw: bytes, source: str) -> str:
@@ -109,10 +111,12 @@ def decode(raw: bytes, source: str) -> str:
         raise ConfigError(source, f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})", "save it as UTF-8") from None
 
 
-def parse_config(text: str, source: str = "<string>") -> StackConfig:
+def parse_config(text: str, source: str = "<string>", releases: Mapping[str, Release] | None = None) -> StackConfig:
     data = parse_yaml(text, source)
     if not isinstance(data, dict):
         raise ConfigError(source, "must be a YAML mapping of settings", "start with name:, environment: and key_name:")
+    if releases:
+        data = apply_releases(data, releases, releases_path(source).name)
     return from_mapping(StackConfig, data, "")
 
 

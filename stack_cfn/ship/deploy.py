@@ -274,6 +274,11 @@ def execute(
     return follow(target, cs.stack_name, since=started, on_event=on_event, timeout=timeout)
 
 
+def execute_only(target: AwsTarget, cs: ChangeSet) -> None:
+    """Execute a change set and return at once (release --no-wait)."""
+    target.client("cloudformation").execute_change_set(ChangeSetName=cs.arn)
+
+
 def _latest_event_time(cfn: Any, stack_name: str) -> Any:
     try:
         events = cfn.describe_stack_events(StackName=stack_name)["StackEvents"]

@@ -1,0 +1,127 @@
+"""`stack-cfn release` on the local AWS: only the released service changes, the version sticks, bad input is one line.
+
+moto runs no tasks, so a release that never becomes healthy cannot happen here: that path is
+checked by forcing the stack to end in UPDATE_ROLLBACK_COMPLETE (in process), and the stopped
+tasks' reasons through a fake ECS answer. moto updates a nested stack by deleting and recreating
+it, which a retained log group (the default) makes fail ("already exists"): these services say
+log_retention_on_delete: false.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stack_cfn import cli
+from stack_cfn.model.releases import releases_path
+from stack_cfn.ship import deploy, release
+from stack_cfn.ship.local import local_ubuntu_ami
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.e2e
+AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
+
+
+def write(path: Path, target, **extra) -> Path:  # noqa: ANN001
+    doc = {"name": "rel", "environment": "test", "region": "us-east-1", "cidr": "10.95.0.0/16", "bastion_ami": local_ubuntu_ami(target),
+           "services": [{"name": "api", "image": "nginx", "port": 80, "version": "1.0.0", "log_retention_on_delete": False},
+                        {"name": "jobs", "kind": "worker", "image": "busybox", "version": "1.36", "log_retention_on_delete": False}], **extra}
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def cli_at(local, *args: str):  # noqa: ANN001, ANN201
+    return run_cli(*args, "--endpoint-url", local.endpoint_url, "--region", "us-east-1", "--bucket", "rel-templates", env=AWS_ENV)
+
+
+@pytest.fixture(scope="module")
+def released(local_aws, tmp_path_factory):  # noqa: ANN001, ANN201
+    local, target = local_aws
+    config = write(tmp_path_factory.mktemp("rel") / "stack.yaml", target)
+    first = run_cli("deploy", "-c", str(config), "--endpoint-url", local.endpoint_url, "--region", "us-east-1", "--bucket", "rel-templates",
+                    "--create-bucket", env=AWS_ENV)
+    assert first.returncode == 0, first.stdout + first.stderr
+    result = cli_at(local, "release", "api=1.2.3", "-c", str(config), "--json")
+    return local, target, config, result
+
+
+def image_of(target, service: str) -> str:  # noqa: ANN001
+    ecs = target.client("ecs")
+    arn = ecs.describe_services(cluster="rel", services=[service])["services"][0]["taskDefinition"]
+    return ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]["containerDefinitions"][0]["image"]
+
+
+def test_release_changes_only_that_services_image(released) -> None:  # noqa: ANN001
+    _, target, _, result = released
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line for line in result.stdout.splitlines() if "AWS::" in line]
+    assert rows and all("ApiService" in r for r in rows), result.stdout
+    assert image_of(target, "api") == "nginx:1.2.3" and image_of(target, "jobs") == "busybox:1.36"
+    summary = json.loads(result.stdout.splitlines()[-1])
+    assert summary == {"released": {"api": {"image": "", "version": "1.2.3"}}, "stack": "rel-test", "status": "UPDATE_COMPLETE"}
+
+
+def test_the_release_is_recorded_so_deploy_does_not_roll_it_back(released) -> None:  # noqa: ANN001
+    local, target, config, _ = released
+    assert releases_path(config).read_text().splitlines()[1:] == ["api:", "  version: 1.2.3"]
+    again = run_cli("deploy", "-c", str(config), "--endpoint-url", local.endpoint_url, "--region", "us-east-1", "--bucket", "rel-templates", env=AWS_ENV)
+    assert again.returncode == 0 and "no changes" in again.stdout, again.stdout + again.stderr
+    assert image_of(target, "api") == "nginx:1.2.3"
+
+
+def test_a_release_with_other_pending_changes_is_refused(released, tmp_path: Path) -> None:  # noqa: ANN001
+    local, target, config, _ = released
+    changed = write(config.with_name("changed.yaml"), target,
+                    services=[{"name": "api", "image": "nginx", "port": 80, "version": "1.0.0", "log_retention_on_delete": False},
+                              {"name": "jobs", "kind": "worker", "image": "busybox", "version": "1.36", "log_retention_on_delete": False},
+                              {"name": "more", "kind": "worker", "image": "busybox"}])
+    refused = cli_at(local, "release", "api=1.2.4", "-c", str(changed))
+    assert refused.returncode == 1
+    errors = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "would also change MoreService" in errors[0] and "deploy it first" in errors[0]
+    assert image_of(target, "api") == "nginx:1.2.3", "nothing ran"
+    assert not releases_path(changed).exists()
+
+
+@pytest.mark.parametrize("argv,message", [(["nope=1.0"], "nope: is not a service of this stack; release one of: api, jobs"),
+                                          (["api=1 2"], "api: '1 2' is not an image tag"),
+                                          (["api"], "api: is not SERVICE=VERSION"),
+                                          (["api", "jobs", "--version", "2"], "--version: goes with exactly one SERVICE")])
+def test_bad_release_requests_are_one_line(released, argv: list[str], message: str) -> None:  # noqa: ANN001
+    local, _, config, _ = released
+    result = cli_at(local, "release", *argv, "-c", str(config))
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 1 and len(errors) == 1 and message in errors[0], result.stderr
+
+
+def test_a_release_that_never_becomes_healthy_fails_with_the_reasons(released, monkeypatch, capsys) -> None:  # noqa: ANN001
+    local, _, config, _ = released
+    monkeypatch.setattr(deploy, "execute", lambda *a, **k: "UPDATE_ROLLBACK_COMPLETE")
+    monkeypatch.setattr(release, "stopped_reasons", lambda *a, **k: ["api: Essential container in task exited (exit code 1)"])
+    for key, value in AWS_ENV.items():
+        monkeypatch.setenv(key, value) if value else monkeypatch.delenv(key, raising=False)
+    before = releases_path(config).read_text()
+    code = cli.main(["release", "api=9.9.9", "-c", str(config), "--endpoint-url", local.endpoint_url, "--region", "us-east-1",
+                     "--bucket", "rel-templates"])
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert code == 1 and len(errors) == 1
+    assert "ended UPDATE_ROLLBACK_COMPLETE" in errors[0] and "Essential container in task exited" in errors[0]
+    assert releases_path(config).read_text() == before, "a failed release is not recorded"
+
+
+def test_stopped_task_reasons_come_from_ecs() -> None:
+    class FakeEcs:
+        def list_tasks(self, **kw: object) -> dict:
+            return {"taskArns": ["t1"]}
+
+        def describe_tasks(self, **kw: object) -> dict:
+            return {"tasks": [{"stoppedReason": "Task failed ELB health checks", "containers": [{"reason": "OutOfMemoryError"}]}]}
+
+    class Target:
+        def client(self, name: str) -> FakeEcs:
+            return FakeEcs()
+
+    assert release.stopped_reasons(Target(), "rel", ["api"]) == ["api: Task failed ELB health checks (OutOfMemoryError)"]  # type: ignore[arg-type]
