@@ -27,7 +27,7 @@ from stack_cfn.ship.lint import lint_templates
 from stack_cfn.ship.report import Reporter
 
 if TYPE_CHECKING:
-    from stack_cfn.ship.deploy import Uploaded
+    from stack_cfn.ship.deploy import ChangeSet, Uploaded
     from stack_cfn.ship.local import LocalAws
 
 NOTHING_SENT = "nothing was written or sent"
@@ -87,6 +87,13 @@ def _upload(args: argparse.Namespace, out: Reporter, target: AwsTarget, compiled
     with out.step(f"uploading templates to {where}", "nothing was deployed; templates already uploaded are reused next time"), \
             out.status(f"uploading templates to {where}"):
         return deploy.upload(target, compiled, bucket, args.prefix, create)
+
+
+def _change_set(out: Reporter, target: AwsTarget, stack: str, uploaded: Uploaded, parameters: dict[str, str], if_interrupted: str) -> ChangeSet:
+    from stack_cfn.ship import deploy
+
+    with out.step(f"computing the change set of {stack}", if_interrupted), out.status(f"computing the change set of {stack}"):
+        return deploy.create_change_set(target, stack, uploaded.root_url, parameters)
 
 
 # ---------------------------------------------------------------- commands
@@ -169,9 +176,7 @@ def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
     uploaded, cs = None, None
     try:
         uploaded = _upload(args, out, target, compiled)
-        with out.step(f"computing the change set of {stack}", "nothing was deployed; what the plan made is removed"), \
-                out.status(f"computing the change set of {stack}"):
-            cs = deploy.create_change_set(target, stack, uploaded.root_url, {})
+        cs = _change_set(out, target, stack, uploaded, {}, "nothing was deployed; what the plan made is removed")
         out.plan(cs)
     finally:
         for problem in deploy.discard_plan(target, stack, cs, uploaded, stack_existed=existed):
@@ -188,9 +193,7 @@ def cmd_deploy(args: argparse.Namespace, out: Reporter, parameters: dict[str, st
     target = target or target_for(args, cfg, out)
     stack = stack_name_for(args, cfg)
     uploaded = _upload(args, out, target, compiled)
-    with out.step(f"computing the change set of {stack}", f"nothing was deployed; the change set stays on {stack} until the next deploy"), \
-            out.status(f"computing the change set of {stack}"):
-        cs = deploy.create_change_set(target, stack, uploaded.root_url, parameters or {})
+    cs = _change_set(out, target, stack, uploaded, parameters or {}, f"nothing was deployed; the change set stays on {stack} until the next deploy")
     if cs.empty:
         out.done(f"no changes: stack {stack} is up to date")
         return 0
@@ -216,9 +219,7 @@ def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
     target = target_for(args, cfg, out)
     stack = stack_name_for(args, cfg)
     uploaded = _upload(args, out, target, compiled)
-    with out.step(f"computing the release's change set of {stack}", "nothing was released; the change set is removed"), \
-            out.status(f"computing the release's change set of {stack}"):
-        cs = deploy.create_change_set(target, stack, uploaded.root_url, {})
+    cs = _change_set(out, target, stack, uploaded, {}, "nothing was released; the change set is removed")
     services = [s for s in cfg.services if s.name in requests]
     if cs.empty:
         out.done(f"no changes: {', '.join(requests)} already run those versions")

@@ -70,41 +70,34 @@ def compile_stack(cfg: StackConfig, region_network: Mapping[str, Mapping[str, st
     layers = nested_layers(cfg)
     files = {n.filename: canonical_json(n.template) for n in layers}
     services = []
-    built: dict[str, tuple[Template, str, str]] = {}
+    built: dict[str, Nested] = {}
     for svc in cfg.services:
         key = shape_key(svc)
         if key not in built:  # alike services share one template, built and serialised once
-            template = build_service(svc)
-            body = canonical_json(template)
-            built[key] = (template, body, content_name(svc.kind, body))
-        template, body, filename = built[key]
-        files[filename] = body
-        services.append(Nested(Service, svc.logical_id, template, filename, svc))
+            built[key] = nest(files, Service, svc.logical_id, svc.kind, build_service(svc), svc)
+        services.append(dataclasses.replace(built[key], logical_id=svc.logical_id, shape=svc))
     data = nested_data(cfg, files)
     root = build_root(cfg, layers, services, region_network, root_description(cfg, len(services)), data)
     files[ROOT_FILE] = canonical_json(root)
     nested = (*layers, *data, *services)
-    check_quotas(files, {n.filename for n in nested}, [n.filename for n in nested])
+    check_quotas(files, [n.filename for n in nested])
     return Compiled(files=dict(sorted(files.items())))
+
+
+def nest(files: dict[str, str], contract: type[Contract], logical_id: str, stem: str, template: Template, shape: object) -> Nested:
+    """A nested stack whose template is written once under a content-addressed name (`<stem>-<hash>.json`)."""
+    body = canonical_json(template)
+    filename = content_name(stem, body)
+    files[filename] = body
+    return Nested(contract, logical_id, template, filename, shape)
 
 
 def nested_data(cfg: StackConfig, files: dict[str, str]) -> list[Nested]:
     """A nested stack per database (rds / rds-cluster) and per IAM user; their files are added to `files`."""
-    nested = []
-    for db in cfg.databases:
-        shape = DatabaseShape(db, cfg.is_production)
-        template = build_database(shape)
-        body = canonical_json(template)
-        filename = content_name("rds-cluster" if db.is_cluster else "rds", body)
-        files[filename] = body
-        nested.append(Nested(Database, db.logical_id, template, filename, shape))
-    for user in cfg.iam_users:
-        template = build_iam_user(user)
-        body = canonical_json(template)
-        filename = content_name("iam-user", body)
-        files[filename] = body
-        nested.append(Nested(IamUser, user.logical_id, template, filename, user))
-    return nested
+    databases = [nest(files, Database, db.logical_id, "rds-cluster" if db.is_cluster else "rds", build_database(shape), shape)
+                 for db in cfg.databases for shape in [DatabaseShape(db, cfg.is_production)]]
+    users = [nest(files, IamUser, user.logical_id, "iam-user", build_iam_user(user), user) for user in cfg.iam_users]
+    return [*databases, *users]
 
 
 def check_root_size(cfg: StackConfig) -> None:
@@ -115,7 +108,7 @@ def check_root_size(cfg: StackConfig) -> None:
                           f"describe at most {quotas.RESOURCES_PER_TEMPLATE.limit - len(LAYERS)} services in one stack")
 
 
-def check_quotas(files: Mapping[str, str], nested: set[str], uses: list[str]) -> None:
+def check_quotas(files: Mapping[str, str], uses: list[str]) -> None:
     """Per template (resources, parameters, outputs, size) and per operation (resources across the tree)."""
     counts = {}
     for name, body in files.items():
