@@ -41,14 +41,30 @@ def load(args: argparse.Namespace, out: Reporter) -> StackConfig:
     return cfg
 
 
-def compile_and_lint(cfg: StackConfig, out: Reporter, compiled: Compiled | None = None) -> Compiled:
+def compile_and_lint(args: argparse.Namespace, cfg: StackConfig, out: Reporter, compiled: Compiled | None = None) -> Compiled:
+    """The stack's templates, placed as its placement file says (a new service where there is room), cfn-lint clean."""
+    from stack_cfn.ship.placement_file import read_placement
+
     if compiled is not None and compiled.linted:
         return compiled
     with out.step("compiling and linting the templates", NOTHING_SENT):
-        compiled = compiled or compile_stack(cfg)
+        compiled = compiled or compile_stack(cfg, recorded=read_placement(args.config))
         with out.status("linting templates with cfn-lint"):
             lint_templates(compiled.files)
+    for warning in compiled.warnings:
+        out.info(f"warning: {warning}")
     return dataclasses.replace(compiled, linted=True)
+
+
+def record_placement(args: argparse.Namespace, out: Reporter, compiled: Compiled) -> None:
+    """Keep the stack of each service beside the stack file, once services span several stacks."""
+    from stack_cfn.ship.placement_file import read_placement
+    from stack_cfn.ship.placement_file import record_placement as record
+
+    with out.step("recording the placement of services", "run it again"):
+        written = record(args.config, compiled.placement, read_placement(args.config))
+    if written:
+        out.info(f"recorded which stack holds each service in {written}; commit it with the stack file")
 
 
 def target_for(args: argparse.Namespace, cfg: StackConfig | None, out: Reporter) -> AwsTarget:
@@ -89,11 +105,22 @@ def _upload(args: argparse.Namespace, out: Reporter, target: AwsTarget, compiled
         return deploy.upload(target, compiled, bucket, args.prefix, create)
 
 
-def _change_set(out: Reporter, target: AwsTarget, stack: str, uploaded: Uploaded, parameters: dict[str, str], if_interrupted: str) -> ChangeSet:
+def _change_set(out: Reporter, target: AwsTarget, stack: str, url: str, parameters: dict[str, str], if_interrupted: str) -> ChangeSet:
     from stack_cfn.ship import deploy
 
     with out.step(f"computing the change set of {stack}", if_interrupted), out.status(f"computing the change set of {stack}"):
-        return deploy.create_change_set(target, stack, uploaded.root_url, parameters)
+        return deploy.create_change_set(target, stack, url, parameters)
+
+
+def group_parameters(stack: str) -> dict[str, str]:
+    from stack_cfn.blueprints.interfaces import ServiceGroup
+
+    return {ServiceGroup.RootStackName.name: stack}
+
+
+def _groups(compiled: Compiled, stack: str) -> list[tuple[str, str]]:
+    """(template, stack name) of each service group, in order."""
+    return [(g, compiled.stack_name(g, stack)) for g in compiled.groups]
 
 
 # ---------------------------------------------------------------- commands
@@ -101,9 +128,10 @@ def _change_set(out: Reporter, target: AwsTarget, stack: str, uploaded: Uploaded
 
 def cmd_build(args: argparse.Namespace, out: Reporter) -> int:
     cfg = load(args, out)
-    compiled = compile_and_lint(cfg, out)
+    compiled = compile_and_lint(args, cfg, out)
     with out.step(f"writing {args.output}/", "the files written so far are complete; build again"):
         write_tree(Path(args.output), compiled.files, protect=[Path(args.config)])
+    record_placement(args, out, compiled)
     out.done(f"wrote {len(compiled.files)} templates to {args.output}/ (root: {compiled.root}), cfn-lint clean")
     return 0
 
@@ -158,90 +186,153 @@ def cmd_diagram(args: argparse.Namespace, out: Reporter) -> int:
 
 def cmd_upload(args: argparse.Namespace, out: Reporter) -> int:
     cfg = load(args, out)
-    compiled = compile_and_lint(cfg, out)
+    compiled = compile_and_lint(args, cfg, out)
     result = _upload(args, out, target_for(args, cfg, out), compiled)
-    out.done(f"uploaded {len(result.uploaded)}, unchanged {len(result.skipped)}; root template: {result.root_url}")
+    out.done(f"uploaded {len(result.uploaded)}, unchanged {len(result.skipped)}; " + ", ".join(f"{k}: {v}" for k, v in result.urls.items()))
     return 0
 
 
 def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
-    """A change set, shown and then removed with everything the plan made (uploads, bucket, a new stack's shell)."""
+    """Change sets of the root and its service groups, shown and then removed with everything the plan made
+    (uploads, bucket, a new stack's shell)."""
     from stack_cfn.ship import deploy
 
     cfg = load(args, out)
-    compiled = compile_and_lint(cfg, out)
+    compiled = compile_and_lint(args, cfg, out)
     target = target_for(args, cfg, out)
     stack = stack_name_for(args, cfg)
-    existed = deploy.stack_status(target.client("cloudformation"), stack) is not None
-    uploaded, cs = None, None
+    cfn = target.client("cloudformation")
+    existed = deploy.stack_status(cfn, stack) is not None
+    uploaded, made = None, []
     try:
         uploaded = _upload(args, out, target, compiled)
-        cs = _change_set(out, target, stack, uploaded, {}, "nothing was deployed; what the plan made is removed")
-        out.plan(cs)
+        made.append((stack, _change_set(out, target, stack, uploaded.root_url, {}, "nothing was deployed; what the plan made is removed"), existed))
+        out.plan(made[-1][1])
+        for template, name in _groups(compiled, stack):
+            if not existed:
+                out.info(f"{name}: {len(compiled.placement.members(_number(template)))} service(s), created after {stack} (they import its exports)")
+                continue
+            group_existed = deploy.stack_status(cfn, name) is not None
+            made.append((name, _change_set(out, target, name, uploaded.urls[template], group_parameters(stack), "nothing was deployed"), group_existed))
+            out.plan(made[-1][1])
+        for stale in _stale_groups(target, compiled, stack):
+            out.info(f"!! {stale} would be DELETED with its services: none of them is placed there any more")
     finally:
-        for problem in deploy.discard_plan(target, stack, cs, uploaded, stack_existed=existed):
-            out.info(f"warning: {problem}")
+        for name, cs, stack_existed in made or [(stack, None, existed)]:
+            for problem in deploy.discard_plan(target, name, cs, uploaded if name == stack else None, stack_existed=stack_existed):
+                out.info(f"warning: {problem}")
     return 0
+
+
+def _number(template: str) -> int:
+    return int(Path(template).stem.rsplit("-", 1)[1])
+
+
+def _stale_groups(target: AwsTarget, compiled: Compiled, stack: str) -> list[str]:
+    from stack_cfn.ship import deploy
+
+    wanted = {name for _, name in _groups(compiled, stack)}
+    return [name for name in deploy.group_stacks(target, stack) if name not in wanted]
 
 
 def cmd_deploy(args: argparse.Namespace, out: Reporter, parameters: dict[str, str] | None = None,
                target: AwsTarget | None = None, compiled: Compiled | None = None) -> int:
-    from stack_cfn.ship import deploy
-
+    """The root first, then its service groups together (they import the root's exports); stale groups are deleted first."""
     cfg = load(args, out)
-    compiled = compile_and_lint(cfg, out, compiled)
+    compiled = compile_and_lint(args, cfg, out, compiled)
     target = target or target_for(args, cfg, out)
     stack = stack_name_for(args, cfg)
     uploaded = _upload(args, out, target, compiled)
-    cs = _change_set(out, target, stack, uploaded, parameters or {}, f"nothing was deployed; the change set stays on {stack} until the next deploy")
-    if cs.empty:
-        out.done(f"no changes: stack {stack} is up to date")
+    record_placement(args, out, compiled)
+    stale = _stale_groups(target, compiled, stack)
+    if stale:
+        _run(args, out, target, stale, "deleting service groups whose services are placed elsewhere or gone", delete=True)
+    cs = _change_set(out, target, stack, uploaded.root_url, parameters or {}, f"nothing was deployed; the change set stays on {stack} until the next deploy")
+    changed = [cs] if not cs.empty else []
+    if changed:
+        out.plan(cs)
+        _run(args, out, target, changed, f"waiting for {stack}")
+    groups = [_change_set(out, target, name, uploaded.urls[template], group_parameters(stack), "the root is deployed; deploy again for the groups")
+              for template, name in _groups(compiled, stack)]
+    for g in (g for g in groups if not g.empty):
+        out.plan(g)
+    if [g for g in groups if not g.empty]:
+        _run(args, out, target, [g for g in groups if not g.empty], f"waiting for {len([g for g in groups if not g.empty])} service group(s)")
+    if not changed and all(g.empty for g in groups) and not stale:
+        out.done(f"no changes: stack {stack}{' and its service groups' if groups else ''} up to date")
         return 0
-    out.plan(cs)
-    watch = f"CloudFormation keeps going with stack {stack}; watch it with: aws cloudformation describe-stack-events --stack-name {stack}"
-    with out.step(f"waiting for {stack}", f"stopped waiting. {watch}"):
-        status = out.follow(lambda on_event: deploy.execute(target, cs, on_event=on_event, timeout=args.timeout * 60), stack, args.timeout)
-    if status not in deploy.DONE_OK:
-        reasons = deploy.failure_reasons(target, stack)
-        raise DeployError(f"stack {stack} ended {status}: " + ("; ".join(reasons) or "see its events"))
-    out.outputs(deploy.read_outputs(target, stack))
+    from stack_cfn.ship.deploy import read_outputs
+
+    out.outputs(read_outputs(target, stack))
     return 0
 
 
+def _run(args: argparse.Namespace, out: Reporter, target: AwsTarget, work: list, doing: str, delete: bool = False) -> None:
+    """Execute change sets (or delete stacks) together, follow them, and fail with the reasons of any that did not finish well."""
+    from stack_cfn.ship import deploy
+
+    names = work if delete else [cs.stack_name for cs in work]
+    watch = f"CloudFormation keeps going; watch it with: aws cloudformation describe-stack-events --stack-name {names[0]}"
+    label = names[0] if len(names) == 1 else f"{len(names)} stacks"
+    run = (lambda on_event: deploy.destroy_many(target, work, on_event, args.timeout * 60)) if delete else \
+        (lambda on_event: deploy.execute_many(target, work, on_event, args.timeout * 60))
+    with out.step(doing, f"stopped waiting. {watch}"):
+        statuses = out.follow_many(run, label, args.timeout)
+    ok = {"DELETE_COMPLETE"} if delete else deploy.DONE_OK
+    for name, status in statuses.items():
+        if status not in ok:
+            reasons = deploy.failure_reasons(target, name)
+            raise DeployError(f"stack {name} ended {status}: " + ("; ".join(reasons) or "see its events"))
+
+
 def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
-    """Ship new image versions of some services through a change set that touches only them; record them beside the stack file."""
+    """Ship new image versions of some services through change sets that touch only them (one per stack holding
+    them: the root, a service group); record them beside the stack file."""
     from stack_cfn.model.releases import read_releases, releases_path, releases_text
     from stack_cfn.ship import deploy, release
 
     requests = release.parse_requests(args.services, args.version, args.image)  # checked before anything is read or sent
     cfg = release.released_config(load(args, out), requests)
-    compiled = compile_and_lint(cfg, out)
+    compiled = compile_and_lint(args, cfg, out)
     target = target_for(args, cfg, out)
     stack = stack_name_for(args, cfg)
     uploaded = _upload(args, out, target, compiled)
-    cs = _change_set(out, target, stack, uploaded, {}, "nothing was released; the change set is removed")
-    services = [s for s in cfg.services if s.name in requests]
-    if cs.empty:
+    holders = sorted({_holder(compiled, name) for name in requests}, key=compiled.stacks.index)
+    sets = [_change_set(out, target, compiled.stack_name(top, stack), uploaded.urls[top], {} if top == compiled.root else group_parameters(stack),
+                        "nothing was released; the change sets are removed") for top in holders]
+    sets = [cs for cs in sets if not cs.empty]
+    if not sets:
         out.done(f"no changes: {', '.join(requests)} already run those versions")
         return 0
-    foreign = release.foreign_changes(cs.changes, [s.logical_id for s in services])
+    ids = [s.logical_id for s in cfg.services if s.name in requests]
+    foreign = [f for cs in sets for f in release.foreign_changes(cs.changes, ids)]
     if foreign:
-        deploy.discard_plan(target, stack, cs, None, stack_existed=True)
+        for cs in sets:
+            deploy.discard_plan(target, cs.stack_name, cs, None, stack_existed=True)
         raise DeployError(f"the release would also change {', '.join(foreign[:5])}: the stack differs from its stack file in more than these "
                           "versions; deploy it first (stack-cfn deploy), then release")
-    out.plan(cs)
-    watch = f"the release keeps going; watch it with: aws cloudformation describe-stack-events --stack-name {stack}"
+    for cs in sets:
+        out.plan(cs)
     record = lambda: write_generated(releases_path(args.config), releases_text({**read_releases(args.config), **requests}), "stack-cfn release")
     if args.no_wait:
-        deploy.execute_only(target, cs)
+        for cs in sets:
+            deploy.execute_only(target, cs)
         record()
-        return _release_summary(args, out, stack, "UPDATE_IN_PROGRESS", requests)
-    with out.step(f"waiting for {stack} to reach steady state", f"stopped waiting. {watch}"):
-        status = out.follow(lambda on_event: deploy.execute(target, cs, on_event=on_event, timeout=args.timeout * 60), stack, args.timeout)
-    if status not in deploy.DONE_OK:
-        raise release.failed(stack, status, deploy.failure_reasons(target, stack), release.stopped_reasons(target, cfg.cluster_name, requests))
+        return _release_summary(args, out, sets[0].stack_name, "UPDATE_IN_PROGRESS", requests)
+    watch = f"the release keeps going; watch it with: aws cloudformation describe-stack-events --stack-name {sets[0].stack_name}"
+    with out.step(f"waiting for {', '.join(cs.stack_name for cs in sets)} to reach steady state", f"stopped waiting. {watch}"):
+        statuses = out.follow_many(lambda on_event: deploy.execute_many(target, sets, on_event, args.timeout * 60), sets[0].stack_name, args.timeout)
+    for name, status in statuses.items():
+        if status not in deploy.DONE_OK:
+            raise release.failed(name, status, deploy.failure_reasons(target, name), release.stopped_reasons(target, cfg.cluster_name, requests))
     record()
-    return _release_summary(args, out, stack, status, requests)
+    return _release_summary(args, out, sets[0].stack_name, statuses[sets[0].stack_name], requests)
+
+
+def _holder(compiled: Compiled, service: str) -> str:
+    """The top-level template whose stack holds a service."""
+    number = compiled.placement.groups.get(service, 0)
+    return compiled.root if number == 0 else next(g for g in compiled.groups if _number(g) == number)
 
 
 def _release_summary(args: argparse.Namespace, out: Reporter, stack: str, status: str, requests: dict) -> int:
@@ -254,33 +345,40 @@ def _release_summary(args: argparse.Namespace, out: Reporter, stack: str, status
 
 
 def cmd_outputs(args: argparse.Namespace, out: Reporter) -> int:
-    from stack_cfn.ship.deploy import read_outputs
-
-    cfg = optional_config(args)
-    target = target_for(args, cfg, out)
-    out.outputs(read_outputs(target, stack_name_for(args, cfg)))
-    return 0
-
-
-def cmd_destroy(args: argparse.Namespace, out: Reporter) -> int:
     from stack_cfn.ship import deploy
 
     cfg = optional_config(args)
     target = target_for(args, cfg, out)
     stack = stack_name_for(args, cfg)
+    out.outputs(deploy.read_outputs(target, stack))
+    groups = deploy.group_stacks(target, stack)
+    if groups:
+        out.info(f"service groups (importing {stack}'s exports): {', '.join(groups)}")
+    return 0
+
+
+def cmd_destroy(args: argparse.Namespace, out: Reporter) -> int:
+    """The service groups first (they import the root's exports), together; then the root."""
+    from stack_cfn.ship import deploy
+
+    cfg = optional_config(args)
+    target = target_for(args, cfg, out)
+    stack = stack_name_for(args, cfg)
+    if deploy.stack_status(target.client("cloudformation"), stack) is None:
+        raise DeployError(f"stack {stack} does not exist; nothing to destroy")
+    groups = deploy.group_stacks(target, stack)
+    also = f" and its service groups {', '.join(groups)}" if groups else ""
     if not args.yes:
         if not sys.stdin.isatty():
-            raise DeployError(f"destroying {stack} needs confirmation: run in a terminal or pass --yes")
-        answer = input(f"Delete stack {stack} and everything in it (the log bucket is kept)? Type the stack name: ")
+            raise DeployError(f"destroying {stack}{also} needs confirmation: run in a terminal or pass --yes")
+        answer = input(f"Delete stack {stack}{also} and everything in them (the log bucket is kept)? Type the stack name: ")
         if answer.strip() != stack:
             out.error("not confirmed; nothing deleted")
             return 1
-    watch = f"CloudFormation keeps deleting {stack}; watch it with: aws cloudformation describe-stack-events --stack-name {stack}"
-    with out.step(f"waiting for {stack} to be deleted", f"stopped waiting. {watch}"):
-        status = out.follow(lambda on_event: deploy.destroy(target, stack, on_event=on_event, timeout=args.timeout * 60), stack, args.timeout)
-    if status != "DELETE_COMPLETE":
-        raise DeployError(f"stack {stack} ended {status}: " + "; ".join(deploy.failure_reasons(target, stack)))
-    out.done(f"deleted {stack}; the log bucket was retained (DeletionPolicy Retain)")
+    if groups:
+        _run(args, out, target, groups, f"waiting for {len(groups)} service group(s) to be deleted", delete=True)
+    _run(args, out, target, [stack], f"waiting for {stack} to be deleted", delete=True)
+    out.done(f"deleted {stack}{also}; the log bucket was retained (DeletionPolicy Retain)")
     return 0
 
 
@@ -296,7 +394,7 @@ def cmd_stackset(args: argparse.Namespace, out: Reporter) -> int:
             raise DeployError(f"--region-cidr: {item!r} is not REGION=CIDR; write it like eu-west-1=10.40.0.0/16")
         cidrs[region.strip()] = cidr.strip()
     plans = stackset.region_plans(cfg, regions, cidrs)  # validated before anything is compiled or sent
-    compiled = compile_and_lint(cfg, out, compile_stack(cfg, stackset.region_mapping(plans)))
+    compiled = compile_and_lint(args, cfg, out, compile_stack(cfg, stackset.region_mapping(plans)))
     target = target_for(args, cfg, out)
     uploaded = _upload(args, out, target, compiled)
     name = args.stack_set_name or f"{cfg.name}-{cfg.environment}"
@@ -324,7 +422,7 @@ def cmd_up(args: argparse.Namespace, out: Reporter) -> int:
     warnings.filterwarnings("ignore", module=r"moto\..*")
     logging.getLogger("moto").setLevel(logging.ERROR)
     cfg = load(args, out)
-    compiled = compile_and_lint(cfg, out)  # before the server starts: bad templates fail fast
+    compiled = compile_and_lint(args, cfg, out)  # before the server starts: bad templates fail fast
     local = LocalAws(region=args.region or "us-east-1", port=args.port or None)
     with out.step("running the local AWS", "the local AWS is stopped and what was deployed to it is gone"):
         with out.status("starting the local AWS (moto) on 127.0.0.1"):

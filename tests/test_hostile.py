@@ -226,7 +226,7 @@ def test_ctrl_c_under_up_local_stops_the_local_aws(capsys: pytest.CaptureFixture
 
 
 def test_a_bug_of_ours_is_one_line_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(*args: object) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("something we did not foresee\nsecond line")
 
     monkeypatch.setattr(app, "compile_stack", broken)

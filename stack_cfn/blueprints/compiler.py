@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from troposphere import Template
 
@@ -14,6 +15,7 @@ from stack_cfn.blueprints.bastion import build_bastion
 from stack_cfn.blueprints.cluster import build_cluster
 from stack_cfn.blueprints.contract import FROM_SETTING, Contract, Param, PerService
 from stack_cfn.blueprints.database import build_database
+from stack_cfn.blueprints.group import build_group, group_file
 from stack_cfn.blueprints.iam_user import build_iam_user
 from stack_cfn.blueprints.interfaces import Bastion, Cluster, Database, IamUser, Network, Service
 from stack_cfn.blueprints.network import build_network
@@ -23,6 +25,7 @@ from stack_cfn.errors import ConfigError
 from stack_cfn.model import quotas
 from stack_cfn.model.config import ServiceConfig, StackConfig
 from stack_cfn.model.data import DatabaseConfig, DatabaseShape, IamUserConfig
+from stack_cfn.model.placement import ROOT, Cost, Limits, Placement, Room, place
 
 ROOT_FILE = "stack.json"
 LAYERS: tuple[tuple[type[Contract], Callable[[StackConfig], Template]], ...] = (
@@ -32,11 +35,23 @@ LAYERS: tuple[tuple[type[Contract], Callable[[StackConfig], Template]], ...] = (
 
 @dataclass(frozen=True)
 class Compiled:
-    """Templates by file name; `root` names the root template."""
+    """Templates by file name; `root` names the root template, `stacks` every top-level one in deploy order
+    (the root, then its service groups); `placement` says which stack holds each service."""
 
     files: Mapping[str, str]
     root: str = ROOT_FILE
     linted: bool = False
+    stacks: tuple[str, ...] = (ROOT_FILE,)
+    placement: Placement = Placement()
+    warnings: tuple[str, ...] = ()  # adjustable account quotas the description needs raised
+
+    def stack_name(self, filename: str, root_stack: str) -> str:
+        """The CloudFormation stack of a top-level template: the root's name, or `<root>-services-<n>`."""
+        return root_stack if filename == self.root else f"{root_stack}-{PurePosixPath(filename).stem}"
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return self.stacks[1:]
 
 
 def content_name(stem: str, body: str) -> str:
@@ -64,24 +79,43 @@ def root_description(cfg: StackConfig, services: int) -> str:
     return f"stack-cfn root: {cfg.name} {cfg.environment}, nested network, cluster, bastion and {services} service(s)"
 
 
-def compile_stack(cfg: StackConfig, region_network: Mapping[str, Mapping[str, str]] | None = None) -> Compiled:
-    """All templates of `cfg`; `region_network` makes the StackSet variant of the root (see ship/stackset.py)."""
-    check_root_size(cfg)
+def compile_stack(cfg: StackConfig, region_network: Mapping[str, Mapping[str, str]] | None = None,
+                  recorded: Mapping[str, int] | None = None) -> Compiled:
+    """All templates of `cfg`; `region_network` makes the StackSet variant of the root (see ship/stackset.py);
+    `recorded` is the placement file's service -> stack number (model/placement.py)."""
     layers = nested_layers(cfg)
     files = {n.filename: canonical_json(n.template) for n in layers}
+    data = nested_data(cfg, files)
+    services = nested_services(cfg, files)
+    counts = Counts(files)
+    placement = place(services_costs(services, counts), recorded or {}, root_room(layers, data, counts), Limits(services=cfg.service_group_size))
+    if region_network and placement.split:
+        raise ConfigError("services", f"need {len(placement.numbers)} service-group stack(s) beside the root (CloudFormation quotas), "
+                          "and a StackSet deploys one template", "deploy this description with stack-cfn deploy, per region")
+    in_root = [n for n in services if placement.groups[n.shape.name] == ROOT]
+    root = build_root(cfg, layers, in_root, region_network, root_description(cfg, len(in_root)), data)
+    files[ROOT_FILE] = canonical_json(root)
+    operations = {ROOT_FILE: [n.filename for n in (*layers, *data, *in_root)]}
+    for number in placement.numbers:
+        members = [n for n in services if placement.groups[n.shape.name] == number]
+        files[group_file(number)] = canonical_json(build_group(cfg, number, members))
+        operations[group_file(number)] = [n.filename for n in members]
+    check_quotas(files, operations, counts)
+    stacks = len(operations) + sum(len(uses) for uses in operations.values())
+    warnings = tuple(w for w in [quotas.STACKS_PER_REGION.warning(stacks, "the stacks this description makes (nested ones included)")] if w)
+    return Compiled(files=dict(sorted(files.items())), stacks=tuple(operations), placement=placement, warnings=warnings)
+
+
+def nested_services(cfg: StackConfig, files: dict[str, str]) -> list[Nested]:
+    """A nested stack per service; alike services share one template, built and serialised once."""
     services = []
     built: dict[str, Nested] = {}
     for svc in cfg.services:
         key = shape_key(svc)
-        if key not in built:  # alike services share one template, built and serialised once
+        if key not in built:
             built[key] = nest(files, Service, svc.logical_id, svc.kind, build_service(svc), svc)
         services.append(dataclasses.replace(built[key], logical_id=svc.logical_id, shape=svc))
-    data = nested_data(cfg, files)
-    root = build_root(cfg, layers, services, region_network, root_description(cfg, len(services)), data)
-    files[ROOT_FILE] = canonical_json(root)
-    nested = (*layers, *data, *services)
-    check_quotas(files, [n.filename for n in nested])
-    return Compiled(files=dict(sorted(files.items())))
+    return services
 
 
 def nest(files: dict[str, str], contract: type[Contract], logical_id: str, stem: str, template: Template, shape: object) -> Nested:
@@ -100,28 +134,49 @@ def nested_data(cfg: StackConfig, files: dict[str, str]) -> list[Nested]:
     return [*databases, *users]
 
 
-def check_root_size(cfg: StackConfig) -> None:
-    """The root holds one resource per nested stack: refuse before building what CloudFormation would."""
-    count = sum(1 for contract, _ in LAYERS if contract.present(cfg)) + len(cfg.services) + len(cfg.databases) + len(cfg.iam_users)
-    if count > quotas.RESOURCES_PER_TEMPLATE.limit:
-        raise ConfigError("services", quotas.RESOURCES_PER_TEMPLATE.message(count, "the root template's resource count (3 layers + one per service)"),
-                          f"describe at most {quotas.RESOURCES_PER_TEMPLATE.limit - len(LAYERS)} services in one stack")
+class Counts:
+    """Resources, parameters and outputs of each template, read once per file."""
+
+    def __init__(self, files: Mapping[str, str]) -> None:
+        self.files = files
+        self.seen: dict[str, tuple[int, int, int]] = {}
+
+    def of(self, name: str) -> tuple[int, int, int]:
+        if name not in self.seen:
+            doc = json.loads(self.files[name])
+            self.seen[name] = (len(doc.get("Resources", {})), len(doc.get("Parameters", {})), len(doc.get("Outputs", {})))
+        return self.seen[name]
+
+    def resources(self, name: str) -> int:
+        return self.of(name)[0]
 
 
-def check_quotas(files: Mapping[str, str], uses: list[str]) -> None:
-    """Per template (resources, parameters, outputs, size) and per operation (resources across the tree)."""
-    counts = {}
+def services_costs(services: list[Nested], counts: Counts) -> list[Cost]:
+    return [Cost(n.shape.name, counts.resources(n.filename)) for n in services]
+
+
+def root_room(layers: list[Nested], data: list[Nested], counts: Counts) -> Room:
+    """What the root's operation holds before any service: a nested stack per layer and data module, and their resources."""
+    nested = [*layers, *data]
+    return Room(operation=len(nested) + sum(counts.resources(n.filename) for n in nested), template=len(nested))
+
+
+def check_quotas(files: Mapping[str, str], operations: Mapping[str, list[str]], counts: Counts) -> None:
+    """Per template (resources, parameters, outputs, size) and per operation (each top-level stack with its nested ones)."""
     for name, body in files.items():
-        doc = json.loads(body)
-        counts[name] = len(doc.get("Resources", {}))
-        for quota, actual in ((quotas.RESOURCES_PER_TEMPLATE, counts[name]), (quotas.PARAMETERS_PER_TEMPLATE, len(doc.get("Parameters", {}))),
-                              (quotas.OUTPUTS_PER_TEMPLATE, len(doc.get("Outputs", {}))), (quotas.TEMPLATE_BODY_BYTES, len(body.encode()))):
+        resources, parameters, outputs = counts.of(name)
+        for quota, actual in ((quotas.RESOURCES_PER_TEMPLATE, resources), (quotas.PARAMETERS_PER_TEMPLATE, parameters),
+                              (quotas.OUTPUTS_PER_TEMPLATE, outputs), (quotas.TEMPLATE_BODY_BYTES, len(body.encode()))):
             if actual > quota.limit:
-                raise ConfigError("services", quota.message(actual, f"{name}'s count"), "describe fewer services in one stack")
-    total = counts[ROOT_FILE] + sum(counts[name] for name in uses)
-    if total > quotas.RESOURCES_PER_OPERATION.limit:
-        raise ConfigError("services", quotas.RESOURCES_PER_OPERATION.message(total, "the resources one deploy creates"),
-                          "describe fewer services in one stack")
+                raise ConfigError("services", quota.message(actual, f"{name}'s count"), FEWER)
+    for top, uses in operations.items():
+        total = counts.resources(top) + sum(counts.resources(name) for name in uses)
+        if total > quotas.RESOURCES_PER_OPERATION.limit:
+            raise ConfigError("services", quotas.RESOURCES_PER_OPERATION.message(total, f"the resources one deploy of {top} touches"), FEWER)
+
+
+FEWER = ("move services out of the full stack: remove them from the placement file (they are placed anew, and replaced), "
+         "or set service_group_size")
 
 
 # The seed's building blocks as drop-in templates: templates/service.json and friends.

@@ -243,6 +243,17 @@ class Service(Contract):
     ExternalFqdn = Out("Public name (the load balancer's own without an external zone)", export=False, when=_public)
 
 
+class ServiceGroup(Contract):
+    """services-<n>.json: a top-level stack of services past what one operation of the root may hold.
+
+    Its services are nested like the root's, with the same logical ids, but
+    leave their wiring empty: each imports `<RootStackName>-<Output>`, so the
+    group needs the root deployed first and is deleted before it."""
+
+    RootStackName = Param("The root stack whose exports the services import", rule=R.STACK_NAME,
+                          default=lambda c: f"{c.name}-{c.environment}")
+
+
 # ---------------------------------------------------------------- data modules
 
 

@@ -323,6 +323,8 @@ class StackConfig:
     extra_cloud_config_type: str = setting("text/cloud-config", rule=R.CLOUD_CONFIG_TYPE, doc="MIME type of the extra user-data part")
     extra_cloud_config_content: str = setting("", doc="extra user-data part")
     services: tuple[ServiceConfig, ...] = setting((), doc="services, web services and workers")
+    service_group_size: int | None = setting(None, rule=R.SERVICE_GROUP_SIZE,
+                                             doc="most services per stack (the root, then service-group stacks); default: what CloudFormation's quotas allow")
     databases: tuple[DatabaseConfig, ...] = setting((), doc="RDS instances and Aurora clusters, each a nested stack")
     iam_users: tuple[IamUserConfig, ...] = setting((), doc="IAM users for software outside AWS, each a nested stack")
 

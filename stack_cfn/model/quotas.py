@@ -18,6 +18,12 @@ class Quota:
     def message(self, actual: int, what: str) -> str:
         return f"{what} is {actual}, over the quota '{self.name}' ({self.limit}, {self.source}) by {actual - self.limit}"
 
+    def warning(self, actual: int, what: str) -> str | None:
+        """For an adjustable default: a warning when `actual` is over it, else None."""
+        if actual <= self.limit:
+            return None
+        return f"{what} is {actual}, over the default quota '{self.name}' ({self.limit}, {self.source}); request an increase in Service Quotas first"
+
 
 # CloudFormation user guide, "CloudFormation quotas".
 RESOURCES_PER_TEMPLATE = Quota("Resources per template", 500, "CloudFormation quotas")
@@ -25,5 +31,8 @@ RESOURCES_PER_OPERATION = Quota("Resources per nested-stack operation", 2500, "C
 TEMPLATE_BODY_BYTES = Quota("Template body size in an S3 object", 1_000_000, "CloudFormation quotas")
 PARAMETERS_PER_TEMPLATE = Quota("Parameters per template", 200, "CloudFormation quotas")
 OUTPUTS_PER_TEMPLATE = Quota("Outputs per template", 200, "CloudFormation quotas")
+# Adjustable account defaults: a description past them deploys only after a quota increase, so the build warns.
+STACKS_PER_REGION = Quota("Stack count", 2000, "CloudFormation quotas: stacks per account and Region, nested stacks included")
+
 # Amazon ECS developer guide, "Amazon ECS service quotas": task definition size, 64 KiB.
 TASK_DEFINITION_BYTES = 64 * 1024

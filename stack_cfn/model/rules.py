@@ -190,6 +190,7 @@ MIN_HEALTHY_PERCENT = Range(0, 100)
 MAX_PERCENT = Range(100, 400)
 EXPIRY_DAYS = Range(1, 36500)
 AZ_COUNT = Range(2, 4, "use 2 to 4")
+SERVICE_GROUP_SIZE = Range(1, 500, "use 1 to 500 services per stack (CloudFormation holds at most 500 resources per template)")
 # gp3 volumes are 1 to 16,384 GiB; the ECS-optimized Amazon Linux 2023 AMI's root
 # snapshot is 30 GiB, so a smaller root volume fails to launch (the seed's 25 cannot be kept).
 ECS_ROOT_VOLUME = Range(30, 16384, "gp3 volumes are at most 16384 GiB and the ECS AMI's root snapshot needs 30")

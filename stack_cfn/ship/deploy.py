@@ -39,10 +39,15 @@ def check_bucket_name(bucket: str) -> None:
 @dataclass(frozen=True)
 class Uploaded:
     bucket: str
-    root_url: str
+    urls: Mapping[str, str]  # top-level template (the root, each service group) -> its S3 URL
     uploaded: tuple[str, ...]
     skipped: tuple[str, ...]
     created_bucket: bool = False
+    root: str = "stack.json"
+
+    @property
+    def root_url(self) -> str:
+        return self.urls[self.root]
 
 
 def s3_url(target: AwsTarget, bucket: str, key: str) -> str:
@@ -50,31 +55,34 @@ def s3_url(target: AwsTarget, bucket: str, key: str) -> str:
 
 
 def upload(target: AwsTarget, compiled: Compiled, bucket: str, prefix: str = "stack-cfn", create_bucket: bool = False) -> Uploaded:
-    """Put every template under a content-addressed key; unchanged ones are not sent again."""
+    """Put every template under a content-addressed key; unchanged ones are not sent again. Top-level
+    templates (the root, service groups) get their nested TemplateURLs rewritten to the uploaded ones."""
     check_bucket_name(bucket)
     s3 = target.client("s3")
     created = _ensure_bucket(s3, target, bucket, create_bucket)
-    keys: dict[str, str] = {}
-    uploaded, skipped = [], []
-    for filename, body in compiled.files.items():
-        if filename == compiled.root:
-            continue
-        keys[filename] = f"{prefix}/{content_name(PurePosixPath(filename).stem, body)}"
+    keys = {name: f"{prefix}/{content_name(PurePosixPath(name).stem, body)}" for name, body in compiled.files.items() if name not in compiled.stacks}
     urls = {name: s3_url(target, bucket, key) for name, key in keys.items()}
-    root = json.loads(compiled.files[compiled.root])
-    for resource in root.get("Resources", {}).values():
-        if resource.get("Type") == "AWS::CloudFormation::Stack":
-            resource["Properties"]["TemplateURL"] = urls[resource["Properties"]["TemplateURL"]]
-    root_body = json.dumps(root, indent=2, sort_keys=True) + "\n"
-    keys[compiled.root] = f"{prefix}/{content_name(PurePosixPath(compiled.root).stem, root_body)}"
-    bodies = {**compiled.files, compiled.root: root_body}
+    bodies = dict(compiled.files)
+    for top in compiled.stacks:
+        bodies[top] = _with_urls(compiled.files[top], urls)
+        keys[top] = f"{prefix}/{content_name(PurePosixPath(top).stem, bodies[top])}"
+    uploaded, skipped = [], []
     for filename, key in keys.items():
         if _exists(s3, bucket, key):
             skipped.append(key)
             continue
         s3.put_object(Bucket=bucket, Key=key, Body=bodies[filename].encode(), ContentType="application/json")
         uploaded.append(key)
-    return Uploaded(bucket, s3_url(target, bucket, keys[compiled.root]), tuple(uploaded), tuple(skipped), created)
+    tops = {top: s3_url(target, bucket, keys[top]) for top in compiled.stacks}
+    return Uploaded(bucket, tops, tuple(uploaded), tuple(skipped), created, compiled.root)
+
+
+def _with_urls(body: str, urls: Mapping[str, str]) -> str:
+    template = json.loads(body)
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::CloudFormation::Stack":
+            resource["Properties"]["TemplateURL"] = urls[resource["Properties"]["TemplateURL"]]
+    return json.dumps(template, indent=2, sort_keys=True) + "\n"
 
 
 def _ensure_bucket(s3: Any, target: AwsTarget, bucket: str, create: bool) -> bool:
@@ -293,27 +301,78 @@ REVIEW_GRACE_SECONDS = 60
 
 
 def follow(target: AwsTarget, stack_name: str, since: Any = None, on_event: Callable[[StackEvent], None] | None = None, timeout: float = 3600) -> str:
+    return follow_many(target, {stack_name: since}, on_event, timeout)[stack_name]
+
+
+def follow_many(target: AwsTarget, stacks: Mapping[str, Any], on_event: Callable[[StackEvent], None] | None = None,
+                timeout: float = 3600) -> dict[str, str]:
+    """Follow stacks (name -> time of their last event before the operation) at once, to a final status each."""
     cfn = target.client("cloudformation")
     seen: set[str] = set()
     started = time.monotonic()
     deadline = started + timeout
+    final: dict[str, str] = {}
     while True:
-        status = stack_status(cfn, stack_name) or "DELETE_COMPLETE"
-        if status == "REVIEW_IN_PROGRESS" and time.monotonic() - started > REVIEW_GRACE_SECONDS:
-            raise DeployError(f"stack {stack_name} is still REVIEW_IN_PROGRESS {REVIEW_GRACE_SECONDS} s after its change set was executed: "
-                              f"nothing started; look at its change sets (aws cloudformation list-change-sets --stack-name {stack_name})")
-        events = _events_since(cfn, stack_name, since)
-        for ev in events:
-            if ev["EventId"] not in seen:
-                seen.add(ev["EventId"])
-                if on_event:
-                    on_event(ev)
-        if not BUSY.search(status):
-            return status
+        for stack_name, since in stacks.items():
+            if stack_name not in final:
+                status = _poll(cfn, stack_name, since, seen, on_event, time.monotonic() - started)
+                if not BUSY.search(status):
+                    final[stack_name] = status
+        if len(final) == len(stacks):
+            return final
         if time.monotonic() > deadline:
-            raise DeployError(f"stack {stack_name} is still {status} after {timeout / 60:.0f} min (--timeout); it keeps going: "
-                              f"watch it with aws cloudformation describe-stack-events --stack-name {stack_name}")
+            busy = [name for name in stacks if name not in final]
+            raise DeployError(f"stack {', '.join(busy)} still in progress after {timeout / 60:.0f} min (--timeout); it keeps going: "
+                              f"watch it with aws cloudformation describe-stack-events --stack-name {busy[0]}")
         time.sleep(2)
+
+
+def _poll(cfn: Any, stack_name: str, since: Any, seen: set[str], on_event: Callable[[StackEvent], None] | None, waited: float) -> str:
+    status = stack_status(cfn, stack_name) or "DELETE_COMPLETE"
+    if status == "REVIEW_IN_PROGRESS" and waited > REVIEW_GRACE_SECONDS:
+        raise DeployError(f"stack {stack_name} is still REVIEW_IN_PROGRESS {REVIEW_GRACE_SECONDS} s after its change set was executed: "
+                          f"nothing started; look at its change sets (aws cloudformation list-change-sets --stack-name {stack_name})")
+    for ev in _events_since(cfn, stack_name, since):
+        if ev["EventId"] not in seen:
+            seen.add(ev["EventId"])
+            if on_event:
+                on_event(ev)
+    return status
+
+
+def execute_many(target: AwsTarget, change_sets: list[ChangeSet], on_event: Callable[[StackEvent], None] | None = None,
+                 timeout: float = 3600) -> dict[str, str]:
+    """Execute change sets of independent stacks together (service groups) and follow them all."""
+    cfn = target.client("cloudformation")
+    since = {cs.stack_name: _latest_event_time(cfn, cs.stack_name) for cs in change_sets}
+    for cs in change_sets:
+        cfn.execute_change_set(ChangeSetName=cs.arn)
+    return follow_many(target, since, on_event, timeout)
+
+
+GROUP_STACK = re.compile(r"-services-[1-9][0-9]*$")
+LIVE = ["CREATE_IN_PROGRESS", "CREATE_FAILED", "CREATE_COMPLETE", "ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED", "ROLLBACK_COMPLETE",
+        "DELETE_IN_PROGRESS", "DELETE_FAILED", "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE",
+        "UPDATE_FAILED", "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+        "UPDATE_ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS", "IMPORT_IN_PROGRESS", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_IN_PROGRESS",
+        "IMPORT_ROLLBACK_FAILED", "IMPORT_ROLLBACK_COMPLETE"]
+
+
+def group_stacks(target: AwsTarget, root_stack: str) -> list[str]:
+    """The service-group stacks of a root that exist (`<root>-services-<n>`), by number."""
+    cfn = target.client("cloudformation")
+    names = [s["StackName"] for page in cfn.get_paginator("list_stacks").paginate(StackStatusFilter=LIVE) for s in page["StackSummaries"]
+             if s["StackName"].startswith(f"{root_stack}-services-") and GROUP_STACK.search(s["StackName"]) and not s.get("ParentId")]
+    return sorted(set(names), key=lambda n: int(n.rsplit("-", 1)[1]))
+
+
+def destroy_many(target: AwsTarget, stacks: list[str], on_event: Callable[[StackEvent], None] | None = None, timeout: float = 3600) -> dict[str, str]:
+    """Delete independent stacks together and follow them all."""
+    cfn = target.client("cloudformation")
+    since = {name: _latest_event_time(cfn, name) for name in stacks}
+    for name in stacks:
+        cfn.delete_stack(StackName=name)
+    return follow_many(target, since, on_event, timeout)
 
 
 def _events_since(cfn: Any, stack_name: str, since: Any) -> list[StackEvent]:

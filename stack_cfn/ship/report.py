@@ -99,6 +99,10 @@ class Reporter:
             )
 
     def follow(self, run: Callable[[Callable[[dict[str, Any]], None]], str], stack: str, timeout_minutes: int = 60) -> str:
+        return self.follow_many(lambda on_event: {stack: run(on_event)}, stack, timeout_minutes)[stack]
+
+    def follow_many(self, run: Callable[[Callable[[dict[str, Any]], None]], dict[str, str]], what: str, timeout_minutes: int = 60) -> dict[str, str]:
+        """Print stack events while `run` follows one or more stacks, then each stack's final status."""
         def on_event(ev: dict[str, Any]) -> None:
             status = ev.get("ResourceStatus", "")
             style = "red" if "FAILED" in status or "ROLLBACK" in status else "green" if status.endswith("COMPLETE") else "yellow"
@@ -106,11 +110,12 @@ class Reporter:
             when = ev["Timestamp"].strftime("%H:%M:%S") if hasattr(ev.get("Timestamp"), "strftime") else ""
             self.err.print(f"{when} [{style}]{status:<22}[/{style}] {ev.get('LogicalResourceId', '')} ({ev.get('ResourceType', '')}){reason}")
 
-        with self.status(f"waiting for {stack}, up to {timeout_minutes} min (--timeout); Ctrl-C stops waiting, not the stack"):
-            status = run(on_event)
-        style = "green" if status.endswith("COMPLETE") and "ROLLBACK" not in status else "red"
-        self.out.print(f"stack {stack}: [{style}]{status}[/{style}]")
-        return status
+        with self.status(f"waiting for {what}, up to {timeout_minutes} min (--timeout); Ctrl-C stops waiting, not the stack"):
+            statuses = run(on_event)
+        for stack, status in statuses.items():
+            style = "green" if status.endswith("COMPLETE") and "ROLLBACK" not in status else "red"
+            self.out.print(f"stack {stack}: [{style}]{status}[/{style}]")
+        return statuses
 
     def outputs(self, outputs: Mapping[str, str]) -> None:
         width = max((len(k) for k in outputs), default=0)

@@ -1,0 +1,113 @@
+"""Which stack each service lives in: the root, or a service-group stack, stably.
+
+One CloudFormation operation may create, update or delete at most 2,500
+resources across a tree of nested stacks, and one template may hold at most 500
+resources (model/quotas.py). A description past that is split: the root keeps
+the services it can hold, and the rest go to service-group stacks
+(`<stack>-services-<n>`), each a top-level stack of its own that imports the
+root's exports.
+
+Moving a service to another stack deletes it and creates it anew, so placement
+is stable: a service recorded in the placement file (`<stack file
+stem>.placement.yaml`, written by stack-cfn) stays where it is; only new
+services are placed, each in the lowest-numbered stack with room. Without a
+placement file, services fill the root in description order, which is where a
+description that fit in one stack already has them. Group 0 is the root.
+
+The root may be filled to the quota itself (it is where a single-stack
+description already is); a group is filled only to GROUP_FILL resources, so
+its services can grow by edits without pushing it over the quota.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from stack_cfn.errors import ConfigError
+from stack_cfn.model import quotas
+
+ROOT = 0
+GROUP_FILL = 2000  # resources a group's operation is filled to when placing; 500 stay free for edits
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What a service adds to the operation of the stack that holds it: its nested stack and the resources in it."""
+
+    name: str
+    resources: int
+
+    @property
+    def operation(self) -> int:
+        return 1 + self.resources
+
+
+@dataclass
+class Room:
+    """A stack's use of the quotas: resources per operation, resources in its own template, services."""
+
+    operation: int = 0
+    template: int = 0
+    services: int = 0
+
+    def take(self, cost: Cost) -> None:
+        self.operation += cost.operation
+        self.template += 1
+        self.services += 1
+
+
+@dataclass(frozen=True)
+class Limits:
+    root_operation: int = quotas.RESOURCES_PER_OPERATION.limit
+    group_operation: int = GROUP_FILL
+    template: int = quotas.RESOURCES_PER_TEMPLATE.limit
+    services: int | None = None  # service_group_size
+
+    def fits(self, group: int, room: Room, cost: Cost) -> bool:
+        operation = self.root_operation if group == ROOT else self.group_operation
+        return (room.operation + cost.operation <= operation and room.template + 1 <= self.template
+                and (self.services is None or room.services < self.services))
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Service name -> stack number (0: the root), in description order."""
+
+    groups: Mapping[str, int] = field(default_factory=dict)
+
+    def members(self, group: int) -> list[str]:
+        return [name for name, g in self.groups.items() if g == group]
+
+    @property
+    def numbers(self) -> list[int]:
+        """The service-group stacks holding services, ascending (the root is not one)."""
+        return sorted({g for g in self.groups.values() if g != ROOT})
+
+    @property
+    def split(self) -> bool:
+        return bool(self.numbers)
+
+
+def place(costs: Sequence[Cost], recorded: Mapping[str, int], root_base: Room, limits: Limits) -> Placement:
+    """Recorded services stay; new ones go to the lowest-numbered stack with room, a new group when none has."""
+    rooms: dict[int, Room] = {ROOT: Room(root_base.operation, root_base.template, 0)}
+    chosen: dict[str, int] = {}
+    for cost in costs:
+        if cost.name in recorded:
+            group = recorded[cost.name]
+            rooms.setdefault(group, Room()).take(cost)
+            chosen[cost.name] = group
+    for cost in costs:
+        if cost.name in chosen:
+            continue
+        group = next((g for g in sorted(rooms) if limits.fits(g, rooms[g], cost)), None)
+        if group is None:
+            group = max(rooms) + 1
+            rooms[group] = Room()
+            if not limits.fits(group, rooms[group], cost):
+                raise ConfigError(f"services: {cost.name}", quotas.RESOURCES_PER_OPERATION.message(cost.operation, "its resources"),
+                                  "split the service")
+        rooms[group].take(cost)
+        chosen[cost.name] = group
+    return Placement({c.name: chosen[c.name] for c in costs})
