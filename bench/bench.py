@@ -1,62 +1,118 @@
-"""`make bench`: compile and lint time for 1, 10 and 100 services, and the largest template.
+"""`make bench`: what a build costs, from 1 to 2,000 services, against the targets of issue 12.
 
-A benchmark, not a test: it prints numbers against the target (100 services
-compiled and linted in under 10 s on a 2-core machine) and fails nothing.
+A benchmark, not a test. Each build runs `stack-cfn build` in a process of its own, as a user runs it:
+- cold: an empty lint cache;
+- warm: the same build again (nothing changed: cfn-lint is not even imported);
+- edit: after changing one service (its memory, the first service of the root).
+Peak memory is the build process's maximum resident set. It prints a table and exits 1 when a target
+is missed, naming it.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
 
 from stack_cfn.blueprints.compiler import compile_stack
-from stack_cfn.model.config import ServiceConfig, StackConfig
-from stack_cfn.ship.lint import lint_templates
+from stack_cfn.model.loading import load_config
 
-TARGET_SECONDS = 10.0
-KINDS = (
-    dict(kind="service"),
-    dict(kind="web-service", https=False),
-    dict(kind="service", load_balancer="classic"),
-    dict(kind="worker"),
+ROOT = Path(__file__).resolve().parent.parent
+SIZES = (1, 10, 100, 300, 1000, 2000)
+KINDS = ({"kind": "service"}, {"kind": "web-service", "https": False}, {"kind": "service", "load_balancer": "classic"}, {"kind": "worker"})
+
+
+@dataclass(frozen=True)
+class Target:
+    what: str
+    services: int | None  # None: the example stack
+    measure: str  # compile, cold, warm, edit, memory, operation
+    limit: float
+
+
+TARGETS = (
+    Target("example stack, cold build", None, "cold", 1.5),
+    Target("example stack, rebuild with nothing changed", None, "warm", 0.4),
+    Target("example stack, rebuild after editing one service", None, "edit", 1.5),
+    Target("1,000 services, cold build", 1000, "cold", 15.0),
+    Target("1,000 services, rebuild after editing one service", 1000, "edit", 2.0),
+    Target("1,000 services, peak memory MiB", 1000, "memory", 300.0),
+    Target("1,000 services, largest operation (resources)", 1000, "operation", 2500),
+    Target("2,000 services, largest operation (resources)", 2000, "operation", 2500),
 )
 
 
-def services(n: int) -> tuple[ServiceConfig, ...]:
+def description(n: int) -> dict:
     """n services cycling through the four shapes, each with its own name, image and port."""
-    out = []
+    services = []
     for i in range(n):
         shape = KINDS[i % len(KINDS)]
-        port = {} if shape["kind"] == "worker" else {"port": 8000 + i}
-        out.append(ServiceConfig(name=f"svc{i:03d}", image=f"team/app{i}", **shape, **port))  # type: ignore[arg-type]
-    return tuple(out)
+        port = {} if shape["kind"] == "worker" else {"port": 8000 + i % 50000}
+        services.append({"name": f"svc{i:04d}", "image": f"team/app{i}", **shape, **port})
+    return {"name": "bench", "environment": "prod", "services": services}
 
 
-def main() -> None:
-    from cfnlint.api import lint  # noqa: F401  pay the one-off import before timing
+def build(config: Path, out: Path, cache: Path) -> tuple[float, float]:
+    """Seconds and peak MiB of one `stack-cfn build` process."""
+    env = {**os.environ, "STACK_CFN_CACHE_DIR": str(cache)}
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "stack_cfn.cli", "build", "-c", str(config), "-o", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"bench: the build of {config} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
+    return seconds, usage.ru_maxrss / 1024
 
-    os.environ["STACK_CFN_CACHE_DIR"] = tempfile.mkdtemp(prefix="stack-cfn-bench-")  # cold: an empty lint cache
-    print(f"{'services':>8} {'compile s':>10} {'lint s':>8} {'cached s':>9} {'files':>6} {'largest template':>34}")
-    for n in (1, 10, 100):
-        cfg = StackConfig(name="bench", environment="prod", services=services(n))
-        start = time.perf_counter()
-        compiled = compile_stack(cfg)
-        compiled_at = time.perf_counter()
-        lint_templates(compiled.files)
-        linted_at = time.perf_counter()
-        lint_templates(compiled.files)  # warm: every template already in the cache
-        cached = time.perf_counter() - linted_at
-        name, body = max(compiled.files.items(), key=lambda item: len(item[1]))
-        resources = len(json.loads(body)["Resources"])
-        total = linted_at - start
-        print(f"{n:>8} {compiled_at - start:>10.2f} {linted_at - compiled_at:>8.2f} {cached:>9.3f} {len(compiled.files):>6} "
-              f"{name:>18} {resources:>4} res {len(body.encode()):>7} B")
-        if n == 100:
-            verdict = "meets" if total < TARGET_SECONDS else "MISSES"
-            print(f"100 services: {total:.2f} s compile + lint, {verdict} the {TARGET_SECONDS:.0f} s target")
+
+def edit_one(config: Path) -> None:
+    doc = yaml.safe_load(config.read_text())
+    first = doc["services"][0]
+    first["memory"] = int(first.get("memory", 512)) + 128
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def measure(n: int | None, work: Path) -> dict[str, float]:
+    """Every figure of one description: the example stack when n is None."""
+    work.mkdir()
+    config = work / "stack.yaml"
+    config.write_text((ROOT / "stack.yaml").read_text() if n is None else yaml.safe_dump(description(n), sort_keys=False))
+    start = time.perf_counter()
+    compiled = compile_stack(load_config(config))
+    row = {"compile": time.perf_counter() - start}
+    cache = work / "cache"
+    row["cold"], row["memory"] = build(config, work / "out", cache)
+    row["warm"], _ = build(config, work / "out", cache)
+    edit_one(config)
+    row["edit"], _ = build(config, work / "out", cache)
+    sizes = compiled.operation_resources()
+    row["operation"] = max(sizes.values())
+    row["stacks"] = len(compiled.stacks) + sum(len(nested) for nested in compiled.operations.values())
+    return row
+
+
+def main() -> int:
+    columns = ("compile", "cold", "warm", "edit", "memory", "stacks", "operation")
+    print(f"{'services':>9} {'compile s':>10} {'cold s':>8} {'warm s':>8} {'edit s':>8} {'peak MiB':>9} {'stacks':>7} {'largest op':>11}")
+    rows: dict[int | None, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="stack-cfn-bench-") as tmp:
+        for i, n in enumerate((None, *SIZES)):
+            rows[n] = measure(n, Path(tmp) / f"run{i}")
+            figures = " ".join(f"{rows[n][c]:>{w}.{p}f}" for c, w, p in zip(columns, (10, 8, 8, 8, 9, 7, 11), (2, 2, 2, 2, 0, 0, 0), strict=True))
+            print(f"{'example' if n is None else n:>9} {figures}", flush=True)
+    missed = [t for t in TARGETS if rows[t.services][t.measure] > t.limit]
+    print()
+    for t in TARGETS:
+        verdict = "MISSED" if t in missed else "met"
+        print(f"{verdict:>6}: {t.what}: {rows[t.services][t.measure]:.2f} (target <= {t.limit:g})")
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -21,12 +21,12 @@ from stack_cfn.blueprints.compiler import Compiled, compile_generic, compile_sta
 from stack_cfn.errors import DeployError
 from stack_cfn.model.config import StackConfig
 from stack_cfn.model.loading import load_config
-from stack_cfn.ship.aws import AwsTarget
 from stack_cfn.ship.files import write_generated, write_tree
 from stack_cfn.ship.lint import lint_templates
 from stack_cfn.ship.report import Reporter
 
 if TYPE_CHECKING:
+    from stack_cfn.ship.aws import AwsTarget
     from stack_cfn.ship.deploy import ChangeSet, Uploaded
     from stack_cfn.ship.local import LocalAws
 
@@ -68,6 +68,8 @@ def record_placement(args: argparse.Namespace, out: Reporter, compiled: Compiled
 
 
 def target_for(args: argparse.Namespace, cfg: StackConfig | None, out: Reporter) -> AwsTarget:
+    from stack_cfn.ship.aws import AwsTarget  # boto3: only the commands that talk to AWS pay its import
+
     target = AwsTarget.from_env(args.region, args.endpoint_url, args.profile, cfg.region if cfg else "us-east-1")
     with out.step(f"reaching AWS at {target.where}", NOTHING_SENT):
         target.session()  # fails early, in one line, without credentials

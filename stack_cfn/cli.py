@@ -9,16 +9,22 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-import botocore.exceptions
-import botocore.parsers
-
 from stack_cfn import __version__, app
 from stack_cfn.errors import StackCfnError
 from stack_cfn.model.rules import BUCKET_NAME
 from stack_cfn.ship.report import Reporter
 
 DEFAULT_CONFIG = "stack.yaml"
-AWS_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, botocore.parsers.ResponseParserError)
+
+
+def aws_errors() -> tuple[type[BaseException], ...]:
+    """botocore's errors, once botocore is loaded (a build that never talks to AWS does not import it)."""
+    if "botocore" not in sys.modules:
+        return ()
+    import botocore.exceptions
+    import botocore.parsers
+
+    return (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, botocore.parsers.ResponseParserError)
 
 
 def one_line(text: object, limit: int = 400) -> str:
@@ -39,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StackCfnError as exc:
         out.error(str(exc))
         return 1
-    except AWS_ERRORS as exc:
+    except aws_errors() as exc:  # type: ignore[misc]
         out.error(f"AWS: {one_line(exc)}")
         return 1
     except KeyboardInterrupt:

@@ -116,7 +116,20 @@ def test_alike_services_are_built_once_and_equal_a_build_of_their_own() -> None:
                                    desired_count=i % 4, log_retention_days=(7, 30)[i % 2], dns_name=f"d{i}" if i % 3 else "",
                                    autoscaling=ServiceAutoScaling(min_count=0, max_count=5) if i % 5 == 0 else None,
                                    env={"MODE": "x"} if i % 2 else {}) for i in range(12))
-    compiled = compile_stack(StackConfig(name="shapes", environment="prod", services=services)).files
+    from stack_cfn.blueprints import compiler
+
+    built = []
+    original = compiler.build_service
+    compiler.build_service = lambda svc: built.append(svc) or original(svc)  # type: ignore[assignment]
+    try:
+        compiled = compile_stack(StackConfig(name="shapes", environment="prod", services=services)).files
+        assert len(built) == len({compiler.shape_key(s) for s in services}) < len(services)
+        built.clear()
+        compile_stack(StackConfig(name="alike", environment="prod", services=tuple(
+            ServiceConfig(name=f"a{i}", image=f"team/app{i}", port=8000 + i, version=f"1.{i}", memory=512 + i) for i in range(50))))
+        assert len(built) == 1, "names, images, ports, versions and sizes only fill parameters: one build"
+    finally:
+        compiler.build_service = original
     root = json.loads(compiled["stack.json"])["Resources"]
     for svc in services:
         assert compiled[root[svc.logical_id]["Properties"]["TemplateURL"]] == canonical_json(build_service(svc)), svc.name

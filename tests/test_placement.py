@@ -188,3 +188,49 @@ def test_build_records_placement_and_keeps_it_when_a_service_is_inserted(tmp_pat
     second = read_placement(config)
     assert {k: second[k] for k in first} == first and second["early"] == 2
     assert sorted(p.name for p in (tmp_path / "out").glob("services-*.json")) == ["services-1.json", "services-2.json"]
+
+
+# ---------------------------------------------------------------- lint slices and determinism
+
+
+def test_lint_slices_cover_every_service_once_and_keep_what_they_refer_to() -> None:
+    from stack_cfn.ship.lint import lint_units
+
+    body = compile_stack(stack(services(60))).files["stack.json"]
+    units = [json.loads(u) for u in lint_units(body)]
+    assert len(units) > 1
+    seen = [k for u in units for k in u["Resources"] if k.startswith("S")]
+    assert sorted(seen) == sorted(s.logical_id for s in services(60)), "each service in exactly one slice"
+    for u in units:
+        assert {"NetworkStack", "ClusterStack", "BastionStack"} <= set(u["Resources"]) and u["Outputs"] == json.loads(body)["Outputs"]
+
+
+def test_a_finding_in_one_service_of_a_sliced_template_is_reported() -> None:
+    from stack_cfn.errors import LintError
+    from stack_cfn.ship.lint import lint_templates
+
+    files = dict(compile_stack(stack(services(60))).files)
+    root = json.loads(files["stack.json"])
+    root["Resources"]["S0042Service"]["Properties"]["TimeoutInMinutes"] = "soon"
+    files["stack.json"] = json.dumps(root, indent=1, sort_keys=True)
+    with pytest.raises(LintError, match=r"stack.json: E3012 S0042Service"):
+        lint_templates(files)
+
+
+def test_builds_are_byte_identical_across_hash_seeds_and_with_the_cache_on_or_off(tmp_path: Path) -> None:
+    import filecmp
+    import os
+    import subprocess
+    import sys
+
+    config = tmp_path / "stack.yaml"
+    lines = ["name: a", "environment: prod", "service_group_size: 3", "services:"]
+    lines += [f"  - {{name: s{i}, image: team/app{i}, port: {8000 + i}}}" if i % 2 else f"  - {{name: s{i}, kind: worker, image: busybox}}" for i in range(8)]
+    config.write_text("\n".join(lines) + "\n")
+    runs = {"seed1": {"PYTHONHASHSEED": "1"}, "seed2-nocache": {"PYTHONHASHSEED": "2", "STACK_CFN_NO_LINT_CACHE": "1"}}
+    for name, env in runs.items():
+        result = subprocess.run([sys.executable, "-m", "stack_cfn.cli", "build", "-c", str(config), "-o", str(tmp_path / name)],
+                                env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+    match, mismatch, errors = filecmp.cmpfiles(tmp_path / "seed1", tmp_path / "seed2-nocache", sorted(os.listdir(tmp_path / "seed1")), shallow=False)
+    assert not mismatch and not errors and "services-2.json" in match

@@ -44,6 +44,12 @@ class Compiled:
     stacks: tuple[str, ...] = (ROOT_FILE,)
     placement: Placement = Placement()
     warnings: tuple[str, ...] = ()  # adjustable account quotas the description needs raised
+    operations: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)  # top-level template -> its nested ones, one per stack
+
+    def operation_resources(self) -> dict[str, int]:
+        """Resources one operation of each top-level stack touches: its own and every nested stack's."""
+        count = Counts(self.files).resources
+        return {top: count(top) + sum(count(name) for name in nested) for top, nested in self.operations.items()}
 
     def stack_name(self, filename: str, root_stack: str) -> str:
         """The CloudFormation stack of a top-level template: the root's name, or `<root>-services-<n>`."""
@@ -59,16 +65,18 @@ def content_name(stem: str, body: str) -> str:
     return f"{stem}-{hashlib.sha256(body.encode()).hexdigest()[:12]}.json"
 
 
-def per_service_settings() -> frozenset[str]:
-    """Settings that only fill a service template's parameters (their defaults are the settings' own, not the service's)."""
-    return frozenset(p.setting for p in Service.params()
-                     if isinstance(p, Param) and isinstance(p.supply, PerService) and p.setting and p.default is FROM_SETTING)
+def per_service_settings() -> dict[str, bool]:
+    """Settings that only fill a service template's parameters, each with whether the template depends on its presence:
+    a parameter without a default (Port) exists whatever its value, but the builder may ask whether the setting is set."""
+    return {p.setting: p.default is None for p in Service.params()
+            if isinstance(p, Param) and isinstance(p.supply, PerService) and p.setting and p.value is None and p.default in (FROM_SETTING, None)}
 
 
 def shape_key(svc: ServiceConfig) -> str:
     """What a service template's bytes depend on: every setting but those that only fill its parameters."""
     per_service = per_service_settings()
-    return repr([(f.name, getattr(svc, f.name)) for f in dataclasses.fields(svc) if f.name not in per_service])
+    return repr([(f.name, (getattr(svc, f.name) is not None) if per_service[f.name] else None) if f.name in per_service else (f.name, getattr(svc, f.name))
+                 for f in dataclasses.fields(svc)])
 
 
 def nested_layers(cfg: StackConfig) -> list[Nested]:
@@ -103,7 +111,8 @@ def compile_stack(cfg: StackConfig, region_network: Mapping[str, Mapping[str, st
     check_quotas(files, operations, counts)
     stacks = len(operations) + sum(len(uses) for uses in operations.values())
     warnings = tuple(w for w in [quotas.STACKS_PER_REGION.warning(stacks, "the stacks this description makes (nested ones included)")] if w)
-    return Compiled(files=dict(sorted(files.items())), stacks=tuple(operations), placement=placement, warnings=warnings)
+    return Compiled(files=dict(sorted(files.items())), stacks=tuple(operations), placement=placement, warnings=warnings,
+                    operations={top: tuple(uses) for top, uses in operations.items()})
 
 
 def nested_services(cfg: StackConfig, files: dict[str, str]) -> list[Nested]:

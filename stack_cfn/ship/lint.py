@@ -6,6 +6,14 @@ linted again, and a build whose templates are all cached does not even import cf
 are loaded once per build (one cfn-lint Runner); several uncached templates are linted in forked
 processes that inherit it.
 
+A template of many independent nested stacks (a root or service group of hundreds of services) is
+linted in slices: each slice is the whole template but with only some of the nested stacks that
+nothing references (services), chosen by a hash of their logical ids. Every resource is linted in
+a template that holds everything it refers to; the slices keep cfn-lint linear in the number of
+services (it rebuilds its GetAtt table per Fn::GetAtt, quadratic over one root), and an edit to
+one service relints one slice. Cross-service rules cannot fire: services do not refer to each other,
+and quotas are checked by the compiler over the whole template.
+
 The cache lives in $STACK_CFN_CACHE_DIR, else $XDG_CACHE_HOME/stack-cfn, else ~/.cache/stack-cfn;
 it is safe to delete. STACK_CFN_NO_LINT_CACHE=1 turns it off.
 """
@@ -18,6 +26,7 @@ import json
 import multiprocessing
 import os
 import tempfile
+import zlib
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -112,11 +121,54 @@ def _lint_all(work: list[str]) -> list[list[str]]:
     return [_lint_one(item) for item in work]
 
 
+SLICE = 5  # independent nested stacks per lint slice
+SLICE_FROM = 2 * SLICE  # templates with fewer independent nested stacks are linted whole
+
+
+def lint_units(body: str) -> list[str]:
+    """The body itself, or (many independent nested stacks) its slices, each a complete template."""
+    if body.count('"AWS::CloudFormation::Stack"') < SLICE_FROM:
+        return [body]
+    doc = json.loads(body)
+    resources = doc.get("Resources", {})
+    referenced = _referenced(doc)
+    free = sorted(k for k, r in resources.items() if r.get("Type") == "AWS::CloudFormation::Stack" and k not in referenced)
+    if len(free) < SLICE_FROM:
+        return [body]
+    fixed = {k: r for k, r in resources.items() if k not in set(free)}
+    count = -(-len(free) // SLICE)
+    slices: list[dict[str, Any]] = [dict(fixed) for _ in range(count)]
+    for key in free:
+        slices[zlib.crc32(key.encode()) % count][key] = resources[key]
+    return [json.dumps({**doc, "Resources": part}, sort_keys=True) for part in slices]
+
+
+def _referenced(node: Any) -> set[str]:
+    """Logical ids some Ref, Fn::GetAtt or DependsOn names."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key == "Ref" and isinstance(value, str):
+                    found.add(value)
+                elif key == "Fn::GetAtt" and isinstance(value, list) and value:
+                    found.add(str(value[0]))
+                elif key == "DependsOn":
+                    found.update([value] if isinstance(value, str) else value)
+                stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
 def lint_templates(templates: Mapping[str, str]) -> None:
-    """Lint each distinct template body once (or not at all when cached); raise LintError listing every finding."""
+    """Lint each distinct template body (or slice) once, or not at all when cached; raise LintError listing every finding."""
     distinct: dict[str, str] = {}
     for name, body in templates.items():
-        distinct.setdefault(body, name)
+        for unit in lint_units(body):
+            distinct.setdefault(unit, name)
     directory = cache_dir()
     keys = {body: cache_key(body, DEFAULT_LINT_REGIONS, PACKAGE_ONLY_RULES) for body in distinct}
     results = {body: _cached(directory, keys[body]) for body in distinct}
