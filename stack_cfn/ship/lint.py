@@ -140,7 +140,7 @@ def lint_units(body: str) -> list[str]:
     slices: list[dict[str, Any]] = [dict(fixed) for _ in range(count)]
     for key in free:
         slices[zlib.crc32(key.encode()) % count][key] = resources[key]
-    return [json.dumps({**doc, "Resources": part}, sort_keys=True) for part in slices]
+    return [json.dumps({**doc, "Resources": part}, sort_keys=True) for part in slices if len(part) > len(fixed)]
 
 
 def _referenced(node: Any) -> set[str]:
