@@ -154,12 +154,14 @@ def _services(cfg: StackConfig) -> list[str]:
             lines.append(f'    {node}["{svc.name}<br/>worker"]')
             lines.append(f"    cluster --- {node}")
             continue
-        lb = f"{'internet-facing' if svc.kind == 'web-service' else 'internal'} {'ALB' if svc.load_balancer == 'application' else 'classic ELB'}"
-        https = "HTTPS" if svc.ssl_certificate_id else "HTTP"
-        lines += [f'    {node}["{svc.name}<br/>{svc.record_name}.{cfg.domain_name}"]', f'    lb_{_id(svc.name)}{{{{"{lb}<br/>{https}"}}}}',
-                  f"    lb_{_id(svc.name)} --> {node}", f"    cluster --- {node}"]
+        scheme = "internet-facing" if svc.kind == "web-service" else "internal"
+        kind = {"application": "ALB", "classic": "classic ELB", "shared": "shared ALBs"}[svc.load_balancer]
+        https = "host rules" if svc.load_balancer == "shared" else "HTTPS" if svc.ssl_certificate_id else "HTTP"
+        lb = f"shared_{'public' if svc.kind == 'web-service' else 'internal'}" if svc.load_balancer == "shared" else f"lb_{_id(svc.name)}"
+        lines += [f'    {node}["{svc.name}<br/>{svc.record_name}.{cfg.domain_name}"]', f'    {lb}{{{{"{scheme} {kind}<br/>{https}"}}}}',
+                  f"    {lb} --> {node}", f"    cluster --- {node}"]
         if svc.kind == "web-service":
-            lines.append(f"    internet --> lb_{_id(svc.name)}")
+            lines.append(f"    internet --> {lb}")
         lines += [f"    {node} --> db_{_id(d)}" for d in svc.databases]
     return lines
 

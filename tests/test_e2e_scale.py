@@ -50,7 +50,7 @@ def test_every_service_runs_in_ecs(deployed) -> None:  # noqa: ANN001
 def test_services_past_one_operation_live_in_a_service_group(deployed) -> None:  # noqa: ANN001
     _, target, config, _ = deployed
     cfn = target.client("cloudformation")
-    placement = read_placement(config)
+    placement = read_placement(config).groups
     in_group = sorted(name for name, group in placement.items() if group == 1)
     assert in_group and set(placement.values()) == {0, 1}
     resources = [r for page in cfn.get_paginator("list_stack_resources").paginate(StackName="scale-test-services-1")

@@ -14,7 +14,7 @@ from stack_cfn.blueprints.compiler import Compiled, compile_stack
 from stack_cfn.errors import ConfigError
 from stack_cfn.model import quotas
 from stack_cfn.model.config import ServiceConfig, StackConfig
-from stack_cfn.model.placement import GROUP_FILL, Cost, Limits, Room, place
+from stack_cfn.model.placement import GROUP_FILL, Cost, Limits, Placement, Room, place
 from stack_cfn.ship import stackset
 from stack_cfn.ship.files import OutputError
 from stack_cfn.ship.placement_file import placement_path, read_placement, record_placement
@@ -131,7 +131,7 @@ def test_a_stackset_refuses_service_groups() -> None:
 
 
 def test_a_recorded_group_over_the_quota_is_refused_naming_it() -> None:
-    recorded = {s.name: 1 for s in services(300)}
+    recorded = Placement({s.name: 1 for s in services(300)})
     with pytest.raises(ConfigError, match=r"services-1.json touches is \d+, over the quota 'Resources per nested-stack operation' \(2500"):
         compile_stack(stack(services(300)), recorded=recorded)
 
@@ -141,11 +141,11 @@ def test_a_recorded_group_over_the_quota_is_refused_naming_it() -> None:
 
 def test_placement_is_recorded_only_when_services_span_stacks(tmp_path: Path) -> None:
     config = tmp_path / "stack.yaml"
-    assert record_placement(config, compile_stack(stack(services(3))).placement, {}) is None
+    assert record_placement(config, compile_stack(stack(services(3))).placement, Placement()) is None
     assert not placement_path(config).exists()
     split = compile_stack(stack(services(3), service_group_size=2)).placement
-    assert record_placement(config, split, {}) == tmp_path / "stack.placement.yaml"
-    assert read_placement(config) == {"s0000": 0, "s0001": 0, "s0002": 1}
+    assert record_placement(config, split, Placement()) == tmp_path / "stack.placement.yaml"
+    assert read_placement(config).groups == {"s0000": 0, "s0001": 0, "s0002": 1}
     assert record_placement(config, split, read_placement(config)) is None, "unchanged: not written again"
 
 
@@ -153,12 +153,12 @@ def test_a_foreign_placement_file_is_never_overwritten(tmp_path: Path) -> None:
     config = tmp_path / "stack.yaml"
     placement_path(config).write_text("services: {s0000: 0}\n")
     with pytest.raises(OutputError, match="not written by stack-cfn"):
-        record_placement(config, compile_stack(stack(services(3), service_group_size=2)).placement, {"s0000": 0})
+        record_placement(config, compile_stack(stack(services(3), service_group_size=2)).placement, Placement({"s0000": 0}))
     assert placement_path(config).read_text() == "services: {s0000: 0}\n"
 
 
 @pytest.mark.parametrize("text,message", [
-    ("services: [a, b]\n", "has no mapping 'services'"),
+    ("services: [a, b]\n", "has no mappings 'services'"),
     ("services: {api: -1}\n", "services.api: is -1, not a stack number"),
     ("services: {api: one}\n", "services.api: is 'one', not a stack number"),
     ("services: {api: true}\n", "services.api: is True, not a stack number"),
@@ -180,12 +180,12 @@ def test_build_records_placement_and_keeps_it_when_a_service_is_inserted(tmp_pat
     config.write_text("\n".join(lines) + "\n")
     assert cli.main(["build", "-c", str(config), "-o", str(tmp_path / "out")]) == 0
     assert "commit it with the stack file" in capsys.readouterr().err
-    first = read_placement(config)
+    first = read_placement(config).groups
     assert first == {"s0": 0, "s1": 0, "s2": 1, "s3": 1}
     lines.insert(4, "  - {name: early, kind: worker, image: busybox}")
     config.write_text("\n".join(lines) + "\n")
     assert cli.main(["build", "-c", str(config), "-o", str(tmp_path / "out")]) == 0
-    second = read_placement(config)
+    second = read_placement(config).groups
     assert {k: second[k] for k in first} == first and second["early"] == 2
     assert sorted(p.name for p in (tmp_path / "out").glob("services-*.json")) == ["services-1.json", "services-2.json"]
 

@@ -17,7 +17,8 @@ from stack_cfn.blueprints.contract import FROM_SETTING, Contract, Param, PerServ
 from stack_cfn.blueprints.database import build_database
 from stack_cfn.blueprints.group import build_group, group_file
 from stack_cfn.blueprints.iam_user import build_iam_user
-from stack_cfn.blueprints.interfaces import Bastion, Cluster, Database, IamUser, Network, Service
+from stack_cfn.blueprints.ingress import build_ingress
+from stack_cfn.blueprints.interfaces import Bastion, Cluster, Database, IamUser, Ingress, IngressShape, Network, Service
 from stack_cfn.blueprints.network import build_network
 from stack_cfn.blueprints.root import Nested, build_root, canonical_json
 from stack_cfn.blueprints.service import build_service
@@ -25,7 +26,7 @@ from stack_cfn.errors import ConfigError
 from stack_cfn.model import quotas
 from stack_cfn.model.config import ServiceConfig, StackConfig
 from stack_cfn.model.data import DatabaseConfig, DatabaseShape, IamUserConfig
-from stack_cfn.model.placement import ROOT, Cost, Limits, Placement, Room, place
+from stack_cfn.model.placement import ROOT, Cost, Limits, Placement, Room, Seat, place, seat
 
 ROOT_FILE = "stack.json"
 LAYERS: tuple[tuple[type[Contract], Callable[[StackConfig], Template]], ...] = (
@@ -88,15 +89,19 @@ def root_description(cfg: StackConfig, services: int) -> str:
 
 
 def compile_stack(cfg: StackConfig, region_network: Mapping[str, Mapping[str, str]] | None = None,
-                  recorded: Mapping[str, int] | None = None) -> Compiled:
+                  recorded: Placement | None = None) -> Compiled:
     """All templates of `cfg`; `region_network` makes the StackSet variant of the root (see ship/stackset.py);
-    `recorded` is the placement file's service -> stack number (model/placement.py)."""
-    layers = nested_layers(cfg)
-    files = {n.filename: canonical_json(n.template) for n in layers}
+    `recorded` is the placement file's (model/placement.py): which stack and which shared load balancer hold each service."""
+    recorded = recorded or Placement()
+    seats = seat([(s.name, "public" if s.kind == "web-service" else "internal") for s in cfg.shared_services], recorded.seats)
+    files: dict[str, str] = {}
+    layers = [*nested_layers(cfg), *nested_ingress(cfg, seats)]
+    files.update({n.filename: canonical_json(n.template) for n in layers})
     data = nested_data(cfg, files)
-    services = nested_services(cfg, files)
+    services = nested_services(cfg, files, seats)
     counts = Counts(files)
-    placement = place(services_costs(services, counts), recorded or {}, root_room(layers, data, counts), Limits(services=cfg.service_group_size))
+    placement = place(services_costs(services, counts), recorded.groups, root_room(layers, data, counts), Limits(services=cfg.service_group_size))
+    placement = dataclasses.replace(placement, seats=seats)
     if region_network and placement.split:
         raise ConfigError("services", f"need {len(placement.numbers)} service-group stack(s) beside the root (CloudFormation quotas), "
                           "and a StackSet deploys one template", "deploy this description with stack-cfn deploy, per region")
@@ -109,13 +114,35 @@ def compile_stack(cfg: StackConfig, region_network: Mapping[str, Mapping[str, st
         files[group_file(number)] = canonical_json(build_group(cfg, number, members))
         operations[group_file(number)] = [n.filename for n in members]
     check_quotas(files, operations, counts)
-    stacks = len(operations) + sum(len(uses) for uses in operations.values())
-    warnings = tuple(w for w in [quotas.STACKS_PER_REGION.warning(stacks, "the stacks this description makes (nested ones included)")] if w)
-    return Compiled(files=dict(sorted(files.items())), stacks=tuple(operations), placement=placement, warnings=warnings,
+    return Compiled(files=dict(sorted(files.items())), stacks=tuple(operations), placement=placement, warnings=account_warnings(cfg, placement, operations),
                     operations={top: tuple(uses) for top, uses in operations.items()})
 
 
-def nested_services(cfg: StackConfig, files: dict[str, str]) -> list[Nested]:
+def nested_ingress(cfg: StackConfig, seats: Mapping[str, Seat]) -> list[Nested]:
+    """The shared load balancers, when any service is seated on them."""
+    if not Ingress.present(cfg):
+        return []
+    shape = IngressShape(cfg, internal=Placement(seats=seats).balancers("internal"), public=Placement(seats=seats).balancers("public"))
+    return [Nested(Ingress, Ingress.logical_id, build_ingress(shape), Ingress.filename, shape)]
+
+
+def account_warnings(cfg: StackConfig, placement: Placement, operations: Mapping[str, list[str]]) -> tuple[str, ...]:
+    """Adjustable account quotas (defaults) this description needs raised: stacks and load balancers per Region."""
+    own = sum(1 for s in cfg.services if s.has_balancer and s.load_balancer == "application")
+    shared = placement.balancers("internal") + placement.balancers("public")
+    classic = sum(1 for s in cfg.services if s.has_balancer and s.load_balancer == "classic")
+    stacks = len(operations) + sum(len(uses) for uses in operations.values())
+    found = [
+        quotas.STACKS_PER_REGION.warning(stacks, "the stacks this description makes (nested ones included)"),
+        quotas.ALBS_PER_REGION.warning(own + shared, f"the application load balancers ({own} of their own, {shared} shared; "
+                                                     "load_balancer: shared puts up to 100 services on one)"),
+        quotas.CLASSIC_PER_REGION.warning(classic, "the classic load balancers"),
+        quotas.TARGET_GROUPS_PER_REGION.warning(own + len(placement.seats), "the target groups (one per ALB service)"),
+    ]
+    return tuple(w for w in found if w)
+
+
+def nested_services(cfg: StackConfig, files: dict[str, str], seats: Mapping[str, Seat]) -> list[Nested]:
     """A nested stack per service; alike services share one template, built and serialised once."""
     services = []
     built: dict[str, Nested] = {}
@@ -123,7 +150,9 @@ def nested_services(cfg: StackConfig, files: dict[str, str]) -> list[Nested]:
         key = shape_key(svc)
         if key not in built:
             built[key] = nest(files, Service, svc.logical_id, svc.kind, build_service(svc), svc)
-        services.append(dataclasses.replace(built[key], logical_id=svc.logical_id, shape=svc))
+        at = seats.get(svc.name)
+        assigned = {Service.BalancerIndex.name: at.index, Service.RulePriority.name: at.priority} if at else {}
+        services.append(dataclasses.replace(built[key], logical_id=svc.logical_id, shape=svc, assigned=assigned))
     return services
 
 

@@ -69,7 +69,12 @@ class FromDatabase:
     output: Out
 
 
-Supply = FromConfig | Wired | PerService | RootName | FromDatabase
+@dataclass(frozen=True)
+class Assigned:
+    """A value the compiler assigns when it places the service (its shared load balancer, its rule priority)."""
+
+
+Supply = FromConfig | Wired | PerService | RootName | FromDatabase | Assigned
 
 
 # ---------------------------------------------------------------- rows
@@ -102,7 +107,7 @@ class Param:
             return self.default(shape) if callable(self.default) else self.default
         if not self.setting:
             return None
-        value = field_default(type(shape), self.setting) if isinstance(self.supply, PerService) else getattr(shape, self.setting)
+        value = field_default(model_of(shape), self.setting) if isinstance(self.supply, PerService) else getattr(shape, self.setting)
         return None if value is dataclasses.MISSING else cfn_value(value)
 
     def value_for(self, shape: Shape) -> Any:
@@ -110,7 +115,7 @@ class Param:
         return cfn_value(self.value(shape) if self.value else getattr(shape, self.setting))
 
     def constraint(self, shape: Shape) -> dict[str, Any]:
-        rule = self.rule or (field_rule(type(shape), self.setting) if self.setting and self.type in ("String", "Number") else None)
+        rule = self.rule or (field_rule(model_of(shape), self.setting) if self.setting and self.type in ("String", "Number") else None)
         if rule is None and self.setting and _is_bool(shape, self.setting):
             return {"AllowedValues": ["true", "false"]}
         return rule.cfn() if rule is not None else {}
@@ -229,6 +234,11 @@ def _named(row: Any, owner: type, attribute: str) -> None:
     if not row.name:
         object.__setattr__(row, "name", attribute.rstrip("_"))
         object.__setattr__(row, "owner", owner)
+
+
+def model_of(shape: Shape) -> type:
+    """The model class whose fields a shape's settings are (a wrapper of a StackConfig names it as `model`)."""
+    return getattr(shape, "model", None) or type(shape)
 
 
 def cfn_value(value: Any) -> Any:

@@ -15,7 +15,7 @@ from typing import Any
 from troposphere import Template, cloudformation
 
 from stack_cfn.blueprints.common import new_template
-from stack_cfn.blueprints.contract import ContractError, Declared, FromDatabase, Param, PerService, RootName, Wired, declare
+from stack_cfn.blueprints.contract import Assigned, ContractError, Declared, FromDatabase, Param, PerService, RootName, Wired, declare
 from stack_cfn.blueprints.interfaces import ServiceGroup
 from stack_cfn.blueprints.root import Nested
 from stack_cfn.model.config import StackConfig
@@ -43,6 +43,8 @@ def _supply(param: Param, child: Nested, p: Declared) -> Any:
         return p[ServiceGroup.RootStackName]
     if isinstance(supply, PerService):
         return param.value_for(child.shape)
+    if isinstance(supply, Assigned):
+        return child.assigned[param.name]
     if isinstance(supply, Wired | FromDatabase):
         return None
     raise ContractError(f"a service group cannot supply {param.name} of {child.logical_id}")

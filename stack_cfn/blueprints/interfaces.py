@@ -10,10 +10,11 @@ reference docs all read these rows.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from troposphere import Ref, Region
 
-from stack_cfn.blueprints.contract import Contract, FromDatabase, Out, Param, ParamFamily, PerService, RootName, Wired
+from stack_cfn.blueprints.contract import Assigned, Contract, FromDatabase, Out, Param, ParamFamily, PerService, RootName, Wired
 from stack_cfn.model import rules as R
 
 NAT_AMI_SSM = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
@@ -132,6 +133,58 @@ class Bastion(Layer):
     BastionInstanceId = Out("Bastion instance id, for aws ssm start-session")
 
 
+@dataclasses.dataclass(frozen=True)
+class IngressShape:
+    """The ingress layer's shape: the stack, and how many shared load balancers of each scheme it holds."""
+
+    cfg: Any
+    internal: int
+    public: int
+
+    @property
+    def model(self) -> type:
+        return type(self.cfg)
+
+    @property
+    def https(self) -> bool:
+        return bool(self.cfg.shared_certificate_arn)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "cfg":
+            raise AttributeError(name)
+        return getattr(self.cfg, name)
+
+
+class Ingress(Layer):
+    """ingress.json: the shared internal and public ALBs that services with load_balancer: shared sit behind, by host name.
+
+    Each list output holds one item per load balancer, in order; a service picks item BalancerIndex."""
+
+    logical_id = "IngressStack"
+    filename = "ingress.json"
+    present = staticmethod(lambda c: bool(getattr(c, "shared_services", ())))
+
+    InternalSubnets = Param("Subnets of the internal load balancers", "List<AWS::EC2::Subnet::Id>", supply=Wired(lambda c: Network.InternalSubnets),
+                            when=lambda c: c.internal > 0)
+    ExternalSubnets = Param("Subnets of the public load balancers", "List<AWS::EC2::Subnet::Id>", supply=Wired(lambda c: Network.ExternalSubnets),
+                            when=lambda c: c.public > 0)
+    InternalElb = Param("Security group of internal load balancers", SG, supply=Wired(lambda c: Network.InternalElb), when=lambda c: c.internal > 0)
+    ExternalElb = Param("Security group of public load balancers", SG, supply=Wired(lambda c: Network.ExternalElb), when=lambda c: c.public > 0)
+    LogBucket = Param("Bucket of load balancer access logs", supply=Wired(lambda c: Network.LogBucketId))
+    SharedCertificateArn = Param("Certificate of the public HTTPS listener (every shared web service's name)", setting="shared_certificate_arn",
+                                 when=lambda c: c.https and c.public > 0)
+    SharedDeletionProtection = Param("true: the shared load balancers cannot be deleted until this is set false",
+                                     rule=R.OneOf(("true", "false")), default="false")
+
+    InternalListeners = Out("HTTP listener of each internal shared load balancer, comma separated", when=lambda c: c.internal > 0)
+    InternalDnsNames = Out("DNS name of each internal shared load balancer", when=lambda c: c.internal > 0)
+    InternalZoneIds = Out("Canonical hosted zone of each internal shared load balancer", when=lambda c: c.internal > 0)
+    PublicHttpListeners = Out("HTTP listener of each public shared load balancer", when=lambda c: c.public > 0)
+    PublicHttpsListeners = Out("HTTPS listener of each public shared load balancer", when=lambda c: c.public > 0 and c.https)
+    PublicDnsNames = Out("DNS name of each public shared load balancer", when=lambda c: c.public > 0)
+    PublicZoneIds = Out("Canonical hosted zone of each public shared load balancer", when=lambda c: c.public > 0)
+
+
 def _balanced(s: object) -> bool:
     return getattr(s, "kind", "") != "worker"
 
@@ -166,6 +219,20 @@ def _public(s: object) -> bool:
 
 def _classic(s: object) -> bool:
     return _balanced(s) and getattr(s, "load_balancer", "") == "classic"
+
+
+def _shared(s: object) -> bool:
+    return _balanced(s) and getattr(s, "load_balancer", "") == "shared"
+
+
+def _own_alb(s: object) -> bool:
+    return _balanced(s) and getattr(s, "load_balancer", "") == "application"
+
+
+def _shared_listeners(s: object) -> Out:
+    if not _public(s):
+        return Ingress.InternalListeners
+    return Ingress.PublicHttpListeners if getattr(s, "https", None) is False else Ingress.PublicHttpsListeners
 
 
 def _http(s: object) -> bool:
@@ -205,11 +272,12 @@ class Service(Contract):
     TaskRoleArn = Param("An existing IAM role for the task's own AWS calls; empty: the service's own role (no permissions unless given)",
                         setting="task_role_arn", supply=PerService())
     DeletionProtection = Param("true: the load balancer cannot be deleted until this is set false", setting="deletion_protection",
-                               supply=PerService(), when=lambda s: _balanced(s) and not _classic(s))
+                               supply=PerService(), when=_own_alb)
     Https = Param("true: a CertificateArn is required (HTTPS on 443, 80 redirects); false: plain HTTP, said explicitly",
                   supply=PerService(), default="true", value=lambda s: "false" if s.https is False else "true", rule=R.OneOf(("true", "false")),
-                  when=_public)
-    CertificateArn = Param("ACM certificate for HTTPS on 443; empty serves HTTP only", setting="ssl_certificate_id", supply=PerService(), when=_public)
+                  when=lambda s: _public(s) and not _shared(s))
+    CertificateArn = Param("ACM certificate for HTTPS on 443; empty serves HTTP only", setting="ssl_certificate_id", supply=PerService(),
+                           when=lambda s: _public(s) and not _shared(s))
     ExternalZoneId = Param("Public hosted zone for an external record; empty for none", setting="external_zone_id", supply=PerService(), when=_public)
     ExternalDnsName = Param("Full external name, e.g. www.example.com (with ExternalZoneId)", setting="external_dns_name", supply=PerService(),
                             when=_public)
@@ -220,13 +288,24 @@ class Service(Contract):
     Environment = Param("Environment name", supply=Wired(lambda s: Root.Environment), default="")
     Cluster = Param("ECS cluster", supply=Wired(lambda s: Cluster.Cluster), default="")
     VpcId = Param("The stack's VPC", supply=Wired(lambda s: Network.VpcId), default="", when=lambda s: _balanced(s) and not _classic(s))
-    Subnets = Param("Subnets of the load balancer", "CommaDelimitedList", default="", when=_balanced,
+    Subnets = Param("Subnets of the load balancer", "CommaDelimitedList", default="", when=lambda s: _balanced(s) and not _shared(s),
                     supply=Wired(lambda s: Network.ExternalSubnets if _public(s) else Network.InternalSubnets))
-    LoadBalancerSecurityGroup = Param("Security group of the load balancer", default="", when=_balanced,
+    LoadBalancerSecurityGroup = Param("Security group of the load balancer", default="", when=lambda s: _balanced(s) and not _shared(s),
                                       supply=Wired(lambda s: Network.ExternalElb if _public(s) else Network.InternalElb))
     ZoneId = Param("Private hosted zone", supply=Wired(lambda s: Network.ZoneId), default="", when=_balanced)
     DomainName = Param("Private domain, e.g. stack.local", supply=Wired(lambda s: Network.DomainName_), default="", when=_balanced)
-    LogBucket = Param("Bucket of load balancer access logs", supply=Wired(lambda s: Network.LogBucketId), default="", when=_balanced)
+    LogBucket = Param("Bucket of load balancer access logs", supply=Wired(lambda s: Network.LogBucketId), default="",
+                      when=lambda s: _balanced(s) and not _shared(s))
+    Listeners = Param("Shared load balancers' listeners (one per balancer, comma separated)", "CommaDelimitedList", default="", when=_shared,
+                      supply=Wired(_shared_listeners))
+    BalancerDnsNames = Param("Shared load balancers' DNS names", "CommaDelimitedList", default="", when=_shared,
+                             supply=Wired(lambda s: Ingress.PublicDnsNames if _public(s) else Ingress.InternalDnsNames))
+    BalancerZoneIds = Param("Shared load balancers' canonical hosted zones", "CommaDelimitedList", default="", when=_shared,
+                            supply=Wired(lambda s: Ingress.PublicZoneIds if _public(s) else Ingress.InternalZoneIds))
+    BalancerIndex = Param("Which shared load balancer (from 0) holds this service's host rule", "Number", rule=R.Range(0, 999), default=0,
+                          supply=Assigned(), when=_shared)
+    RulePriority = Param("Priority of the service's host rule, unique on its load balancer", "Number", rule=R.Range(1, 50000), default=None,
+                         supply=Assigned(), when=_shared)
     ServiceRole = Param("ECS service role (classic ELB registration)", supply=Wired(lambda s: Cluster.IamRole), default="", when=_classic)
 
     @classmethod
@@ -235,12 +314,12 @@ class Service(Contract):
 
     Name_ = Out("ECS service name", export=False)
     LogGroup = Out("CloudWatch Logs group of the containers", export=False)
-    Dns = Out("Load balancer DNS name", export=False, when=_balanced)
-    Elb = Out("Load balancer (name of a classic ELB, ARN of an ALB)", export=False, when=_balanced)
-    ZoneId_ = Out("Load balancer's canonical hosted zone", export=False, when=_balanced)
+    Dns = Out("Load balancer DNS name", export=False, when=lambda s: _balanced(s) and not _shared(s))
+    Elb = Out("Load balancer (name of a classic ELB, ARN of an ALB)", export=False, when=lambda s: _balanced(s) and not _shared(s))
+    ZoneId_ = Out("Load balancer's canonical hosted zone", export=False, when=lambda s: _balanced(s) and not _shared(s))
     Fqdn = Out("Name in the private zone, e.g. nginx.stack.local", export=False, when=_balanced)
     InternalFqdn = Out("Name in the private zone", export=False, when=_public)
-    ExternalFqdn = Out("Public name (the load balancer's own without an external zone)", export=False, when=_public)
+    ExternalFqdn = Out("Public name (the load balancer's own without an external zone)", export=False, when=lambda s: _public(s) and not _shared(s))
 
 
 class ServiceGroup(Contract):

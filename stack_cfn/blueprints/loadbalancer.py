@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Ref, Tags
+from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Ref, Select, Tags
 from troposphere import elasticloadbalancing as elb
 from troposphere import elasticloadbalancingv2 as elbv2
 
@@ -19,6 +19,8 @@ from stack_cfn.blueprints.parts import Parts
 from stack_cfn.blueprints.suppressions import INTERNAL_HTTP, PLAIN_HTTP_CHOSEN, REDIRECT_TO_HTTPS, skipping
 
 HAS_CERTIFICATE = "HasCertificate"
+SHARED_DNS_NAME = "HasDnsName"  # the service template's condition: DnsName given
+HAS_EXTERNAL_NAME = "HasExternalDnsName"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # The classic ELB's 443 listener: AWS's TLS 1.2 reference policy instead of the default (which admits TLS 1.0/1.1).
 TLS12_CLASSIC_POLICY_NAME = "tls12"
@@ -45,6 +47,8 @@ def lb_tags(parts: Parts) -> Tags:
 def add_balancer(parts: Parts, host_port: object | None) -> Balancer:
     """The service's load balancer; `host_port` is the classic ELB's static instance port."""
     public = parts.svc.kind == "web-service"
+    if parts.svc.load_balancer == "shared":
+        return _shared(parts)
     if public:
         parts.t.add_condition(HAS_CERTIFICATE, Not(Equals(parts.p[S.CertificateArn], "")))
         add_https_rule(parts)
@@ -73,7 +77,21 @@ def _application(parts: Parts, public: bool) -> Balancer:
             Tags=lb_tags(parts),
         )
     )
-    target_group = t.add_resource(
+    target_group = _target_group(parts)
+    _listeners(parts, lb, target_group, public)
+    return Balancer(
+        load_balancers=[{"ContainerName": p[S.Name], "ContainerPort": p[S.Port], "TargetGroupArn": Ref(target_group)}],
+        depends_on=["HttpListener"],
+        dns_name=GetAtt(lb, "DNSName"),
+        zone_id=GetAtt(lb, "CanonicalHostedZoneID"),
+        reference=Ref(lb),
+        uses_service_role=False,
+    )
+
+
+def _target_group(parts: Parts) -> elbv2.TargetGroup:
+    p = parts.p
+    return parts.t.add_resource(
         elbv2.TargetGroup(
             "TargetGroup",
             VpcId=parts.wired(S.VpcId),
@@ -90,13 +108,30 @@ def _application(parts: Parts, public: bool) -> Balancer:
             Tags=lb_tags(parts),
         )
     )
-    _listeners(parts, lb, target_group, public)
+
+
+def _shared(parts: Parts) -> Balancer:
+    """A target group and a host rule on the stack's shared load balancer number BalancerIndex (the ingress layer)."""
+    t, p = parts.t, parts.p
+    target_group = _target_group(parts)
+    pick = lambda values: Select(p[S.BalancerIndex], values)  # noqa: E731
+    label = If(SHARED_DNS_NAME, p[S.DnsName], p[S.Name])
+    hosts = [fqdn(label, parts.wired(S.DomainName))]
+    if S.ExternalDnsName in p:
+        t.add_condition(HAS_EXTERNAL_NAME, Not(Equals(p[S.ExternalDnsName], "")))
+        host_values: object = If(HAS_EXTERNAL_NAME, [*hosts, p[S.ExternalDnsName]], hosts)
+    else:
+        host_values = hosts
+    t.add_resource(elbv2.ListenerRule(
+        "ListenerRule", ListenerArn=pick(parts.wired(S.Listeners)), Priority=p[S.RulePriority],
+        Conditions=[elbv2.Condition(Field="host-header", HostHeaderConfig=elbv2.HostHeaderConfig(Values=host_values))],
+        Actions=[elbv2.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_group))]))
     return Balancer(
         load_balancers=[{"ContainerName": p[S.Name], "ContainerPort": p[S.Port], "TargetGroupArn": Ref(target_group)}],
-        depends_on=["HttpListener"],
-        dns_name=GetAtt(lb, "DNSName"),
-        zone_id=GetAtt(lb, "CanonicalHostedZoneID"),
-        reference=Ref(lb),
+        depends_on=["ListenerRule"],
+        dns_name=pick(parts.wired(S.BalancerDnsNames)),
+        zone_id=pick(parts.wired(S.BalancerZoneIds)),
+        reference=pick(parts.wired(S.Listeners)),
         uses_service_role=False,
     )
 

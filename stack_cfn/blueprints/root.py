@@ -15,6 +15,7 @@ outputs no layer has, Region and Environment.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any
 from troposphere import AWSHelperFn, FindInMap, GetAtt, Join, Parameter, Ref, Region, Select, Split, StackName, Template, cloudformation
 
 from stack_cfn.blueprints.common import emit, new_template
-from stack_cfn.blueprints.contract import Contract, ContractError, FromConfig, FromDatabase, Out, Param, PerService, RootName, Shape, Wired
+from stack_cfn.blueprints.contract import Assigned, Contract, ContractError, FromConfig, FromDatabase, Out, Param, PerService, RootName, Shape, Wired
 from stack_cfn.blueprints.interfaces import Root
 
 REGION_NETWORK = "RegionNetwork"
@@ -38,6 +39,7 @@ class Nested:
     template: Template
     filename: str
     shape: Shape
+    assigned: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # Assigned parameters' values (a shared ALB seat)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class Tree:
             return Select(0, Split(",", value)) if s.first_item else value
         if isinstance(s, FromDatabase):
             return self.from_database(child.shape.databases[s.index], s.output)
+        if isinstance(s, Assigned):
+            return child.assigned[param.name]
         if param.name in self.by_region:
             return FindInMap(REGION_NETWORK, Region, param.name)
         return Ref(param.name)

@@ -31,6 +31,11 @@ PLAIN_HTTP_CHOSEN = (
     Skip("CKV_AWS_2", "the stack file says https: false for this web-service explicitly"),
     Skip("CKV_AWS_103", "the stack file says https: false for this web-service explicitly"),
 )
+SHARED_PUBLIC_HTTP = (
+    Skip("CKV_AWS_2", "port 80 of a shared public ALB redirects to HTTPS (with shared_certificate_arn) but for host rules of web services "
+                      "whose stack file says https: false; its default answer is 404"),
+    Skip("CKV_AWS_103", "port 80 of a shared public ALB redirects to HTTPS, which uses a TLS 1.2+ policy, or serves https: false services"),
+)
 PUBLIC_WEB_PORTS = Skip("CKV_AWS_260", "public load balancers answer the internet on 80 (redirect or https: false) and 443")
 
 DATABASE_OPTIONS = (
@@ -44,7 +49,7 @@ SECRET_DEFAULT_KEY = Skip("CKV_AWS_149", "encrypted with the account's aws/secre
 IAM_USER_POLICY = Skip("CKV_AWS_40", "the seed's iam-user: a user for software outside AWS, whose policies are its own by design")
 
 ALL: tuple[Skip, ...] = (LOG_BUCKET_ACCESS_LOGGING, LOG_BUCKET_VERSIONING, LOG_GROUP_KMS, *INTERNAL_HTTP, *REDIRECT_TO_HTTPS,
-                         *PLAIN_HTTP_CHOSEN, PUBLIC_WEB_PORTS, *DATABASE_OPTIONS, IAM_USER_POLICY,
+                         *PLAIN_HTTP_CHOSEN, *SHARED_PUBLIC_HTTP, PUBLIC_WEB_PORTS, *DATABASE_OPTIONS, IAM_USER_POLICY,
                          SECRET_DEFAULT_KEY)
 
 

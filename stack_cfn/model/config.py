@@ -33,7 +33,7 @@ from stack_cfn.model.quotas import TASK_DEFINITION_BYTES
 from stack_cfn.model.regions import KNOWN_REGIONS
 
 ServiceKind = Literal["service", "web-service", "worker"]
-LoadBalancerKind = Literal["application", "classic"]
+LoadBalancerKind = Literal["application", "classic", "shared"]
 ScalingMode = Literal["simple", "managed"]
 Protocol = Literal["HTTP", "TCP"]
 LOG_RETENTION_DAYS = tuple(R.LOG_RETENTION.values)
@@ -134,7 +134,8 @@ class ServiceConfig:
     health_check: HealthCheck | None = setting(None, doc="a container health check")
     log_retention_days: int = setting(30, rule=R.LOG_RETENTION, doc="days to keep container logs")
     log_retention_on_delete: bool = setting(True, doc="keep the log group when the service is deleted")
-    load_balancer: LoadBalancerKind = setting("application", rule=R.LOAD_BALANCER_KIND, doc="application (dynamic host ports) or classic")
+    load_balancer: LoadBalancerKind = setting("application", rule=R.LOAD_BALANCER_KIND,
+                                              doc="application (own ALB), shared (host rule on the stack's shared ALBs) or classic; default: the stack's")
     protocol: Protocol = setting("HTTP", rule=R.PROTOCOL, doc="HTTP, or TCP with a classic ELB")
     health_check_path: str = setting("/", rule=R.HTTP_PATH, doc="load balancer health check path")
     desired_count: int | None = setting(None, rule=R.TASK_COUNT, doc="tasks to run (default: 2, a worker 1)")
@@ -245,8 +246,11 @@ SERVICE_CHECKS: tuple[Check[ServiceConfig], ...] = (
           "TCP needs a classic load balancer (an ALB speaks HTTP)", "add load_balancer: classic"),
     Check("an external zone needs a full name", "external_dns_name", lambda s: s.external_zone_id and "." not in s.external_dns_name,
           "is required as a full name with external_zone_id", "write it like www.example.com"),
+    Check("a shared web service uses the stack's certificate", "ssl_certificate_id",
+          lambda s: s.load_balancer == "shared" and s.kind == "web-service" and s.ssl_certificate_id,
+          "a shared load balancer serves one certificate for every host", "remove it and set shared_certificate_arn on the stack (e.g. a wildcard)"),
     Check("a public service needs a certificate", "ssl_certificate_id",
-          lambda s: s.kind == "web-service" and not s.ssl_certificate_id and s.https is not False,
+          lambda s: s.kind == "web-service" and s.load_balancer != "shared" and not s.ssl_certificate_id and s.https is not False,
           "is required for a public web-service (HTTPS on 443, 80 redirects)", "set an ACM certificate ARN, or say https: false to serve plain HTTP"),
     Check("https false means no certificate", "https", lambda s: s.https is False and s.ssl_certificate_id,
           "is false, but ssl_certificate_id is set", "remove one of them"),
@@ -323,6 +327,10 @@ class StackConfig:
     extra_cloud_config_type: str = setting("text/cloud-config", rule=R.CLOUD_CONFIG_TYPE, doc="MIME type of the extra user-data part")
     extra_cloud_config_content: str = setting("", doc="extra user-data part")
     services: tuple[ServiceConfig, ...] = setting((), doc="services, web services and workers")
+    load_balancer: LoadBalancerKind = setting("application", rule=R.LOAD_BALANCER_KIND,
+                                              doc="services' load balancer unless they say: application (one ALB each), shared or classic")
+    shared_certificate_arn: str = setting("", rule=R.ACM_ARN.with_optional(),
+                                          doc="ACM certificate of the shared public ALB's HTTPS listener, covering every shared web service's name")
     service_group_size: int | None = setting(None, rule=R.SERVICE_GROUP_SIZE,
                                              doc="most services per stack (the root, then service-group stacks); default: what CloudFormation's quotas allow")
     databases: tuple[DatabaseConfig, ...] = setting((), doc="RDS instances and Aurora clusters, each a nested stack")
@@ -366,6 +374,11 @@ class StackConfig:
     @property
     def warnings(self) -> tuple[str, ...]:
         return tuple(w for s in self.services for w in s.warnings)
+
+    @property
+    def shared_services(self) -> tuple[ServiceConfig, ...]:
+        """Services behind the stack's shared ALBs."""
+        return tuple(s for s in self.services if s.has_balancer and s.load_balancer == "shared")
 
     @property
     def is_production(self) -> bool:
@@ -461,12 +474,20 @@ _by_name = lambda c: _clash(c, lambda s: s.name)
 _by_logical_id = lambda c: _clash(c, lambda s: s.logical_id)
 _by_record = lambda c: _clash(c, lambda s: s.record_name, lambda s: s.has_balancer)
 
+def _uncertified(c: StackConfig) -> ServiceConfig | None:
+    return next((s for s in c.services if s.kind == "web-service" and s.load_balancer == "shared" and s.https is not False
+                 and not c.shared_certificate_arn), None)
+
+
 SERVICES_CHECKS: tuple[Check[StackConfig], ...] = (
     Check("service names are unique", lambda c: f"services.{_by_name(c)[0].label}", _by_name, "is listed twice", "give each service a unique name"),
     Check("logical ids are unique", lambda c: f"services.{_by_logical_id(c)[0].name}.name", _by_logical_id,
           lambda c: f"maps to the same logical id ({_by_logical_id(c)[0].logical_id}) as {_by_logical_id(c)[1].name}", "rename one of them"),
     Check("DNS names are unique", lambda c: f"services.{_by_record(c)[0].name}.dns_name", _by_record,
           lambda c: f"{_by_record(c)[0].record_name}.{c.domain_name} is also used by {_by_record(c)[1].name}", "give each service a unique dns_name"),
+    Check("a shared web service needs the shared certificate", lambda c: f"services.{_uncertified(c).name}.https", _uncertified,
+          "is not false, and the stack has no shared_certificate_arn for the shared public load balancer",
+          "set shared_certificate_arn on the stack, or https: false on the service for plain HTTP"),
     Check("certificates are in the stack's region", lambda c: f"services.{_foreign_certificate(c).name}.ssl_certificate_id", _foreign_certificate,
           lambda c: f"is in {region_of_arn(_foreign_certificate(c).ssl_certificate_id)}, but a load balancer in {c.region} needs one of its own region",
           lambda c: f"request or import the certificate in {c.region}"),

@@ -118,7 +118,17 @@ def parse_config(text: str, source: str = "<string>", releases: Mapping[str, Rel
         raise ConfigError(source, "must be a YAML mapping of settings", "start with name:, environment: and key_name:")
     if releases:
         data = apply_releases(data, releases, releases_path(source).name)
-    return from_mapping(StackConfig, data, "")
+    return from_mapping(StackConfig, with_default_load_balancer(data), "")
+
+
+def with_default_load_balancer(data: dict[str, Any]) -> dict[str, Any]:
+    """The stack's `load_balancer` for each service that names none (checked with the service's own settings)."""
+    default = data.get("load_balancer")
+    services = data.get("services")
+    if default is None or not isinstance(services, list):
+        return data
+    return {**data, "services": [{**s, "load_balancer": default} if isinstance(s, dict) and "load_balancer" not in s and s.get("kind") != "worker"
+                                 else s for s in services]}
 
 
 def parse_yaml(text: str, source: str) -> Any:

@@ -71,10 +71,24 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Seat:
+    """A service's place on the shared load balancers: internal or public, which one (from 0), its rule priority."""
+
+    scheme: str
+    index: int
+    priority: int
+
+
+@dataclass(frozen=True)
 class Placement:
-    """Service name -> stack number (0: the root), in description order."""
+    """Service name -> stack number (0: the root), in description order; shared-ALB services -> their seat."""
 
     groups: Mapping[str, int] = field(default_factory=dict)
+    seats: Mapping[str, Seat] = field(default_factory=dict)
+
+    def balancers(self, scheme: str) -> int:
+        """How many shared load balancers of a scheme there are."""
+        return max((s.index + 1 for s in self.seats.values() if s.scheme == scheme), default=0)
 
     def members(self, group: int) -> list[str]:
         return [name for name, g in self.groups.items() if g == group]
@@ -111,3 +125,29 @@ def place(costs: Sequence[Cost], recorded: Mapping[str, int], root_base: Room, l
         rooms[group].take(cost)
         chosen[cost.name] = group
     return Placement({c.name: chosen[c.name] for c in costs})
+
+
+PER_BALANCER = min(quotas.RULES_PER_ALB.limit, quotas.TARGET_GROUPS_PER_ALB.limit)  # one host rule and one target group a service
+
+
+def seat(services: Sequence[tuple[str, str]], recorded: Mapping[str, Seat], per_balancer: int = PER_BALANCER) -> dict[str, Seat]:
+    """(name, scheme) of each shared-ALB service -> its seat. A recorded seat of the same scheme stays (a move
+    replaces the service's rule and target group); a new one takes the lowest free priority on the
+    lowest-numbered balancer of its scheme with room, a new balancer when none has."""
+    kept = {name: recorded[name] for name, scheme in services if name in recorded and recorded[name].scheme == scheme}
+    taken: dict[tuple[str, int], set[int]] = {}
+    for s in kept.values():
+        taken.setdefault((s.scheme, s.index), set()).add(s.priority)
+    seats = {}
+    for name, scheme in services:
+        if name in kept:
+            seats[name] = kept[name]
+            continue
+        index = 0
+        while len(taken.get((scheme, index), ())) >= per_balancer:
+            index += 1
+        used = taken.setdefault((scheme, index), set())
+        priority = next(n for n in range(1, quotas.RULE_PRIORITIES + 1) if n not in used)
+        used.add(priority)
+        seats[name] = Seat(scheme, index, priority)
+    return seats

@@ -34,5 +34,13 @@ OUTPUTS_PER_TEMPLATE = Quota("Outputs per template", 200, "CloudFormation quotas
 # Adjustable account defaults: a description past them deploys only after a quota increase, so the build warns.
 STACKS_PER_REGION = Quota("Stack count", 2000, "CloudFormation quotas: stacks per account and Region, nested stacks included")
 
+# Elastic Load Balancing user guides, "Quotas for your Application Load Balancers" / "... Classic Load Balancers".
+RULES_PER_ALB = Quota("Rules per Application Load Balancer", 100, "Elastic Load Balancing quotas, default rules not counted")
+TARGET_GROUPS_PER_ALB = Quota("Target groups per Application Load Balancer", 100, "Elastic Load Balancing quotas")
+ALBS_PER_REGION = Quota("Application Load Balancers per Region", 50, "Elastic Load Balancing quotas")
+CLASSIC_PER_REGION = Quota("Classic Load Balancers per Region", 20, "Elastic Load Balancing quotas")
+TARGET_GROUPS_PER_REGION = Quota("Target Groups per Region", 3000, "Elastic Load Balancing quotas")
+RULE_PRIORITIES = 50000  # a listener rule's priority is 1 to 50,000
+
 # Amazon ECS developer guide, "Amazon ECS service quotas": task definition size, 64 KiB.
 TASK_DEFINITION_BYTES = 64 * 1024

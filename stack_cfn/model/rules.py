@@ -206,6 +206,6 @@ LOG_RETENTION = OneOf((1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545,
                       "a CloudWatch Logs retention")
 DOCKER_AUTH_TYPE = OneOf(("", "docker", "dockercfg"), "an ECS engine auth type")
 SERVICE_KIND = OneOf(("service", "web-service", "worker"), "a service kind")
-LOAD_BALANCER_KIND = OneOf(("application", "classic"), "a load balancer kind")
+LOAD_BALANCER_KIND = OneOf(("application", "classic", "shared"), "a load balancer kind")
 SCALING_MODE = OneOf(("simple", "managed"), "a scaling mode")
 PROTOCOL = OneOf(("HTTP", "TCP"), "a supported protocol")

@@ -44,6 +44,26 @@ def fill_moto_cloudformation_gaps() -> None:
     Stack._stack_cfn_outputs_attr = True  # type: ignore[attr-defined]
     _outputs_after_change_sets()  # second: outputs of stacks made by change sets
     _rds_managed_master_password()  # third: ManageMasterUserPassword on DB instances
+    _select_by_reference()  # fourth: Fn::Select with a Ref as its index
+
+
+def _select_by_reference() -> None:
+    """`Fn::Select` whose index is a Ref (CloudFormation allows Ref and Fn::FindInMap there).
+
+    moto 5.2.5 calls int() on the index as written, so a service on a shared load balancer (which
+    picks its listener by its BalancerIndex parameter) crashes the server. This resolves the index
+    first, with moto's own resolver, and leaves the rest to moto."""
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json: object, resources_map: object) -> object:
+        if isinstance(resource_json, dict) and isinstance(resource_json.get("Fn::Select"), list) and isinstance(resource_json["Fn::Select"][0], dict):
+            index = original(resource_json["Fn::Select"][0], resources_map)
+            resource_json = {"Fn::Select": [index, *resource_json["Fn::Select"][1:]]}
+        return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json  # type: ignore[assignment]
 
 
 def _outputs_after_change_sets() -> None:

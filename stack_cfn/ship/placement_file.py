@@ -1,23 +1,24 @@
-"""The placement file: which stack holds each service, kept beside the stack file so placement stays stable.
+"""The placement file: which stack and which shared load balancer hold each service, kept beside the stack file.
 
-`<stack file stem>.placement.yaml` is written by stack-cfn (build and deploy),
-only while the description needs service-group stacks or once the file exists,
-and only over a file that carries its marker. Commit it with the stack file: a
-checkout without it places services anew in description order.
+`<stack file stem>.placement.yaml` is written by stack-cfn (build and deploy) once services span
+several stacks or sit on shared load balancers (or the file exists), and only over a file that
+carries its marker. Commit it with the stack file: a checkout without it places services anew in
+description order, and moving a service replaces it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from stack_cfn.errors import ConfigError
-from stack_cfn.model.placement import Placement
+from stack_cfn.model.placement import Placement, Seat
 from stack_cfn.ship.files import write_generated
 
 MARKER = "# Written by stack-cfn: the stack that holds each service"
+FIX = "remove it: stack-cfn writes it anew (placing services in description order)"
 
 
 def placement_path(config: str | Path) -> Path:
@@ -25,41 +26,54 @@ def placement_path(config: str | Path) -> Path:
     return config.with_name(f"{config.stem}.placement.yaml")
 
 
-def read_placement(config: str | Path) -> dict[str, int]:
-    """Service name -> stack number recorded beside a stack file ({} without a placement file)."""
+def read_placement(config: str | Path) -> Placement:
+    """What is recorded beside a stack file (nothing without a placement file)."""
     path = placement_path(config)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}
+        return Placement()
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), f"cannot be read ({exc})", "fix or remove the file") from None
-    fix = "remove it: stack-cfn writes it anew (placing services in description order)"
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError:
-        raise ConfigError(str(path), "is not valid YAML", fix) from None
+        raise ConfigError(str(path), "is not valid YAML", FIX) from None
     services = data.get("services", {}) if isinstance(data, dict) else None
-    if not isinstance(services, dict):
-        raise ConfigError(str(path), "has no mapping 'services' of service: stack number", fix)
+    balancers = data.get("load_balancers", {}) if isinstance(data, dict) else None
+    if not isinstance(services, dict) or not isinstance(balancers, dict):
+        raise ConfigError(str(path), "has no mappings 'services' (service: stack number) and 'load_balancers'", FIX)
     for name, number in services.items():
-        if type(number) is not int or number < 0:
-            raise ConfigError(f"{path.name}: services.{name}", f"is {number!r}, not a stack number (0 is the root, 1 and up service groups)", fix)
-    return {str(name): number for name, number in services.items()}
+        if not _count(number):
+            raise ConfigError(f"{path.name}: services.{name}", f"is {number!r}, not a stack number (0 is the root, 1 and up service groups)", FIX)
+    return Placement({str(k): v for k, v in services.items()}, {str(k): _seat(path, str(k), v) for k, v in balancers.items()})
+
+
+def _count(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _seat(path: Path, name: str, value: Any) -> Seat:
+    ok = (isinstance(value, dict) and value.get("scheme") in ("internal", "public") and _count(value.get("balancer"))
+          and _count(value.get("priority")) and 1 <= value["priority"] <= 50000)
+    if not ok:
+        raise ConfigError(f"{path.name}: load_balancers.{name}", f"is {value!r}, not {{scheme: internal|public, balancer: n, priority: 1-50000}}", FIX)
+    return Seat(value["scheme"], value["balancer"], value["priority"])
 
 
 def placement_text(placement: Placement) -> str:
-    body = {"services": dict(placement.groups)}
-    return (f"{MARKER} (0: the root, n: <stack>-services-n).\n# Commit it with the stack file; moving a service to another "
-            "stack replaces it.\n" + yaml.safe_dump(body, sort_keys=False, default_flow_style=False))
+    body = {"services": dict(placement.groups),
+            "load_balancers": {name: {"scheme": s.scheme, "balancer": s.index, "priority": s.priority} for name, s in placement.seats.items()}}
+    return (f"{MARKER} (0: the root, n: <stack>-services-n) and the shared load balancer\n# seat of each load_balancer: shared service. "
+            "Commit it with the stack file; moving a service replaces it.\n" + yaml.safe_dump(body, sort_keys=False, default_flow_style=False))
 
 
-def record_placement(config: str | Path, placement: Placement, recorded: Mapping[str, int]) -> Path | None:
-    """Write the placement when it is needed (service groups) or a file already exists and it changed; the path written, or None."""
+def record_placement(config: str | Path, placement: Placement, recorded: Placement) -> Path | None:
+    """Write the placement when it is needed (service groups, shared load balancers) or a file exists and it changed; the path, or None."""
     path = placement_path(config)
-    if dict(placement.groups) == dict(recorded) and path.exists():
+    if placement == recorded and path.exists():
         return None
-    if not placement.split and not path.exists():
+    if not placement.split and not placement.seats and not path.exists():
         return None
     write_generated(path, placement_text(placement), MARKER)
     return path
