@@ -164,18 +164,31 @@ def _referenced(node: Any) -> set[str]:
 
 
 def lint_templates(templates: Mapping[str, str]) -> None:
-    """Lint each distinct template body (or slice) once, or not at all when cached; raise LintError listing every finding."""
-    distinct: dict[str, str] = {}
-    for name, body in templates.items():
-        for unit in lint_units(body):
-            distinct.setdefault(unit, name)
+    """Lint each distinct template body (or slice) once, or not at all when cached; raise LintError listing every finding.
+
+    A whole template whose slices were all linted is remembered under its own key too, so an unchanged
+    many-service template is not even sliced again."""
     directory = cache_dir()
-    keys = {body: cache_key(body, DEFAULT_LINT_REGIONS, PACKAGE_ONLY_RULES) for body in distinct}
-    results = {body: _cached(directory, keys[body]) for body in distinct}
-    work = sorted((body for body in distinct if results[body] is None), key=len, reverse=True)  # largest first, to balance
-    for body, found in zip(work, _lint_all(work) if work else [], strict=True):
-        results[body] = found
-        _remember(directory, keys[body], found)
-    findings = [f"{distinct[body]}: {f}" for body, found in results.items() for f in found or []]
+    whole = {body: name for name, body in templates.items()}
+    whole_keys = {body: cache_key(body, DEFAULT_LINT_REGIONS, PACKAGE_ONLY_RULES) for body in whole}
+    known = {body: _cached(directory, whole_keys[body]) for body in whole}
+    distinct: dict[str, str] = {}
+    parts: dict[str, list[str]] = {}
+    for body, name in whole.items():
+        if known[body] is None:
+            parts[body] = lint_units(body)
+            for unit in parts[body]:
+                distinct.setdefault(unit, name)
+    keys = {unit: whole_keys.get(unit) or cache_key(unit, DEFAULT_LINT_REGIONS, PACKAGE_ONLY_RULES) for unit in distinct}
+    results = {unit: _cached(directory, keys[unit]) for unit in distinct}
+    work = sorted((unit for unit in distinct if results[unit] is None), key=len, reverse=True)  # largest first, to balance
+    for unit, found in zip(work, _lint_all(work) if work else [], strict=True):
+        results[unit] = found
+        _remember(directory, keys[unit], found)
+    for body, units in parts.items():
+        known[body] = sorted({f for unit in units for f in results[unit] or []})
+        if len(units) > 1:
+            _remember(directory, whole_keys[body], known[body])
+    findings = [f"{whole[body]}: {f}" for body, found in known.items() for f in found or []]
     if findings:
         raise LintError(sorted(findings))
