@@ -384,6 +384,24 @@ def cmd_destroy(args: argparse.Namespace, out: Reporter) -> int:
     return 0
 
 
+def cmd_roll(args: argparse.Namespace, out: Reporter) -> int:
+    """What an AMI change will replace, in which batches, and the capacity kept in service; changes nothing."""
+    from stack_cfn.ship import roll
+
+    cfg = load(args, out)
+    target = target_for(args, cfg, out)
+    stack = stack_name_for(args, cfg)
+    with out.step("reading the cluster", "nothing was changed"):
+        group, cluster = roll.read_cluster(target, stack)
+        image = roll.target_image(target, args.ami, cfg.ecs_ami)
+        plan = roll.plan_roll(roll.read_instances(target, group, cluster), image, cfg.ecs_min_size, group)
+    if args.json:
+        sys.stdout.write(json.dumps(plan.as_dict(), sort_keys=True) + "\n")
+    else:
+        out.roll(plan)
+    return 0
+
+
 def cmd_stackset(args: argparse.Namespace, out: Reporter) -> int:
     from stack_cfn.ship import stackset
 

@@ -92,6 +92,15 @@ class Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+def ami_id(text: str) -> str:
+    from stack_cfn.model.rules import AMI_ID
+
+    problem = AMI_ID.problem(text) if text else None
+    if problem:
+        raise argparse.ArgumentTypeError(f"{problem}; {AMI_ID.fix}")
+    return text
+
+
 def bucket_name(text: str) -> str:
     problem = BUCKET_NAME.problem(text)
     if problem:
@@ -167,6 +176,11 @@ def _aws_commands(command: Command) -> None:
     c.add_argument("--json", action="store_true", help="print a JSON summary on standard output, for pipelines")
     _stack_args(c)
     _bucket_args(c)
+    c = command("roll", app.cmd_roll, "Show what an AMI change replaces: instances, batches and the capacity kept in service (changes nothing).",
+                aws=True)
+    c.add_argument("--ami", default="", type=ami_id, help="the new image (default: ecs_ami, else the ECS-optimized image SSM names today)")
+    c.add_argument("--json", action="store_true", help="print the plan as JSON on standard output")
+    _stack_args(c)
     c = command("up", app.cmd_up, "Build, upload and deploy in one go; with --local, to a local AWS (moto) in this process.", aws=True)
     _stack_args(c)
     _bucket_args(c)

@@ -117,6 +117,7 @@ def test_log_bucket_is_kept_private_and_retained(cfg: StackConfig) -> None:
 CLUSTER_IDS = {
     "Cluster", "ClusterSecurityGroup", "ClusterIngressFromInternalSsh", "ClusterIngressFromInternalElb",
     "ClusterIngressFromExternalElb", "InstanceRole", "DockerAuthSecretPolicy", "InstanceProfile", "LaunchTemplate", "AutoScalingGroup",
+    "CapacityProvider", "ClusterCapacityProviders",  # managed instance draining, in both scaling modes
 }
 SIMPLE_SCALING_IDS = {"ScaleUpPolicy", "ScaleDownPolicy", "CpuReservationHighAlarm", "MemoryReservationHighAlarm", "CpuReservationLowAlarm", "MemoryReservationLowAlarm"}
 
@@ -124,7 +125,21 @@ SIMPLE_SCALING_IDS = {"ScaleUpPolicy", "ScaleDownPolicy", "CpuReservationHighAla
 def test_cluster_logical_ids(cfg: StackConfig) -> None:
     assert set(as_dict(build_cluster(cfg))["Resources"]) == CLUSTER_IDS | SIMPLE_SCALING_IDS
     managed = set(as_dict(build_cluster(cfg.with_changes(ecs_scaling="managed")))["Resources"])
-    assert managed == CLUSTER_IDS | {"CapacityProvider", "ClusterCapacityProviders"}
+    assert managed == CLUSTER_IDS
+
+
+@pytest.mark.parametrize("mode", ["simple", "managed"])
+def test_every_scaling_mode_drains_instances_before_terminating_them(cfg: StackConfig, mode: str) -> None:
+    resources = as_dict(build_cluster(cfg.with_changes(ecs_scaling=mode)))["Resources"]
+    provider = resources["CapacityProvider"]["Properties"]["AutoScalingGroupProvider"]
+    assert provider["ManagedDraining"] == "ENABLED" and provider["AutoScalingGroupArn"] == {"Ref": "AutoScalingGroup"}
+    assert provider["ManagedScaling"]["Status"] == ("ENABLED" if mode == "managed" else "DISABLED")
+    assert provider["ManagedTerminationProtection"] == ("ENABLED" if mode == "managed" else "DISABLED"), "protection needs managed scaling"
+    associations = resources["ClusterCapacityProviders"]["Properties"]
+    assert associations["CapacityProviders"] == [{"Ref": "CapacityProvider"}]
+    assert bool(associations["DefaultCapacityProviderStrategy"]) == (mode == "managed"), "simple: services keep their launch type"
+    rolling = resources["AutoScalingGroup"]["UpdatePolicy"]["AutoScalingRollingUpdate"]
+    assert rolling == {"MaxBatchSize": 1, "MinInstancesInService": {"Ref": "EcsMinSize"}, "PauseTime": "PT5M", "WaitOnResourceSignals": False}
     extra = set(as_dict(build_cluster(cfg.with_changes(ecs_security_groups=("sg-12345678", "sg-0123456789abcdef0"))))["Resources"])
     assert {"ClusterIngressFromExtraSecurityGroup1", "ClusterIngressFromExtraSecurityGroup2"} <= extra
     outputs = set(as_dict(build_cluster(cfg))["Outputs"])

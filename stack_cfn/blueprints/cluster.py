@@ -72,9 +72,8 @@ def build_cluster(cfg: StackConfig) -> Template:
         Tags=autoscaling.Tags(Name=p[C.Name], Cluster=name, Environment=p[C.Environment]),
         UpdatePolicy=UpdatePolicy(AutoScalingRollingUpdate=AutoScalingRollingUpdate(
             MinInstancesInService=p[C.EcsMinSize], MaxBatchSize=1, PauseTime="PT5M", WaitOnResourceSignals=False))))
-    if managed:
-        _managed_scaling(t, cluster, asg)
-    else:
+    _capacity_provider(t, cluster, asg, managed)
+    if not managed:
         _simple_scaling(t, asg, name)
     if C.IamRole.when(cfg):
         emit(t, C.IamRole, GetAtt(_service_role(t, p), "Arn"))
@@ -180,24 +179,31 @@ def _simple_scaling(t: Template, asg: autoscaling.AutoScalingGroup, cluster_name
         previous = logical
 
 
-def _managed_scaling(t: Template, cluster: ecs.Cluster, asg: autoscaling.AutoScalingGroup) -> None:
-    """An ECS capacity provider scales the ASG to what tasks need and drains instances."""
+def _capacity_provider(t: Template, cluster: ecs.Cluster, asg: autoscaling.AutoScalingGroup, managed: bool) -> None:
+    """ECS managed instance draining in both scaling modes: before the ASG terminates an instance (scale-in, an
+    AMI or instance-type rolling update, instance refresh, maximum lifetime) ECS drains it, and its service tasks
+    start elsewhere first. Managed, the provider also scales the ASG to what tasks need and protects busy
+    instances; simple (the seed's alarms), it only drains: managed termination protection needs managed
+    scaling, and services keep their launch type (no default strategy), so nothing about placement changes."""
     provider = t.add_resource(
         ecs.CapacityProvider(
             "CapacityProvider",
             AutoScalingGroupProvider=ecs.AutoScalingGroupProvider(
                 AutoScalingGroupArn=Ref(asg),
-                ManagedScaling=ecs.ManagedScaling(Status="ENABLED", TargetCapacity=100),
-                ManagedTerminationProtection="ENABLED",
+                ManagedScaling=ecs.ManagedScaling(Status="ENABLED", TargetCapacity=100) if managed else ecs.ManagedScaling(Status="DISABLED"),
+                ManagedTerminationProtection="ENABLED" if managed else "DISABLED",
                 ManagedDraining="ENABLED",
             ),
         )
     )
+    strategy = [ecs.CapacityProviderStrategy(CapacityProvider=Ref(provider), Weight=1)] if managed else []
     t.add_resource(
         ecs.ClusterCapacityProviderAssociations(
             "ClusterCapacityProviders",
             Cluster=Ref(cluster),
             CapacityProviders=[Ref(provider)],
-            DefaultCapacityProviderStrategy=[ecs.CapacityProviderStrategy(CapacityProvider=Ref(provider), Weight=1)],
+            DefaultCapacityProviderStrategy=strategy,
         )
     )
+
+
