@@ -21,6 +21,7 @@ from troposphere import (
 from troposphere.policies import AutoScalingRollingUpdate, UpdatePolicy
 
 from stack_cfn.blueprints import iam as policies
+from stack_cfn.blueprints.alarms import cluster_alarms
 from stack_cfn.blueprints.common import add_export_prefix_condition, add_ingress_all, all_traffic, emit, is_true, new_template, tags
 from stack_cfn.blueprints.contract import Declared, declare
 from stack_cfn.blueprints.interfaces import Cluster as C
@@ -73,6 +74,8 @@ def build_cluster(cfg: StackConfig) -> Template:
         UpdatePolicy=UpdatePolicy(AutoScalingRollingUpdate=AutoScalingRollingUpdate(
             MinInstancesInService=p[C.EcsMinSize], MaxBatchSize=1, PauseTime="PT5M", WaitOnResourceSignals=False))))
     _capacity_provider(t, cluster, asg, managed)
+    if cfg.alarms:
+        cluster_alarms(t, p, asg, cfg.alarms.asg_notifications)
     if not managed:
         _simple_scaling(t, asg, name)
     if C.IamRole.when(cfg):

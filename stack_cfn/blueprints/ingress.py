@@ -34,10 +34,12 @@ def build_ingress(shape: IngressShape) -> Template:
     if internal:
         listeners = [_listener(t, f"Internal{i + 1}HttpListener", lb, 80, NOT_FOUND, INTERNAL_HTTP) for i, lb in enumerate(internal)]
         _outputs(t, internal, listeners, I.InternalListeners, I.InternalDnsNames, I.InternalZoneIds)
+        emit(t, I.InternalFullNames, Join(",", [GetAtt(lb, "LoadBalancerFullName") for lb in internal]))
     if public:
         http = [_listener(t, f"Public{i + 1}HttpListener", lb, 80, REDIRECT if shape.https else NOT_FOUND, SHARED_PUBLIC_HTTP)
                 for i, lb in enumerate(public)]
         _outputs(t, public, http, I.PublicHttpListeners, I.PublicDnsNames, I.PublicZoneIds)
+        emit(t, I.PublicFullNames, Join(",", [GetAtt(lb, "LoadBalancerFullName") for lb in public]))
     if public and shape.https:
         https = [t.add_resource(elbv2.Listener(f"Public{i + 1}HttpsListener", LoadBalancerArn=Ref(lb), Port=443, Protocol="HTTPS", SslPolicy=TLS_POLICY,
                                                Certificates=[elbv2.Certificate(CertificateArn=p[I.SharedCertificateArn])], DefaultActions=NOT_FOUND))

@@ -15,6 +15,7 @@ from typing import Any
 from troposphere import Ref, Region
 
 from stack_cfn.blueprints.contract import Assigned, Contract, FromDatabase, Out, Param, ParamFamily, PerService, RootName, Wired
+from stack_cfn.model import alarms as ALARM
 from stack_cfn.model import rules as R
 
 NAT_AMI_SSM = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
@@ -22,6 +23,14 @@ ECS_AMI_SSM = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/imag
 UBUNTU_AMI_SSM = "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"
 SSM_IMAGE = "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
 SG = "AWS::EC2::SecurityGroup::Id"
+
+
+def _alarmed(shape: object) -> bool:
+    """A stack (or service) with alarms: on."""
+    return getattr(shape, "alarms", None) is not None
+
+
+ALARM_TOPIC = ALARM.SNS_TOPIC_ARN.with_optional()
 
 
 class Layer(Contract):
@@ -54,6 +63,10 @@ class Network(Layer):
     LogsExpirationEnabled = Param("true: expire load balancer logs", setting="logs_expiration_enabled")
     LogsExpirationDays = Param("Days before logs expire", "Number", setting="logs_expiration_days")
     LogBucketName = Param("Log bucket name; empty lets CloudFormation pick a unique one", setting="log_bucket_name")
+    AlarmTopicArn = Param("An existing SNS topic alarms notify; empty: this stack makes one", rule=ALARM_TOPIC,
+                          default=lambda c: c.alarms.topic_arn, when=_alarmed)
+    NatPortErrors = Param("Alarm on this many NAT gateway port-allocation errors in 5 minutes", "Number", rule=ALARM.PORT_ERRORS,
+                          default=lambda c: c.alarms.nat_port_errors, when=_alarmed)
 
     VpcId = Out("The VPC")
     Cidr_ = Out("The VPC's CIDR")
@@ -71,6 +84,7 @@ class Network(Layer):
     VpcSecurityGroup = Out("The VPC's default security group")
     LogBucketId = Out("Bucket of load balancer access logs")
     InternalNatIps = Out("Public IPs that internal traffic leaves from")
+    AlarmTopic = Out("SNS topic every alarm of the stack notifies", when=_alarmed)
 
 
 class Cluster(Layer):
@@ -100,6 +114,7 @@ class Cluster(Layer):
     EcsDockerAuthSecretArn = Param("Secrets Manager secret with ECS_ENGINE_AUTH_DATA, read by the instance at boot", setting="ecs_docker_auth_secret_arn")
     ExtraCloudConfigType = Param("MIME type of the extra user-data part", setting="extra_cloud_config_type")
     ExtraCloudConfigContent = Param("Extra user-data part", setting="extra_cloud_config_content")
+    AlarmTopic = Param("SNS topic of the cluster's alarms and notifications", supply=Wired(lambda c: Network.AlarmTopic), when=_alarmed)
 
     Cluster = Out("ECS cluster name")
     ClusterArn = Out("ECS cluster ARN")
@@ -183,6 +198,8 @@ class Ingress(Layer):
     PublicHttpsListeners = Out("HTTPS listener of each public shared load balancer", when=lambda c: c.public > 0 and c.https)
     PublicDnsNames = Out("DNS name of each public shared load balancer", when=lambda c: c.public > 0)
     PublicZoneIds = Out("Canonical hosted zone of each public shared load balancer", when=lambda c: c.public > 0)
+    InternalFullNames = Out("Full name (CloudWatch's LoadBalancer dimension) of each internal shared load balancer", when=lambda c: c.internal > 0)
+    PublicFullNames = Out("Full name of each public shared load balancer", when=lambda c: c.public > 0)
 
 
 def _balanced(s: object) -> bool:
@@ -241,6 +258,14 @@ def _http(s: object) -> bool:
 
 def _scaled(s: object) -> bool:
     return getattr(s, "autoscaling", None) is not None
+
+
+def _threshold(attr: str, also: object = None) -> dict[str, object]:
+    """An alarm threshold: the template's default is the setting's own default (so alike services share a
+    template), the value the service's."""
+    default = ALARM.ServiceAlarms.__dataclass_fields__[attr].default
+    when = (lambda s: _alarmed(s) and also(s)) if also else _alarmed  # type: ignore[operator]
+    return {"default": default, "value": lambda s: getattr(s.alarms, attr), "supply": PerService(), "when": when}
 
 
 def _scaling(attr: str) -> dict[str, object]:
@@ -304,6 +329,18 @@ class Service(Contract):
                             supply=Wired(lambda s: Ingress.PublicZoneIds if _public(s) else Ingress.InternalZoneIds))
     BalancerIndex = Param("Which shared load balancer (from 0) holds this service's host rule", "Number", rule=R.Range(0, 999), default=0,
                           supply=Assigned(), when=_shared)
+    AlarmTopic = Param("SNS topic the service's alarms notify", supply=Wired(lambda s: Network.AlarmTopic), default="", when=_alarmed)
+    CpuHigh = Param("Alarm at this average CPU percent (10 minutes)", "Number", rule=R.PERCENT, **_threshold("cpu_high"))  # type: ignore[arg-type]
+    MemoryHigh = Param("Alarm at this average memory percent (10 minutes)", "Number", rule=R.PERCENT, **_threshold("memory_high"))  # type: ignore[arg-type]
+    TasksMissingMinutes = Param("Alarm when fewer tasks run than desired for this many minutes", "Number", rule=ALARM.MINUTES,
+                                **_threshold("tasks_missing_minutes"))  # type: ignore[arg-type]
+    Http5xx = Param("Alarm on this many target 5xx responses in 5 minutes", "Number", rule=ALARM.FIVE_XX,
+                    **_threshold("http_5xx", _balanced))  # type: ignore[arg-type]
+    UnhealthyTargets = Param("Alarm when this many targets stay unhealthy (10 minutes)", "Number", rule=ALARM.UNHEALTHY,
+                             **_threshold("unhealthy_targets", _balanced))  # type: ignore[arg-type]
+    BalancerFullNames = Param("Shared load balancers' full names (CloudWatch dimension)", "CommaDelimitedList", default="",
+                              when=lambda s: _shared(s) and _alarmed(s),
+                              supply=Wired(lambda s: Ingress.PublicFullNames if _public(s) else Ingress.InternalFullNames))
     RulePriority = Param("Priority of the service's host rule, unique on its load balancer", "Number", rule=R.Range(1, 50000), default=None,
                          supply=Assigned(), when=_shared)
     ServiceRole = Param("ECS service role (classic ELB registration)", supply=Wired(lambda s: Cluster.IamRole), default="", when=_classic)

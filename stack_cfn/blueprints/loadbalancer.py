@@ -14,6 +14,7 @@ from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Ref, Select, Tag
 from troposphere import elasticloadbalancing as elb
 from troposphere import elasticloadbalancingv2 as elbv2
 
+from stack_cfn.blueprints.alarms import dimensions
 from stack_cfn.blueprints.interfaces import Service as S
 from stack_cfn.blueprints.parts import Parts
 from stack_cfn.blueprints.suppressions import INTERNAL_HTTP, PLAIN_HTTP_CHOSEN, REDIRECT_TO_HTTPS, skipping
@@ -37,6 +38,7 @@ class Balancer:
     zone_id: object
     reference: object  # the LB's name (classic) or ARN (ALB), for outputs
     uses_service_role: bool
+    alarm_metrics: tuple[str, str, list] | None = None  # CloudWatch namespace, its 5xx metric, the dimensions of this service's traffic
 
 
 def lb_tags(parts: Parts) -> Tags:
@@ -86,6 +88,8 @@ def _application(parts: Parts, public: bool) -> Balancer:
         zone_id=GetAtt(lb, "CanonicalHostedZoneID"),
         reference=Ref(lb),
         uses_service_role=False,
+        alarm_metrics=("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count",
+                       dimensions(LoadBalancer=GetAtt(lb, "LoadBalancerFullName"), TargetGroup=GetAtt(target_group, "TargetGroupFullName"))),
     )
 
 
@@ -133,6 +137,9 @@ def _shared(parts: Parts) -> Balancer:
         zone_id=pick(parts.wired(S.BalancerZoneIds)),
         reference=pick(parts.wired(S.Listeners)),
         uses_service_role=False,
+        alarm_metrics=("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count",
+                       dimensions(LoadBalancer=pick(parts.wired(S.BalancerFullNames)), TargetGroup=GetAtt(target_group, "TargetGroupFullName")))
+        if S.BalancerFullNames in p else None,
     )
 
 
@@ -202,6 +209,7 @@ def _classic(parts: Parts, public: bool, host_port: object) -> Balancer:
         zone_id=GetAtt(lb, "CanonicalHostedZoneNameID"),
         reference=Ref(lb),
         uses_service_role=True,
+        alarm_metrics=("AWS/ELB", "HTTPCode_Backend_5XX", dimensions(LoadBalancerName=Ref(lb))),
     )
 
 

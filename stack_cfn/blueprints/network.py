@@ -37,6 +37,7 @@ from troposphere import (
 )
 
 from stack_cfn.blueprints import iam as policies
+from stack_cfn.blueprints.alarms import add_nat_alarm, add_topic
 from stack_cfn.blueprints.common import add_export_prefix_condition, all_traffic, emit, is_true, new_template, tags
 from stack_cfn.blueprints.contract import Declared, declare
 from stack_cfn.blueprints.interfaces import Network as N
@@ -109,6 +110,11 @@ def build_network(cfg: StackConfig) -> Template:
     groups = _security_groups(net)
     bucket = _log_bucket(t, net.p[N.Name], net.p[N.Environment], net.p[N.LogBucketName], net.p[N.LogsExpirationDays])
     _flow_logs(net, bucket)
+    if cfg.alarms:
+        topic = add_topic(t, net.p, cfg.alarms.emails)
+        for i in range(cfg.zone_count):
+            add_nat_alarm(t, net.p, topic, f"NatGateway{i + 1}", i + 1, USE_NAT_GATEWAYS)
+        emit(t, N.AlarmTopic, topic)
     joined = lambda items: Join(",", [Ref(x) for x in items])
     for out, value in (
         (N.VpcId, Ref(net.vpc)), (N.Cidr_, GetAtt(net.vpc, "CidrBlock")),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from troposphere import Equals, GetAtt, If, Join, Not, Tags, Template, applicationautoscaling, ecs, route53
 
+from stack_cfn.blueprints.alarms import service_alarms
 from stack_cfn.blueprints.common import emit, is_true, new_template
 from stack_cfn.blueprints.contract import PerService, declare
 from stack_cfn.blueprints.interfaces import Service as S
@@ -59,6 +60,8 @@ def build_service(svc: ServiceConfig) -> Template:
     t.add_condition(CIRCUIT_BREAKER, is_true(p[S.CircuitBreaker]))
     if svc.autoscaling:
         _autoscaling(parts, service)
+    if svc.alarms:
+        service_alarms(t, p, parts.wired(S.Cluster), service, balancer, parts.wired(S.AlarmTopic))
     emit(t, S.Name_, GetAtt(service, "Name"))
     emit(t, S.LogGroup, log_group.ref())
     if balancer:

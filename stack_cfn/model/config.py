@@ -25,6 +25,7 @@ from typing import Any, Literal
 from stack_cfn.errors import ConfigError
 from stack_cfn.model import cidr as cidr_plan
 from stack_cfn.model import rules as R
+from stack_cfn.model.alarms import AlarmsConfig, ServiceAlarms
 from stack_cfn.model.aws_facts import check_instance_type, region_of_arn
 from stack_cfn.model.checks import Check, check_fields, run_checks, setting
 from stack_cfn.model.data import DatabaseConfig, IamUserConfig
@@ -148,6 +149,7 @@ class ServiceConfig:
     deletion_protection: bool = setting(False, doc="protect the load balancer from deletion")
     external_zone_id: str = setting("", rule=R.ZONE_ID.with_optional(), doc="web-service: public hosted zone")
     external_dns_name: str = setting("", rule=R.DNS_NAME.with_optional(), doc="web-service: full public name")
+    alarms: ServiceAlarms | None = setting(None, doc="this service's alarm thresholds, over the stack's alarms: (which it needs)")
 
     def __post_init__(self) -> None:
         where = f"services.{self.label}."
@@ -331,6 +333,7 @@ class StackConfig:
                                               doc="services' load balancer unless they say: application (one ALB each), shared or classic")
     shared_certificate_arn: str = setting("", rule=R.ACM_ARN.with_optional(),
                                           doc="ACM certificate of the shared public ALB's HTTPS listener, covering every shared web service's name")
+    alarms: AlarmsConfig | None = setting(None, doc="alarms and notifications to an SNS topic (none when absent)")
     service_group_size: int | None = setting(None, rule=R.SERVICE_GROUP_SIZE,
                                              doc="most services per stack (the root, then service-group stacks); default: what CloudFormation's quotas allow")
     databases: tuple[DatabaseConfig, ...] = setting((), doc="RDS instances and Aurora clusters, each a nested stack")
@@ -474,6 +477,10 @@ _by_name = lambda c: _clash(c, lambda s: s.name)
 _by_logical_id = lambda c: _clash(c, lambda s: s.logical_id)
 _by_record = lambda c: _clash(c, lambda s: s.record_name, lambda s: s.has_balancer)
 
+def _stray_alarms(c: StackConfig) -> ServiceConfig | None:
+    return next((s for s in c.services if s.alarms is not None and c.alarms is None), None)
+
+
 def _uncertified(c: StackConfig) -> ServiceConfig | None:
     return next((s for s in c.services if s.kind == "web-service" and s.load_balancer == "shared" and s.https is not False
                  and not c.shared_certificate_arn), None)
@@ -485,6 +492,8 @@ SERVICES_CHECKS: tuple[Check[StackConfig], ...] = (
           lambda c: f"maps to the same logical id ({_by_logical_id(c)[0].logical_id}) as {_by_logical_id(c)[1].name}", "rename one of them"),
     Check("DNS names are unique", lambda c: f"services.{_by_record(c)[0].name}.dns_name", _by_record,
           lambda c: f"{_by_record(c)[0].record_name}.{c.domain_name} is also used by {_by_record(c)[1].name}", "give each service a unique dns_name"),
+    Check("service alarms need the stack's", lambda c: f"services.{_stray_alarms(c).name}.alarms", _stray_alarms,
+          "sets thresholds, but the stack has no alarms: (and so no topic to notify)", "add alarms: to the stack, or remove the service's"),
     Check("a shared web service needs the shared certificate", lambda c: f"services.{_uncertified(c).name}.https", _uncertified,
           "is not false, and the stack has no shared_certificate_arn for the shared public load balancer",
           "set shared_certificate_arn on the stack, or https: false on the service for plain HTTP"),

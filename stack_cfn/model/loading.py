@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 
 from stack_cfn.errors import ConfigError
+from stack_cfn.model.alarms import AlarmsConfig
 from stack_cfn.model.config import ServiceConfig, StackConfig
 from stack_cfn.model.data import DatabaseConfig, IamUserConfig
 from stack_cfn.model.releases import Release, apply_releases, read_releases, releases_path
@@ -118,7 +119,23 @@ def parse_config(text: str, source: str = "<string>", releases: Mapping[str, Rel
         raise ConfigError(source, "must be a YAML mapping of settings", "start with name:, environment: and key_name:")
     if releases:
         data = apply_releases(data, releases, releases_path(source).name)
-    return from_mapping(StackConfig, with_default_load_balancer(data), "")
+    return from_mapping(StackConfig, with_stack_alarms(with_default_load_balancer(data)), "")
+
+
+def with_stack_alarms(data: dict[str, Any]) -> dict[str, Any]:
+    """Each service's alarm thresholds: the stack's `alarms:` (checked first, under its own path), with the service's own on top."""
+    stack = data.get("alarms")
+    services = data.get("services")
+    if stack is None or not isinstance(services, list):
+        return data
+    if not isinstance(stack, dict):
+        raise ConfigError("alarms", "must be a mapping of settings", "write it like alarms: {emails: [ops@example.com]}")
+    defaults = from_mapping(AlarmsConfig, stack, "alarms.").service_defaults
+    merged = []
+    for s in services:
+        own = s.get("alarms") if isinstance(s, dict) else None
+        merged.append({**s, "alarms": {**defaults, **own} if isinstance(own, dict) else defaults if own is None else own} if isinstance(s, dict) else s)
+    return {**data, "services": merged}
 
 
 def with_default_load_balancer(data: dict[str, Any]) -> dict[str, Any]:
