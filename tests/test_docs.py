@@ -63,3 +63,10 @@ def test_diagram_and_docs_commands(tmp_path: Path, capsys: pytest.CaptureFixture
     mine.write_text("my own notes\n")
     assert cli.main(["diagram", "-c", str(ROOT / "stack.yaml"), "-o", str(mine)]) == 1, "never overwrites a file it did not write"
     assert mine.read_text() == "my own notes\n"
+
+
+def test_the_reference_covers_every_drop_in_template() -> None:
+    from stack_cfn.blueprints.compiler import compile_generic
+    from stack_cfn.docs import TEMPLATE_ORDER
+
+    assert set(compile_generic().files) == set(TEMPLATE_ORDER)

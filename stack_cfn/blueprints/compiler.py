@@ -239,6 +239,7 @@ GENERIC_DATABASES = {
     "rds.json": DatabaseConfig(name="db"),
     "rds-cluster.json": DatabaseConfig(name="db", engine="aurora-postgresql"),
 }
+GENERIC_SHARED = ServiceConfig(name="service", image="image", port=80, load_balancer="shared")  # behind ingress.json's internal ALB
 GENERIC_USER = IamUserConfig(name="user", policies=("arn:aws:iam::aws:policy/ReadOnlyAccess",))
 
 
@@ -253,4 +254,6 @@ def compile_generic() -> Compiled:
     for filename, db in GENERIC_DATABASES.items():
         files[filename] = canonical_json(_strip_required_defaults(build_database(DatabaseShape(db, production=False)), Database))
     files["iam-user.json"] = canonical_json(_strip_required_defaults(build_iam_user(GENERIC_USER), IamUser))
+    files[Ingress.filename] = canonical_json(_strip_required_defaults(build_ingress(IngressShape(GENERIC_CONFIG, internal=1, public=1)), Ingress))
+    files["shared-service.json"] = canonical_json(build_service(GENERIC_SHARED))
     return Compiled(files=dict(sorted(files.items())))
