@@ -110,3 +110,22 @@ def test_a_group_left_empty_is_deleted_by_the_next_deploy(shrunk) -> None:  # no
 def test_the_services_of_a_deleted_group_leave_ecs(shrunk) -> None:  # noqa: ANN001
     target, _, _ = shrunk
     assert [a.rsplit("/", 1)[1] for a in target.client("ecs").list_services(cluster="shrink")["serviceArns"]] == ["a"]
+
+
+def test_release_of_a_grouped_service_changes_only_its_group(local_aws, tmp_path_factory) -> None:  # noqa: ANN001
+    local, target = local_aws
+    config = tmp_path_factory.mktemp("grouped-release") / "stack.yaml"
+    config.write_text(yaml.safe_dump({
+        "name": "grel", "environment": "test", "region": "us-east-1", "cidr": "10.92.0.0/16", "bastion": False, "service_group_size": 1,
+        "services": [{"name": n, "kind": "worker", "image": "busybox", "version": "1.0", "log_retention_on_delete": False} for n in ("a", "b")]}))
+    assert cli(local, "deploy", "-c", str(config), "--create-bucket").returncode == 0
+    cfn = target.client("cloudformation")
+    root_before = cfn.describe_stacks(StackName="grel-test")["Stacks"][0].get("LastUpdatedTime")
+    released = run_cli("release", "b=2.0", "-c", str(config), "--json", "--endpoint-url", local.endpoint_url, "--region", "us-east-1",
+                       "--bucket", "scale-templates", env=AWS_ENV)
+    assert released.returncode == 0, released.stderr[-2000:]
+    assert "computing the change set of grel-test-services-1" in released.stderr and "change set of grel-test ..." not in released.stderr
+    assert cfn.describe_stacks(StackName="grel-test")["Stacks"][0].get("LastUpdatedTime") == root_before, "the root is untouched"
+    ecs = target.client("ecs")
+    arn = ecs.describe_services(cluster="grel", services=["b"])["services"][0]["taskDefinition"]
+    assert ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]["containerDefinitions"][0]["image"] == "busybox:2.0"
