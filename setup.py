@@ -27,5 +27,5 @@ setup(
             "ruff>=0.6",
         ],
     },
-    entry_points={"console_scripts": ["stack-cfn=stack_cfn.cli:main"]},
+    entry_points={"console_scripts": ["stack-cfn=stack_cfn.cli:run"]},
 )

