@@ -274,8 +274,9 @@ def _run(args: argparse.Namespace, out: Reporter, target: AwsTarget, work: list,
     from stack_cfn.ship import deploy
 
     names = work if delete else [cs.stack_name for cs in work]
-    watch = f"CloudFormation keeps going; watch it with: aws cloudformation describe-stack-events --stack-name {names[0]}"
     label = names[0] if len(names) == 1 else f"{len(names)} stacks"
+    watch = (f"CloudFormation keeps going with {'stack ' if len(names) == 1 else ''}{label}; "
+             f"watch it with: aws cloudformation describe-stack-events --stack-name {names[0]}")
     run = (lambda on_event: deploy.destroy_many(target, work, on_event, args.timeout * 60)) if delete else \
         (lambda on_event: deploy.execute_many(target, work, on_event, args.timeout * 60))
     with out.step(doing, f"stopped waiting. {watch}"):

@@ -163,7 +163,7 @@ def test_ctrl_c_while_waiting_names_the_stack_and_how_to_watch(shipped, tmp_path
     def interrupted(*args: object, **kwargs: object) -> str:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(deploy, "execute", interrupted)
+    monkeypatch.setattr(deploy, "execute_many", interrupted)
     for key, value in AWS_ENV.items():
         monkeypatch.setenv(key, value) if value else monkeypatch.delenv(key, raising=False)
     code = cli.main(["deploy", "-c", str(config), "--bucket", "ship-templates", "--endpoint-url", local.endpoint_url, "--region", "us-east-1"])
