@@ -75,3 +75,28 @@ def test_private_names_point_at_the_shared_balancers(deployed) -> None:  # noqa:
     assert alias["api.stack.local"] == alias["login.stack.local"] == balancers["internal"]
     assert alias["www.stack.local"] == alias["blog.stack.local"] == balancers["internet-facing"]
     assert alias["own.stack.local"] not in balancers.values()
+
+
+def test_shared_services_in_a_service_group_import_the_listeners(local_aws, tmp_path) -> None:  # noqa: ANN001
+    """A group's services import the ingress layer's comma-joined lists and pick their balancer by index."""
+    local, target = local_aws
+    config = tmp_path / "stack.yaml"
+    config.write_text(yaml.safe_dump({
+        "name": "shg", "environment": "test", "region": "us-east-1", "cidr": "10.91.0.0/16", "bastion": False, "service_group_size": 1,
+        "load_balancer": "shared",
+        "services": [{"name": n, "image": "nginx", "port": 80, "log_retention_on_delete": False} for n in ("one", "two")]}))
+    plan = run_cli("plan", "-c", str(config), "--endpoint-url", local.endpoint_url, "--region", "us-east-1", "--bucket", "shg-templates",
+                   "--create-bucket", env=AWS_ENV)
+    assert plan.returncode == 0 and "shg-test-services-1: 1 service(s), created after shg-test" in plan.stderr, plan.stderr[-2000:]
+    names = [s["StackName"] for s in target.client("cloudformation").describe_stacks()["Stacks"]]
+    assert not [n for n in names if n.startswith("shg-test")], "the plan of a new stack leaves nothing behind"
+    result = run_cli("deploy", "-c", str(config), "--endpoint-url", local.endpoint_url, "--region", "us-east-1", "--bucket", "shg-templates",
+                     "--create-bucket", env=AWS_ENV)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    elbv2 = target.client("elbv2")
+    shared = [b for b in elbv2.describe_load_balancers()["LoadBalancers"] if b["LoadBalancerName"].startswith("shg-test-Ingress")]
+    assert len(shared) == 1
+    listener = elbv2.describe_listeners(LoadBalancerArn=shared[0]["LoadBalancerArn"])["Listeners"][0]
+    hosts = sorted(v for r in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"] for c in r["Conditions"]
+                   for v in c.get("HostHeaderConfig", {}).get("Values", c.get("Values", [])))
+    assert hosts == ["one.stack.local", "two.stack.local"], "the root's service and the group's, on one shared listener"
