@@ -80,7 +80,7 @@ def test_a_services_own_threshold_is_a_parameter_so_alike_services_share_a_templ
 def test_network_topic_nat_alarms_and_cluster_alarms() -> None:
     files = compiled()
     network = files["network.json"]["Resources"]
-    assert network["AlarmTopic"]["Properties"]["Subscription"] == [{"Endpoint": "ops@example.com", "Protocol": "email"}]
+    assert network["NotificationTopic"]["Properties"]["Subscription"] == [{"Endpoint": "ops@example.com", "Protocol": "email"}]
     nat = [k for k, r in network.items() if k.endswith("PortAllocationAlarm")]
     assert len(nat) == 3 and all(network[k]["Condition"] == "UseNatGateways" for k in nat)
     assert network[nat[0]]["Properties"]["MetricName"] == "ErrorPortAllocation"
@@ -96,5 +96,5 @@ def test_an_existing_topic_is_used_and_notifications_can_be_off() -> None:
     arn = "arn:aws:sns:us-west-2:123456789012:alerts"
     files = compiled(f"name: a\nenvironment: prod\nalarms: {{topic_arn: '{arn}', asg_notifications: false}}\n")
     assert files["stack.json"]["Parameters"]["AlarmTopicArn"]["Default"] == arn
-    assert files["network.json"]["Resources"]["AlarmTopic"]["Condition"] == "MakeAlarmTopic"
+    assert files["network.json"]["Resources"]["NotificationTopic"]["Condition"] == "MakeAlarmTopic"
     assert "NotificationConfigurations" not in files["cluster.json"]["Resources"]["AutoScalingGroup"]["Properties"]

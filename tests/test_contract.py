@@ -11,8 +11,9 @@ from troposphere import Template
 
 from stack_cfn.blueprints.compiler import compile_generic, compile_stack, nested_layers
 from stack_cfn.blueprints.contract import Contract, ContractError, Out, Param, Wired
-from stack_cfn.blueprints.interfaces import Bastion, Cluster, Network, Root, Service
+from stack_cfn.blueprints.interfaces import Bastion, Cluster, Ingress, IngressShape, Network, Root, Service, ServiceGroup
 from stack_cfn.blueprints.root import Nested, build_root
+from stack_cfn.model.alarms import AlarmsConfig, ServiceAlarms
 from stack_cfn.model.config import ServiceAutoScaling, ServiceConfig, StackConfig
 from stack_cfn.ship.stackset import region_mapping, region_plans
 
@@ -67,7 +68,8 @@ def declared_names(contract: type[Contract]) -> set[str]:
 MODULES = {
     "blueprints/network.py": Network, "blueprints/cluster.py": Cluster, "blueprints/bastion.py": Bastion,
     "blueprints/service.py": Service, "blueprints/task.py": Service, "blueprints/loadbalancer.py": Service,
-    "blueprints/parts.py": Service, "blueprints/userdata.py": Cluster,
+    "blueprints/parts.py": Service, "blueprints/userdata.py": Cluster, "blueprints/ingress.py": Ingress, "blueprints/group.py": ServiceGroup,
+    "blueprints/alarms.py": Service,
 }
 
 
@@ -77,7 +79,7 @@ def test_builders_take_parameter_names_from_the_declaration(module: str, contrac
 
 
 def test_nothing_outside_the_blueprints_spells_a_parameter_name() -> None:
-    every = set().union(*(declared_names(c) for c in (Network, Cluster, Bastion, Service)))
+    every = set().union(*(declared_names(c) for c in (Network, Cluster, Bastion, Service, Ingress, ServiceGroup)))
     offenders = {}
     for path in [*PACKAGE.glob("*.py"), *(PACKAGE / "ship").glob("*.py"), PACKAGE / "blueprints" / "root.py", PACKAGE / "blueprints" / "compiler.py"]:
         found = string_literals(path) & every
@@ -105,6 +107,25 @@ STABLE_PARAMETERS = {
 def test_layer_parameter_names_are_stable(contract: type[Contract]) -> None:
     cfg = StackConfig(name="a", environment="b", key_name="k")
     assert {p.name for p in contract.declared(cfg)} == STABLE_PARAMETERS[contract]
+
+
+def test_the_scale_and_day_two_interfaces_are_stable() -> None:
+    """Shared load balancers, service groups and alarms: parameter, output and logical names other stacks and users rely on."""
+    cfg = StackConfig(name="a", environment="b", shared_certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012",
+                      alarms=AlarmsConfig())
+    ingress = IngressShape(cfg, internal=1, public=1)
+    assert {p.name for p in Ingress.declared(ingress)} == {
+        "Name", "Environment", "ExportPrefix", "InternalSubnets", "ExternalSubnets", "InternalElb", "ExternalElb", "LogBucket", "SharedCertificateArn",
+        "SharedDeletionProtection"}
+    assert {o.name for o in Ingress.outputs()} == {"InternalListeners", "InternalDnsNames", "InternalZoneIds", "PublicHttpListeners",
+                                                   "PublicHttpsListeners", "PublicDnsNames", "PublicZoneIds", "InternalFullNames", "PublicFullNames"}
+    assert (Ingress.logical_id, Ingress.filename, [p.name for p in ServiceGroup.declared(cfg)]) == ("IngressStack", "ingress.json", ["RootStackName"])
+    assert {p.name for p in Network.declared(cfg)} - STABLE_PARAMETERS[Network] == {"AlarmTopicArn", "NatPortErrors"}
+    assert {p.name for p in Cluster.declared(cfg)} - STABLE_PARAMETERS[Cluster] == {"AlarmTopic"}
+    shared = ServiceConfig(name="s", image="i", port=80, load_balancer="shared", alarms=ServiceAlarms())
+    assert {p.name for p in Service.declared(shared)} >= {"Listeners", "BalancerDnsNames", "BalancerZoneIds", "BalancerIndex", "RulePriority",
+                                                          "BalancerFullNames", "AlarmTopic", "CpuHigh", "MemoryHigh", "TasksMissingMinutes",
+                                                          "Http5xx", "UnhealthyTargets"}
 
 
 def test_service_parameter_names_are_stable() -> None:

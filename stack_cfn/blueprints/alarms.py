@@ -34,7 +34,7 @@ def add_topic(t: Template, p: Declared, emails: tuple[str, ...]) -> object:
     """The stack's topic (unless AlarmTopicArn names one), its e-mail subscriptions, encrypted with the SNS key; returns its ARN."""
     t.add_condition(MAKE_TOPIC, Equals(p[N.AlarmTopicArn], ""))
     topic = t.add_resource(sns.Topic(
-        "AlarmTopic", Condition=MAKE_TOPIC, KmsMasterKeyId="alias/aws/sns",
+        "NotificationTopic", Condition=MAKE_TOPIC, KmsMasterKeyId="alias/aws/sns",
         Subscription=[sns.Subscription(Protocol="email", Endpoint=address) for address in emails]))
     return If(MAKE_TOPIC, Ref(topic), p[N.AlarmTopicArn])
 
