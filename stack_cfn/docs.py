@@ -187,5 +187,9 @@ def diagram(cfg: StackConfig) -> str:
                   "    ext1 --- bastion", "    bastion -.-> cluster"]
     lines += [*_services(cfg), *_data(cfg), "  end"]
     flow = " and VPC flow logs" if cfg.flow_logs else ""
-    lines += [f'  logs[("log bucket<br/>load balancer access logs{flow}")]', "  vpc -.-> logs", "```"]
+    lines += [f'  logs[("log bucket<br/>load balancer access logs{flow}")]', "  vpc -.-> logs"]
+    if cfg.alarms:
+        to = ", ".join(cfg.alarms.emails) or ("your topic" if cfg.alarms.topic_arn else "no subscriptions")
+        lines += [f'  alarms(["alarms: services, cluster, NAT<br/>SNS topic to {to}"])', "  vpc -.-> alarms"]
+    lines.append("```")
     return "\n".join(lines) + "\n"

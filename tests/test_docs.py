@@ -70,3 +70,13 @@ def test_the_reference_covers_every_drop_in_template() -> None:
     from stack_cfn.docs import TEMPLATE_ORDER
 
     assert set(compile_generic().files) == set(TEMPLATE_ORDER)
+
+
+def test_the_diagram_shows_shared_load_balancers_and_alarms() -> None:
+    from stack_cfn.docs import diagram
+    from stack_cfn.model.loading import load_config
+
+    shared = diagram(load_config(ROOT / "tests" / "matrix" / "shared-albs.yaml"))
+    assert 'shared_internal{{"internal shared ALBs<br/>host rules"}}' in shared and "shared_internal --> svc_api" in shared
+    assert "internet --> shared_public" in shared and "lb_own" in shared, "a service with its own ALB keeps it"
+    assert "SNS topic to ops@example.com" in diagram(load_config(ROOT / "tests" / "matrix" / "alarms.yaml"))
