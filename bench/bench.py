@@ -93,7 +93,7 @@ def measure(n: int | None, work: Path) -> dict[str, float]:
     row["edit"], _ = build(config, work / "out", cache)
     sizes = compiled.operation_resources()
     row["operation"] = max(sizes.values())
-    row["stacks"] = len(compiled.stacks) + sum(len(nested) for nested in compiled.operations.values())
+    row["stacks"] = compiled.stack_count
     return row
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stack_cfn.blueprints.compiler import Compiled, compile_generic, compile_stack
+from stack_cfn.blueprints.group import group_file
 from stack_cfn.errors import DeployError
 from stack_cfn.model.config import StackConfig
 from stack_cfn.model.loading import load_config
@@ -212,7 +213,7 @@ def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
         out.plan(made[-1][1])
         for template, name in _groups(compiled, stack):
             if not existed:
-                out.info(f"{name}: {len(compiled.placement.members(_number(template)))} service(s), created after {stack} (they import its exports)")
+                out.info(f"{name}: {len(compiled.operations[template])} service(s), created after {stack} (they import its exports)")
                 continue
             group_existed = deploy.stack_status(cfn, name) is not None
             made.append((name, _change_set(out, target, name, uploaded.urls[template], group_parameters(stack), "nothing was deployed"), group_existed))
@@ -224,10 +225,6 @@ def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
             for problem in deploy.discard_plan(target, name, cs, uploaded if name == stack else None, stack_existed=stack_existed):
                 out.info(f"warning: {problem}")
     return 0
-
-
-def _number(template: str) -> int:
-    return int(Path(template).stem.rsplit("-", 1)[1])
 
 
 def _stale_groups(target: AwsTarget, compiled: Compiled, stack: str) -> list[str]:
@@ -256,11 +253,12 @@ def cmd_deploy(args: argparse.Namespace, out: Reporter, parameters: dict[str, st
         _run(args, out, target, changed, f"waiting for {stack}")
     groups = [_change_set(out, target, name, uploaded.urls[template], group_parameters(stack), "the root is deployed; deploy again for the groups")
               for template, name in _groups(compiled, stack)]
-    for g in (g for g in groups if not g.empty):
+    pending = [g for g in groups if not g.empty]
+    for g in pending:
         out.plan(g)
-    if [g for g in groups if not g.empty]:
-        _run(args, out, target, [g for g in groups if not g.empty], f"waiting for {len([g for g in groups if not g.empty])} service group(s)")
-    if not changed and all(g.empty for g in groups) and not stale:
+    if pending:
+        _run(args, out, target, pending, f"waiting for {len(pending)} service group(s)")
+    if not changed and not pending and not stale:
         out.done(f"no changes: stack {stack}{' and its service groups' if groups else ''} up to date")
         return 0
     from stack_cfn.ship.deploy import read_outputs
@@ -335,7 +333,7 @@ def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
 def _holder(compiled: Compiled, service: str) -> str:
     """The top-level template whose stack holds a service."""
     number = compiled.placement.groups.get(service, 0)
-    return compiled.root if number == 0 else next(g for g in compiled.groups if _number(g) == number)
+    return compiled.root if number == 0 else group_file(number)
 
 
 def _release_summary(args: argparse.Namespace, out: Reporter, stack: str, status: str, requests: dict) -> int:

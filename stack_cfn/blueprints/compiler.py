@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -49,8 +49,11 @@ class Compiled:
 
     def operation_resources(self) -> dict[str, int]:
         """Resources one operation of each top-level stack touches: its own and every nested stack's."""
-        count = Counts(self.files).resources
-        return {top: count(top) + sum(count(name) for name in nested) for top, nested in self.operations.items()}
+        return operation_sizes(self.operations, Counts(self.files))
+
+    @property
+    def stack_count(self) -> int:
+        return stack_count(self.operations)
 
     def stack_name(self, filename: str, root_stack: str) -> str:
         """The CloudFormation stack of a top-level template: the root's name, or `<root>-services-<n>`."""
@@ -122,7 +125,8 @@ def nested_ingress(cfg: StackConfig, seats: Mapping[str, Seat]) -> list[Nested]:
     """The shared load balancers, when any service is seated on them."""
     if not Ingress.present(cfg):
         return []
-    shape = IngressShape(cfg, internal=Placement(seats=seats).balancers("internal"), public=Placement(seats=seats).balancers("public"))
+    seated = Placement(seats=seats)
+    shape = IngressShape(cfg, internal=seated.balancers("internal"), public=seated.balancers("public"))
     return [Nested(Ingress, Ingress.logical_id, build_ingress(shape), Ingress.filename, shape)]
 
 
@@ -131,9 +135,8 @@ def account_warnings(cfg: StackConfig, placement: Placement, operations: Mapping
     own = sum(1 for s in cfg.services if s.has_balancer and s.load_balancer == "application")
     shared = placement.balancers("internal") + placement.balancers("public")
     classic = sum(1 for s in cfg.services if s.has_balancer and s.load_balancer == "classic")
-    stacks = len(operations) + sum(len(uses) for uses in operations.values())
     found = [
-        quotas.STACKS_PER_REGION.warning(stacks, "the stacks this description makes (nested ones included)"),
+        quotas.STACKS_PER_REGION.warning(stack_count(operations), "the stacks this description makes (nested ones included)"),
         quotas.ALBS_PER_REGION.warning(own + shared, f"the application load balancers ({own} of their own, {shared} shared; "
                                                      "load_balancer: shared puts up to 100 services on one)"),
         quotas.CLASSIC_PER_REGION.warning(classic, "the classic load balancers"),
@@ -207,10 +210,19 @@ def check_quotas(files: Mapping[str, str], operations: Mapping[str, list[str]], 
                               (quotas.OUTPUTS_PER_TEMPLATE, outputs), (quotas.TEMPLATE_BODY_BYTES, len(body.encode()))):
             if actual > quota.limit:
                 raise ConfigError("services", quota.message(actual, f"{name}'s count"), FEWER)
-    for top, uses in operations.items():
-        total = counts.resources(top) + sum(counts.resources(name) for name in uses)
+    for top, total in operation_sizes(operations, counts).items():
         if total > quotas.RESOURCES_PER_OPERATION.limit:
             raise ConfigError("services", quotas.RESOURCES_PER_OPERATION.message(total, f"the resources one deploy of {top} touches"), FEWER)
+
+
+def operation_sizes(operations: Mapping[str, Sequence[str]], counts: Counts) -> dict[str, int]:
+    """Resources one operation of each top-level stack touches: its own and every nested stack's (the quota counts them all)."""
+    return {top: counts.resources(top) + sum(counts.resources(name) for name in uses) for top, uses in operations.items()}
+
+
+def stack_count(operations: Mapping[str, Sequence[str]]) -> int:
+    """Stacks a description makes, nested ones included (the account's 'Stack count' quota counts them all)."""
+    return len(operations) + sum(len(uses) for uses in operations.values())
 
 
 FEWER = ("move services out of the full stack: remove them from the placement file (they are placed anew, and replaced), "

@@ -276,10 +276,7 @@ def execute(
     target: AwsTarget, cs: ChangeSet, on_event: Callable[[StackEvent], None] | None = None, timeout: float = 3600
 ) -> str:
     """Execute a change set and follow the stack's events to a final status."""
-    cfn = target.client("cloudformation")
-    started = _latest_event_time(cfn, cs.stack_name)
-    cfn.execute_change_set(ChangeSetName=cs.arn)
-    return follow(target, cs.stack_name, since=started, on_event=on_event, timeout=timeout)
+    return execute_many(target, [cs], on_event, timeout)[cs.stack_name]
 
 
 def execute_only(target: AwsTarget, cs: ChangeSet) -> None:
@@ -298,10 +295,6 @@ def _latest_event_time(cfn: Any, stack_name: str) -> Any:
 # A change set that was executed but has not started: CloudFormation moves the stack out of
 # REVIEW_IN_PROGRESS within seconds; one that stays there did not take the change set.
 REVIEW_GRACE_SECONDS = 60
-
-
-def follow(target: AwsTarget, stack_name: str, since: Any = None, on_event: Callable[[StackEvent], None] | None = None, timeout: float = 3600) -> str:
-    return follow_many(target, {stack_name: since}, on_event, timeout)[stack_name]
 
 
 def follow_many(target: AwsTarget, stacks: Mapping[str, Any], on_event: Callable[[StackEvent], None] | None = None,
@@ -422,13 +415,3 @@ def read_outputs(target: AwsTarget, stack_name: str) -> dict[str, str]:
     ordered = {k: outputs[k] for k in order if k in outputs}
     ordered.update({k: v for k, v in sorted(outputs.items()) if k not in ordered})
     return ordered
-
-
-def destroy(target: AwsTarget, stack_name: str, on_event: Callable[[StackEvent], None] | None = None, timeout: float = 3600) -> str:
-    cfn = target.client("cloudformation")
-    status = stack_status(cfn, stack_name)
-    if status is None:
-        raise DeployError(f"stack {stack_name} does not exist; nothing to destroy")
-    since = _latest_event_time(cfn, stack_name)
-    cfn.delete_stack(StackName=stack_name)
-    return follow(target, stack_name, since=since, on_event=on_event, timeout=timeout)

@@ -98,9 +98,6 @@ class Reporter:
                 f"{', '.join(replacements)}[/bold red]"
             )
 
-    def follow(self, run: Callable[[Callable[[dict[str, Any]], None]], str], stack: str, timeout_minutes: int = 60) -> str:
-        return self.follow_many(lambda on_event: {stack: run(on_event)}, stack, timeout_minutes)[stack]
-
     def follow_many(self, run: Callable[[Callable[[dict[str, Any]], None]], dict[str, str]], what: str, timeout_minutes: int = 60) -> dict[str, str]:
         """Print stack events while `run` follows one or more stacks, then each stack's final status."""
         def on_event(ev: dict[str, Any]) -> None:
