@@ -17,6 +17,7 @@ $(STAMP): setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python -m compileall -q stack_cfn  # an editable install gets no bytecode, and PYTHONDONTWRITEBYTECODE may forbid writing it later
 	touch $@
 
 # Compile the example stack into build/ and regenerate the generic templates/.

@@ -102,13 +102,14 @@ def test_log_bucket_is_kept_private_and_retained(cfg: StackConfig) -> None:
     assert props["BucketName"]["Fn::If"][2] == {"Ref": "AWS::NoValue"}, "CloudFormation picks a unique name by default"
     rule = props["LifecycleConfiguration"]["Rules"][0]
     assert rule["Id"] == "logs-expiration" and rule["ExpirationInDays"] == {"Ref": "LogsExpirationDays"}
-    policy = t["Resources"]["LogBucketPolicy"]["Properties"]["PolicyDocument"]["Fn::If"]
-    legacy, principal = policy[1], policy[2]
-    assert legacy["Statement"][0]["Principal"]["AWS"][0]["Fn::Join"][1][3] == {"Fn::FindInMap": ["ElbLogDelivery", {"Ref": "AWS::Region"}, "Account"]}
-    assert principal["Statement"][0]["Principal"] == {"Service": ["logdelivery.elasticloadbalancing.amazonaws.com"]}
-    for doc in (legacy, principal):
-        deny = doc["Statement"][-1]
-        assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    statements = t["Resources"]["LogBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    condition, legacy, principal = statements[0]["Fn::If"]  # only the ELB delivery statement differs by region
+    assert condition == "ElbLogsFromAccount"
+    assert legacy["Principal"]["AWS"][0]["Fn::Join"][1][3] == {"Fn::FindInMap": ["ElbLogDelivery", {"Ref": "AWS::Region"}, "Account"]}
+    assert principal["Principal"] == {"Service": ["logdelivery.elasticloadbalancing.amazonaws.com"]}
+    assert [s["Sid"] for s in statements[1:]] == ["FlowLogDelivery", "FlowLogAclCheck", "DenyInsecureTransport"]
+    deny = statements[-1]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     mapping = t["Mappings"]["ElbLogDelivery"]
     assert mapping["us-west-2"]["Account"] == "797873946194"
     assert mapping["eu-central-2"]["Account"] == "service-principal"

@@ -121,9 +121,10 @@ def test_network_audit_and_scoping() -> None:
     flow = res["FlowLog"]
     assert flow["Condition"] == "FlowLogsOn" and flow["Properties"]["TrafficType"] == "ALL" and flow["Properties"]["LogDestinationType"] == "s3"
     assert t["Parameters"]["FlowLogs"]["Default"] == "true"
-    statements = res["LogBucketPolicy"]["Properties"]["PolicyDocument"]["Fn::If"][1]["Statement"]
-    delivery = next(s for s in statements if s["Sid"] == "ElbAccessLogDelivery")
-    assert delivery["Resource"][0]["Fn::Join"][1][-3:] == ["/*/AWSLogs/", {"Ref": "AWS::AccountId"}, "/*"], "only under AWSLogs/<this account>/"
+    choice = res["LogBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]["Fn::If"]
+    for delivery in choice[1:]:  # by the region's ELB account, or by the service principal
+        assert delivery["Sid"] == "ElbAccessLogDelivery"
+        assert delivery["Resource"][0]["Fn::Join"][1][-3:] == ["/*/AWSLogs/", {"Ref": "AWS::AccountId"}, "/*"], "only under AWSLogs/<this account>/"
     assert t["Parameters"]["SshCidr"]["Default"] == "", "no SSH unless the stack file names a range"
     nat = res["NatInstance1"]["Properties"]
     assert nat["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import awacs.s3 as s3_actions
-from awacs.aws import Allow, ArnLike, Bool, Condition, Deny, Policy, Principal, Statement, StringEquals
+from awacs.aws import Allow, ArnLike, Bool, Condition, Deny, Principal, Statement, StringEquals
 from troposphere import (
     AccountId,
     And,
@@ -341,10 +341,8 @@ def _log_bucket_policy(t: Template, bucket: s3.Bucket) -> None:
         s3.BucketPolicy(
             "LogBucketPolicy",
             Bucket=Ref(bucket),
-            PolicyDocument=If(
-                ELB_ACCOUNT_DELIVERY,
-                Policy(Version="2012-10-17", Id="log-bucket-policy", Statement=[delivery, flow_write, flow_acl, tls_only]),
-                Policy(Version="2012-10-17", Id="log-bucket-policy", Statement=[service_delivery, flow_write, flow_acl, tls_only]),
-            ),
+            # awacs allows no Fn::If among statements; the one statement that differs is chosen in place
+            PolicyDocument={"Version": "2012-10-17", "Id": "log-bucket-policy",
+                            "Statement": [If(ELB_ACCOUNT_DELIVERY, delivery, service_delivery), flow_write, flow_acl, tls_only]},
         )
     )

@@ -20,6 +20,7 @@ it is safe to delete. STACK_CFN_NO_LINT_CACHE=1 turns it off.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib.metadata
 import json
@@ -116,8 +117,12 @@ def _lint_all(work: list[str]) -> list[list[str]]:
     workers = min(len(work), os.cpu_count() or 1)
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
         _runner(DEFAULT_LINT_REGIONS, PACKAGE_ONLY_RULES)  # loaded once, inherited by the forked workers
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return list(pool.map(_lint_one, work))
+        gc.freeze()  # the workers' collector leaves the inherited objects alone, and so their pages stay shared
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                return list(pool.map(_lint_one, work))
+        finally:
+            gc.unfreeze()  # this process goes on collecting as before
     return [_lint_one(item) for item in work]
 
 
