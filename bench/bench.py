@@ -4,14 +4,19 @@ A benchmark, not a test. Each build runs `stack-cfn build` in a process of its o
 - cold: an empty lint cache;
 - warm: the same build again (nothing changed: cfn-lint is not even imported);
 - edit: after changing one service (its memory, the first service of the root).
-Peak memory is the build process's maximum resident set. It prints a table and exits 1 when a target
+Timings are medians over several runs, each in a fresh directory (five for the small descriptions,
+whose times are the shortest and noisiest); peak memory is the largest maximum resident set of any
+build process. It prints a table, then the example stack's floor (bench/floor.py: the least any
+build that lints every template with cfn-lint can take on this machine), and exits 1 when a target
 is missed, naming it.
 """
 
 from __future__ import annotations
 
 import compileall
+import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +31,7 @@ from stack_cfn.model.loading import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (1, 10, 100, 300, 1000, 2000)
+RUNS = {None: 5, 1: 5, 10: 5, 100: 3, 300: 3, 1000: 3, 2000: 1}
 KINDS = ({"kind": "service"}, {"kind": "web-service", "https": False}, {"kind": "service", "load_balancer": "classic"}, {"kind": "worker"})
 
 
@@ -80,8 +86,15 @@ def edit_one(config: Path) -> None:
 
 
 def measure(n: int | None, work: Path) -> dict[str, float]:
-    """Every figure of one description: the example stack when n is None."""
-    work.mkdir()
+    """Every figure of one description (the example stack when n is None): medians of its runs."""
+    runs = [run_once(n, work / f"{i}") for i in range(RUNS[n])]
+    row = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+    row["memory"] = max(r["memory"] for r in runs)
+    return row
+
+
+def run_once(n: int | None, work: Path) -> dict[str, float]:
+    work.mkdir(parents=True)
     config = work / "stack.yaml"
     config.write_text((ROOT / "stack.yaml").read_text() if n is None else yaml.safe_dump(description(n), sort_keys=False))
     start = time.perf_counter()
@@ -92,10 +105,20 @@ def measure(n: int | None, work: Path) -> dict[str, float]:
     row["warm"], _ = build(config, work / "out", cache)
     edit_one(config)
     row["edit"], _ = build(config, work / "out", cache)
-    sizes = compiled.operation_resources()
-    row["operation"] = max(sizes.values())
+    row["operation"] = max(compiled.operation_resources().values())
     row["stacks"] = compiled.stack_count
     return row
+
+
+def floor(config: Path) -> dict[str, float]:
+    """The median of three measurements of bench/floor.py, each in a process of its own."""
+    runs = []
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-m", "bench.floor", str(config)], capture_output=True, text=True, cwd=ROOT, check=False)
+        if out.returncode != 0:
+            sys.exit(f"bench: measuring the floor failed: {out.stderr}")
+        runs.append(json.loads(out.stdout))
+    return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
 
 
 def main() -> int:
@@ -108,6 +131,10 @@ def main() -> int:
             rows[n] = measure(n, Path(tmp) / f"run{i}")
             figures = " ".join(f"{rows[n][c]:>{w}.{p}f}" for c, w, p in zip(columns, (10, 8, 8, 8, 9, 7, 11), (2, 2, 2, 2, 0, 0, 0), strict=True))
             print(f"{'example' if n is None else n:>9} {figures}", flush=True)
+    parts = floor(ROOT / "stack.yaml")
+    print(f"\nexample stack, cold build floor on {parts['cores']:.0f} cores: cfn-lint load {parts['load']:.2f} s + "
+          f"lint CPU {parts['lint']:.2f} s ({parts['units']:.0f} templates) / {parts['cores']:.0f} = {parts['floor']:.2f} s "
+          f"(imports and compile, {parts['imports']:.2f} s, assumed hidden)")
     missed = [t for t in TARGETS if rows[t.services][t.measure] > t.limit]
     print()
     for t in TARGETS:
