@@ -28,11 +28,11 @@ def parts(config: Path) -> dict[str, float]:
     compiled = compile_stack(load_config(config))
     units = sorted({unit for body in compiled.files.values() for unit in lint.lint_units(body)})
     imported = time.perf_counter()
-    lint._runner(lint.DEFAULT_LINT_REGIONS, lint.PACKAGE_ONLY_RULES)
+    lint.load_rules()
     loaded = time.perf_counter()
     cpu = time.process_time()
     for unit in units:
-        lint._lint_one(unit)
+        lint.unit_findings(unit)
     linting = time.process_time() - cpu
     cores = os.cpu_count() or 1
     load = loaded - imported

@@ -87,7 +87,13 @@ def _findings(body: str, regions: tuple[str, ...], ignore: tuple[str, ...]) -> l
     return findings
 
 
-def _lint_one(body: str) -> list[str]:
+def load_rules() -> None:
+    """Import cfn-lint and load its rules for the build's configuration, once per process."""
+    _runner(DEFAULT_LINT_REGIONS, PACKAGE_ONLY_RULES)
+
+
+def unit_findings(body: str) -> list[str]:
+    """The findings of one template body (or slice) under the build's configuration."""
     return _findings(body, DEFAULT_LINT_REGIONS, PACKAGE_ONLY_RULES)
 
 
@@ -116,14 +122,14 @@ def _remember(directory: Path | None, key: str, findings: list[str]) -> None:
 def _lint_all(work: list[str]) -> list[list[str]]:
     workers = min(len(work), os.cpu_count() or 1)
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-        _runner(DEFAULT_LINT_REGIONS, PACKAGE_ONLY_RULES)  # loaded once, inherited by the forked workers
+        load_rules()  # loaded once, inherited by the forked workers
         gc.freeze()  # the workers' collector leaves the inherited objects alone, and so their pages stay shared
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                return list(pool.map(_lint_one, work))
+                return list(pool.map(unit_findings, work))
         finally:
             gc.unfreeze()  # this process goes on collecting as before
-    return [_lint_one(item) for item in work]
+    return [unit_findings(item) for item in work]
 
 
 SLICE = 5  # independent nested stacks per lint slice
