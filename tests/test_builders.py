@@ -110,9 +110,8 @@ def test_log_bucket_is_kept_private_and_retained(cfg: StackConfig) -> None:
     assert [s["Sid"] for s in statements[1:]] == ["FlowLogDelivery", "FlowLogAclCheck", "DenyInsecureTransport"]
     deny = statements[-1]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    mapping = t["Mappings"]["ElbLogDelivery"]
-    assert mapping["us-west-2"]["Account"] == "797873946194"
-    assert mapping["eu-central-2"]["Account"] == "service-principal"
+    assert t["Conditions"]["ElbLogsFromAccount"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AWS::Partition"}, "aws"]}]}
+    assert set(t["Mappings"]["ElbLogDelivery"]) == {"us-gov-west-1", "us-gov-east-1", "cn-north-1", "cn-northwest-1"}
 
 
 CLUSTER_IDS = {
@@ -188,8 +187,8 @@ def test_instance_policy_is_least_privilege(cfg: StackConfig) -> None:
     assert "ManagedPolicyArns" not in role, "not AmazonSSMManagedInstanceCore (ssm:GetParameter* on *)"
     agent = role["Policies"][0]["PolicyDocument"]["Statement"]
     actions = {a for s in agent for a in s["Action"]}
-    assert {"ecs:RegisterContainerInstance", "logs:PutLogEvents", "ssm:UpdateInstanceInformation", "ssmmessages:OpenDataChannel"} <= actions
-    assert not any(a.startswith(("ecr:", "ssm:GetParameter", "secretsmanager:")) for a in actions), "containers' pulls use execution roles"
+    assert {"ecs:RegisterContainerInstance", "ssm:UpdateInstanceInformation", "ssmmessages:OpenDataChannel"} <= actions
+    assert not any(a.startswith(("ecr:", "ssm:GetParameter", "secretsmanager:", "logs:")) for a in actions), "pulls and logs use execution roles"
     assert not any(a.endswith(":*") for a in actions)
     auth = as_dict(build_cluster(cfg))["Resources"]["DockerAuthSecretPolicy"]
     assert auth["Condition"] == "HasDockerAuth" and auth["Properties"]["Roles"] == [{"Ref": "InstanceRole"}]
@@ -232,7 +231,7 @@ def test_user_data_is_valid_mime_with_yaml_cloud_config(cfg: StackConfig) -> Non
     assert "ECS_ENGINE_AUTH_DATA" not in lines, "the auth data is read at boot, never written into user data"
     assert json.loads(lines["ECS_AVAILABLE_LOGGING_DRIVERS"]) == ["awslogs", "json-file"]
     script = next(f for f in cloud["write_files"] if f["path"].endswith("stack-cfn-docker-auth"))
-    assert f"--secret-id '{SECRET_ARN}'" in script["content"] and "ECS_ENGINE_AUTH_TYPE=%s" in script["content"]
+    assert f"stack-cfn-get-secret '{SECRET_ARN}'" in script["content"] and "ECS_ENGINE_AUTH_TYPE=%s" in script["content"]
     assert cloud["runcmd"] == ["systemctl daemon-reload && systemctl enable --now stack-cfn-block-imds.service", "/usr/local/sbin/stack-cfn-docker-auth"]
     env = next(f for f in cloud["write_files"] if f["path"] == "/etc/environment")
     assert "SERVER_ENVIRONMENT=prod" in env["content"] and "SERVER_REGION=us-west-2" in env["content"]

@@ -9,7 +9,7 @@ import pytest
 from stack_cfn.blueprints.compiler import compile_stack
 from stack_cfn.blueprints.database import build_database
 from stack_cfn.blueprints.iam_user import build_iam_user
-from stack_cfn.model.data import DatabaseConfig, DatabaseShape, IamUserConfig, Serverless
+from stack_cfn.model.data import DatabaseConfig, DatabaseShape, IamUserConfig, IamUserShape, Serverless
 from stack_cfn.model.loading import parse_config
 
 BASE = "name: shop\nenvironment: prod\n"
@@ -79,7 +79,7 @@ def test_a_service_gets_its_database_as_env_and_secrets() -> None:
 
 def test_an_iam_user_never_outputs_its_secret_key() -> None:
     user = IamUserConfig(name="ci", policies=({"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::a/*"},))
-    t = json.loads(build_iam_user(user).to_json())
+    t = json.loads(build_iam_user(IamUserShape(user, "acme-staging")).to_json())
     assert set(t["Outputs"]) == {"UserArn", "AccessKeyId", "SecretArn"}
     assert "SecretAccessKey" not in json.dumps([o["Value"] for o in t["Outputs"].values()])
     secret = t["Resources"]["AccessKeySecret"]["Properties"]["SecretString"]["Fn::Sub"]

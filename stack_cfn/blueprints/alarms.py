@@ -6,12 +6,15 @@ breach (a new or idle service has no 5xx metric at all).
 
 from __future__ import annotations
 
-from troposphere import Equals, GetAtt, If, Ref, Template, autoscaling, cloudwatch, sns
+from awacs import kms as awacs_kms
+from awacs.aws import Allow, ArnEquals, Condition, Policy, Principal, Statement, StringEquals
+from troposphere import AccountId, Equals, GetAtt, If, Join, Partition, Ref, Template, autoscaling, cloudwatch, kms, sns
 
 from stack_cfn.blueprints.contract import Declared
 from stack_cfn.blueprints.interfaces import Cluster as C
 from stack_cfn.blueprints.interfaces import Network as N
 from stack_cfn.blueprints.interfaces import Service as S
+from stack_cfn.blueprints.suppressions import TOPIC_KEY_PUBLISHERS, skipping
 
 MAKE_TOPIC = "MakeAlarmTopic"
 ASG_NOTIFICATIONS = ["autoscaling:EC2_INSTANCE_LAUNCH", "autoscaling:EC2_INSTANCE_TERMINATE",
@@ -30,11 +33,42 @@ def dimensions(**values: object) -> list[cloudwatch.MetricDimension]:
 # ---------------------------------------------------------------- network
 
 
+# Who publishes to the topic, and so must be able to use its key (SNS developer guide, "Enable compatibility
+# between event sources from AWS services and encrypted topics": kms:GenerateDataKey* and kms:Decrypt).
+PUBLISH_KEY_ACTIONS = [awacs_kms.Decrypt, awacs_kms.Action("GenerateDataKey*")]
+ASG_SERVICE_LINKED_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+
+
+def topic_key_policy() -> Policy:
+    """The topic key's policy: the account administers it (KMS "Default key policy"); CloudWatch alarms and Auto Scaling
+    notifications may encrypt with it.
+
+    CloudWatch cannot publish to a topic encrypted with the AWS-managed alias/aws/sns: its policy cannot be edited and
+    does not admit cloudwatch.amazonaws.com (AWS knowledge center "cloudwatch-receive-sns-for-alarm-trigger" and
+    "cloudwatch-configure-alarm-sns"; aws-cdk#11121), so every alarm would fail silently. Auto Scaling publishes as
+    its service-linked role (EC2 Auto Scaling user guide, "Service-linked roles"), which a key policy may name as a
+    principal only once the role exists; a new account has none before its first group, so the statement names every
+    principal and narrows it by condition to that role of this account."""
+    account = Join("", ["arn:", Partition, ":iam::", AccountId, ":root"])
+    asg_role = Join("", ["arn:", Partition, ":iam::", AccountId, ":", ASG_SERVICE_LINKED_ROLE])
+    return Policy(Version="2012-10-17", Statement=[
+        Statement(Sid="AccountAdministers", Effect=Allow, Principal=Principal("AWS", [account]), Action=[awacs_kms.Action("*")], Resource=["*"]),
+        Statement(Sid="CloudWatchAlarmsPublish", Effect=Allow, Principal=Principal("Service", ["cloudwatch.amazonaws.com"]),
+                  Action=PUBLISH_KEY_ACTIONS, Resource=["*"]),
+        Statement(Sid="AutoScalingNotificationsPublish", Effect=Allow, Principal=Principal("AWS", ["*"]), Action=PUBLISH_KEY_ACTIONS,
+                  Resource=["*"], Condition=Condition([ArnEquals("aws:PrincipalArn", asg_role), StringEquals("kms:CallerAccount", AccountId)])),
+    ])
+
+
 def add_topic(t: Template, p: Declared, emails: tuple[str, ...]) -> object:
-    """The stack's topic (unless AlarmTopicArn names one), its e-mail subscriptions, encrypted with the SNS key; returns its ARN."""
+    """The stack's topic (unless AlarmTopicArn names one), its e-mail subscriptions, encrypted with a key of its own that
+    CloudWatch and Auto Scaling may use (see topic_key_policy); returns its ARN."""
     t.add_condition(MAKE_TOPIC, Equals(p[N.AlarmTopicArn], ""))
+    key = t.add_resource(kms.Key(
+        "NotificationKey", Condition=MAKE_TOPIC, Description="Encrypts the alarm topic; CloudWatch alarms and Auto Scaling may publish with it",
+        EnableKeyRotation=True, KeyPolicy=topic_key_policy(), Metadata=skipping(TOPIC_KEY_PUBLISHERS)))
     topic = t.add_resource(sns.Topic(
-        "NotificationTopic", Condition=MAKE_TOPIC, KmsMasterKeyId="alias/aws/sns",
+        "NotificationTopic", Condition=MAKE_TOPIC, KmsMasterKeyId=Ref(key),
         Subscription=[sns.Subscription(Protocol="email", Endpoint=address) for address in emails]))
     return If(MAKE_TOPIC, Ref(topic), p[N.AlarmTopicArn])
 

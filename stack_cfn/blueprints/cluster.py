@@ -107,7 +107,7 @@ def _security_group(t: Template, p: Declared, cfg: StackConfig) -> ec2.SecurityG
 
 def _instance_role(t: Template, p: Declared, cluster: Ref) -> tuple[iam.Role, iam.InstanceProfile]:
     """The container instances' role and profile: the agent for this cluster, Session Manager, the docker auth secret if any."""
-    agent = iam.Policy(PolicyName="ecs-container-instance", PolicyDocument=policies.container_instance_policy(cluster, Sub("/${Name}/${Environment}")))
+    agent = iam.Policy(PolicyName="ecs-container-instance", PolicyDocument=policies.container_instance_policy(cluster))
     role = t.add_resource(iam.Role(
         "InstanceRole", AssumeRolePolicyDocument=policies.trust("ec2.amazonaws.com"), Policies=[agent], Tags=tags(p[C.Name], p[C.Environment])))
     t.add_resource(iam.PolicyType(
@@ -119,7 +119,7 @@ def _instance_role(t: Template, p: Declared, cluster: Ref) -> tuple[iam.Role, ia
 def _service_role(t: Template, p: Declared) -> iam.Role:
     """The ECS service role, only for stacks with a classic-ELB service (others use ECS's service-linked role)."""
     return t.add_resource(iam.Role(
-        "EcsServiceRole", AssumeRolePolicyDocument=policies.trust("ecs.amazonaws.com", same_account=True),
+        "EcsServiceRole", AssumeRolePolicyDocument=policies.trust("ecs.amazonaws.com"),
         Policies=[iam.Policy(PolicyName="ecs-service", PolicyDocument=policies.ecs_service_policy())], Tags=tags(p[C.Name], p[C.Environment])))
 
 

@@ -25,7 +25,7 @@ from stack_cfn.blueprints.service import build_service
 from stack_cfn.errors import ConfigError
 from stack_cfn.model import quotas
 from stack_cfn.model.config import ServiceConfig, StackConfig
-from stack_cfn.model.data import DatabaseConfig, DatabaseShape, IamUserConfig
+from stack_cfn.model.data import DatabaseConfig, DatabaseShape, IamUserConfig, IamUserShape
 from stack_cfn.model.placement import ROOT, Cost, Limits, Placement, Room, Seat, place, seat
 
 ROOT_FILE = "stack.json"
@@ -171,7 +171,8 @@ def nested_data(cfg: StackConfig, files: dict[str, str]) -> list[Nested]:
     """A nested stack per database (rds / rds-cluster) and per IAM user; their files are added to `files`."""
     databases = [nest(files, Database, db.logical_id, "rds-cluster" if db.is_cluster else "rds", build_database(shape), shape)
                  for db in cfg.databases for shape in [DatabaseShape(db, cfg.is_production)]]
-    users = [nest(files, IamUser, user.logical_id, "iam-user", build_iam_user(user), user) for user in cfg.iam_users]
+    users = [nest(files, IamUser, user.logical_id, "iam-user", build_iam_user(shape), shape)
+             for user in cfg.iam_users for shape in [IamUserShape(user, f"{cfg.name}-{cfg.environment}")]]
     return [*databases, *users]
 
 
@@ -265,7 +266,7 @@ def compile_generic() -> Compiled:
         files[f"{kind}.json"] = canonical_json(build_service(svc))
     for filename, db in GENERIC_DATABASES.items():
         files[filename] = canonical_json(_strip_required_defaults(build_database(DatabaseShape(db, production=False)), Database))
-    files["iam-user.json"] = canonical_json(_strip_required_defaults(build_iam_user(GENERIC_USER), IamUser))
+    files["iam-user.json"] = canonical_json(_strip_required_defaults(build_iam_user(IamUserShape(GENERIC_USER, "stack-prod")), IamUser))
     files[Ingress.filename] = canonical_json(_strip_required_defaults(build_ingress(IngressShape(GENERIC_CONFIG, internal=1, public=1)), Ingress))
     files["shared-service.json"] = canonical_json(build_service(GENERIC_SHARED))
     return Compiled(files=dict(sorted(files.items())))

@@ -6,12 +6,21 @@ Who gets what:
 - a service's execution role: pull images, write its own log group, read exactly its secrets;
 - a service's task role: nothing, unless the stack file gives it policies;
 - the ECS service role: only when a classic ELB service needs it, only this account's load balancers.
-Roles assumed by ECS carry `aws:SourceAccount` (the confused-deputy guard); EC2 instance roles
-cannot, since EC2 does not pass that key when an instance profile assumes its role.
+Task roles and execution roles (assumed by ecs-tasks.amazonaws.com) carry `aws:SourceAccount`, the
+confused-deputy guard the ECS developer guide documents for them ("Amazon ECS task IAM role", trust
+policy example). The classic-ELB service role (ecs.amazonaws.com) and EC2 instance roles do not: AWS
+documents no such key for those assumptions, and a condition on a key the service does not send would
+deny the role to the service.
+
+Every Resource is the ARN the service checks: a log group's GetAtt Arn ends in `:*` (its streams, which
+CreateLogStream/PutLogEvents name), a Secrets Manager ARN ends in the 6-character suffix Secrets Manager
+appends (`-??????` when only the name is known), SSM parameter ARNs are `parameter/<name without the
+leading slash>`, KMS keys by key ARN (an alias ARN authorizes nothing for Decrypt).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import awacs.elasticloadbalancing as elb
@@ -19,7 +28,7 @@ from awacs import ecr, ecs, kms, logs, secretsmanager, ssm, ssmmessages
 from awacs.aws import Allow, ArnEquals, Condition, Policy, PolicyDocument, Principal, Statement, StringEquals
 from awacs.ec2 import Action as Ec2Action
 from awacs.sts import AssumeRole
-from troposphere import AccountId, Join, Partition, Region, Sub
+from troposphere import AccountId, Join, Partition, Region
 
 
 def trust(service: str, same_account: bool = False) -> PolicyDocument:
@@ -35,11 +44,6 @@ def arn(service: str, resource: object) -> Join:
     return Join("", ["arn:", Partition, f":{service}:", Region, ":", AccountId, ":", resource])
 
 
-def log_group_arn(prefix: Sub | str) -> Join:
-    """Every log group under `prefix` (e.g. /<name>/<environment>) and its streams."""
-    return Join("", ["arn:", Partition, ":logs:", Region, ":", AccountId, ":log-group:", prefix, "/*"])
-
-
 def session_manager_statements() -> list[Statement]:
     """What the SSM agent needs for Session Manager, without AmazonSSMManagedInstanceCore's ssm:GetParameter* on *."""
     return [
@@ -53,8 +57,13 @@ def session_manager_policy() -> Policy:
     return Policy(Version="2012-10-17", Statement=session_manager_statements())
 
 
-def container_instance_policy(cluster_name: object, log_prefix: Sub | str) -> Policy:
-    """What the ECS agent on a container instance needs for one cluster, and Session Manager; no more."""
+def container_instance_policy(cluster_name: object) -> Policy:
+    """What the ECS agent on a container instance needs for one cluster, and Session Manager; no more.
+
+    No CloudWatch Logs: every task has an execution role, and the agent hands its credentials to docker's
+    awslogs driver (`awslogs-credentials-endpoint`, amazon-ecs-agent agent/api/task/task.go), so each task
+    writes only to its own group with its own role. (The statement this replaces named `/<Name>/<Environment>/*`,
+    which matched none of the services' groups.)"""
     cluster_arn = arn("ecs", Join("", ["cluster/", cluster_name]))
     return Policy(
         Version="2012-10-17",
@@ -65,8 +74,6 @@ def container_instance_policy(cluster_name: object, log_prefix: Sub | str) -> Po
                 ecs.SubmitAttachmentStateChanges, ecs.UpdateContainerInstancesState]),
             Statement(Sid="EcsAgentSession", Effect=Allow, Action=[ecs.Poll, ecs.StartTelemetrySession, ecs.PutSystemLogEvents, ecs.TagResource],
                       Resource=[arn("ecs", "container-instance/*")], Condition=Condition(ArnEquals("ecs:cluster", cluster_arn))),
-            Statement(Sid="ContainerLogs", Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents, logs.DescribeLogStreams],
-                      Resource=[log_group_arn(log_prefix)]),
             *session_manager_statements(),
         ],
     )
@@ -90,11 +97,22 @@ def ecs_service_policy() -> Policy:
     )
 
 
+SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+
+
 def secret_resource(ref: str) -> object:
-    """The ARN a container secret is read from: the secret (without a json-key suffix) or the parameter."""
+    """The ARN a container secret is read from: the secret (without a json-key suffix) or the parameter.
+
+    Secrets Manager names a secret's ARN `secret:<name>-<6 random characters>`, and IAM matches the whole ARN:
+    a partial ARN (the name only) gets the documented `-??????` wildcard (Secrets Manager user guide,
+    "Permissions policy examples": "...:secret:SecretName-??????"). SSM parameter ARNs are `parameter/<name>`
+    without the name's leading slash (SSM user guide, "Restricting access to Parameter Store parameters")."""
     if ref.startswith("arn:"):
         parts = ref.split(":")
-        return ":".join(parts[:7]) if parts[2] == "secretsmanager" else ref
+        if parts[2] != "secretsmanager":
+            return ref
+        secret = ":".join(parts[:7])
+        return secret if SECRET_SUFFIX.search(parts[6]) else secret + "-??????"
     return arn("ssm", "parameter/" + ref.lstrip("/"))
 
 

@@ -3,24 +3,34 @@
 The user gets the stack file's policies (statements built with awacs, managed ARNs) and an access
 key. The key's secret goes straight into a Secrets Manager secret: CloudFormation resolves it at
 deploy time, so it is in no template, build file or output (the seed output the secret key).
+
+Its name is the UserName parameter, computed at build time (model/data.py iam_user_name: at most IAM's
+64 characters, never CloudFormation's random nested-stack suffix). A named IAM resource needs
+CAPABILITY_NAMED_IAM (AWS::IAM::User reference, UserName: "If you specify a name, you must specify the
+CAPABILITY_NAMED_IAM value to acknowledge your template's capabilities"); the deploy derives that from the
+template. Exports are `<root stack>-<user>-<Output>`, as a database's are.
 """
 
 from __future__ import annotations
 
 from awacs.aws import Policy
-from troposphere import GetAtt, Join, Ref, StackName, Sub, Template, iam, secretsmanager
+from troposphere import Equals, GetAtt, If, Join, Not, Ref, StackName, Sub, Template, iam, secretsmanager
 
 from stack_cfn.blueprints.common import emit, new_template
 from stack_cfn.blueprints.contract import declare
 from stack_cfn.blueprints.interfaces import IamUser as U
 from stack_cfn.blueprints.suppressions import IAM_USER_POLICY, SECRET_DEFAULT_KEY, skipping
-from stack_cfn.model.data import IamUserConfig
+from stack_cfn.model.data import IamUserShape
 from stack_cfn.model.policies import statement
 
+HAS_STACK_NAME = "HasStackName"
 
-def build_iam_user(user: IamUserConfig) -> Template:
+
+def build_iam_user(shape: IamUserShape) -> Template:
+    user = shape.user
     t = new_template("stack-cfn iam-user: a user, its policies, an access key kept in Secrets Manager")
-    p = declare(t, U, user)
+    p = declare(t, U, shape)
+    t.add_condition(HAS_STACK_NAME, Not(Equals(p[U.StackName], "")))
     statements = [statement(f"iam_users.{user.name}.policies[{i}]", s) for i, s in enumerate(user.policies) if not isinstance(s, str)]
     grants: dict[str, object] = {}
     if statements:
@@ -28,13 +38,13 @@ def build_iam_user(user: IamUserConfig) -> Template:
     managed = [s for s in user.policies if isinstance(s, str)]
     if managed:
         grants["ManagedPolicyArns"] = managed
-    iam_user = t.add_resource(iam.User("User", UserName=Join("-", [StackName, p[U.Name]]), **grants, Metadata=skipping(IAM_USER_POLICY)))
+    iam_user = t.add_resource(iam.User("User", UserName=p[U.UserName], **grants, Metadata=skipping(IAM_USER_POLICY)))
     key = t.add_resource(iam.AccessKey("AccessKey", UserName=Ref(iam_user)))
     secret = t.add_resource(secretsmanager.Secret(
         "AccessKeySecret", Description=Join(" ", ["Access key of IAM user", Ref(iam_user)]),
         SecretString=Sub('{"AccessKeyId": "${AccessKey}", "SecretAccessKey": "${Secret}"}', Secret=GetAtt(key, "SecretAccessKey")),
         Metadata=skipping(SECRET_DEFAULT_KEY)))
-    export = lambda out: Join("-", [StackName, p[U.Name], out.name])
+    export = lambda out: Join("-", [If(HAS_STACK_NAME, p[U.StackName], StackName), p[U.Name], out.name])
     emit(t, U.UserArn, GetAtt(iam_user, "Arn"), export=export(U.UserArn))
     emit(t, U.AccessKeyId, Ref(key), export=export(U.AccessKeyId))
     emit(t, U.SecretArn, Ref(secret), export=export(U.SecretArn))

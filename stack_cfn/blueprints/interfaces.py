@@ -17,6 +17,7 @@ from troposphere import Ref, Region
 from stack_cfn.blueprints.contract import Assigned, Contract, FromDatabase, Out, Param, ParamFamily, PerService, RootName, Wired
 from stack_cfn.model import alarms as ALARM
 from stack_cfn.model import rules as R
+from stack_cfn.model.data import IAM_USER_NAME
 
 NAT_AMI_SSM = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 ECS_AMI_SSM = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
@@ -433,10 +434,12 @@ class Database(DataLayer):
     SecurityGroup = Out("Security group of the database")
 
 
-class IamUser(Contract):
+class IamUser(DataLayer):
     """iam-user.json: a user, its policies, an access key whose secret goes into Secrets Manager (never an output)."""
 
-    Name = Param("User name in the stack (the IAM user is <StackName>-<Name>)", **_lit(lambda s: s.name, required=True))
+    Name = Param("User name in the stack: exports <StackName>-<Name>-<Output>", **_lit(lambda s: s.name, required=True))
+    UserName = Param("The IAM user's name (at most 64 characters; stack-cfn gives <name>-<environment>-<user>, shortened to fit)",
+                     rule=IAM_USER_NAME, **_lit(lambda s: s.iam_name, required=True))
 
     UserArn = Out("The user's ARN")
     AccessKeyId = Out("The access key id (its secret is in SecretArn, never an output)")

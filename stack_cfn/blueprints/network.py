@@ -43,7 +43,7 @@ from stack_cfn.blueprints.contract import Declared, declare
 from stack_cfn.blueprints.interfaces import Network as N
 from stack_cfn.blueprints.suppressions import LOG_BUCKET_ACCESS_LOGGING, LOG_BUCKET_VERSIONING, PUBLIC_WEB_PORTS, skipping
 from stack_cfn.model.config import StackConfig
-from stack_cfn.model.regions import ELB_LOG_DELIVERY_PRINCIPAL, USE_SERVICE_PRINCIPAL, elb_log_mapping
+from stack_cfn.model.regions import ELB_LOG_DELIVERY_PRINCIPAL, elb_log_mapping
 
 # Conditions
 USE_NAT_GATEWAYS = "UseNatGateways"
@@ -275,9 +275,9 @@ def _flow_logs(net: Net, bucket: s3.Bucket) -> None:
 
 def _log_bucket(t: Template, name: Ref, env: Ref, bucket_name: Ref, expiry_days: Ref) -> s3.Bucket:
     t.add_mapping("ElbLogDelivery", elb_log_mapping())
-    t.add_condition(
-        ELB_ACCOUNT_DELIVERY, Not(Equals(FindInMap("ElbLogDelivery", Region, "Account"), USE_SERVICE_PRINCIPAL))
-    )
+    # The commercial partition delivers by the service principal in every Region (model/regions.py); only GovCloud and
+    # China still name a per-Region account, so the table is read only there.
+    t.add_condition(ELB_ACCOUNT_DELIVERY, Not(Equals(Partition, "aws")))
     bucket = t.add_resource(
         s3.Bucket(
             "LogBucket",

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from awacs.aws import Policy
-from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Region, Sub, Template, ecs, iam, logs
+from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Region, Template, ecs, iam, logs
 
 from stack_cfn.blueprints import iam as policies
 from stack_cfn.blueprints.contract import Declared
@@ -31,8 +31,12 @@ def add_task(t: Template, svc: ServiceConfig, p: Declared, dynamic_host_ports: b
     t.add_condition(HAS_TASK_ROLE, Not(Equals(p[S.TaskRoleArn], "")))
     t.add_condition(OWN_TASK_ROLE, Equals(p[S.TaskRoleArn], ""))
     keep = "Retain" if svc.log_retention_on_delete else "Delete"
+    # No LogGroupName: CloudFormation names the group (<service stack>-LogGroup-<random>). A fixed name would outlive
+    # the stack (the group is retained) and make the next create of that name fail with "already exists": destroy then
+    # deploy under the same name, or a nested stack rebuilt on update (AWS::Logs::LogGroup reference, LogGroupName: "If
+    # you don't specify a name, CloudFormation generates a unique ID"). Tasks get the name through awslogs-group (Ref).
     log_group = t.add_resource(logs.LogGroup(
-        "LogGroup", LogGroupName=Sub(f"/${{{S.StackName.name}}}/${{{S.Name.name}}}"), RetentionInDays=p[S.LogRetentionDays],
+        "LogGroup", RetentionInDays=p[S.LogRetentionDays],
         DeletionPolicy=keep, UpdateReplacePolicy=keep, Metadata=skipping(LOG_GROUP_KMS)))
     databases = _databases(svc, wiring or {})
     reads = policies.task_execution_policy(GetAtt(log_group, "Arn"), tuple(svc.secrets.values()), svc.kms_key_arn, svc.repository_credentials,

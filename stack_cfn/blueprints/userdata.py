@@ -9,7 +9,10 @@ per-instance modules, unlike the seed's bootcmd, which appended on every boot):
   every docker start and boot); `allow_container_imds: true` leaves it off;
 - with a docker auth secret, a script that reads it through the instance role
   at boot and appends ECS_ENGINE_AUTH_* to ecs.config: the value is in no
-  template, parameter or user data.
+  template, parameter or user data. The stock ECS-optimized AL2023 image has
+  no aws CLI (it is built from the minimal AL2023 image), so the secret is
+  read by get_secret.py (python3 and its standard library: IMDSv2 credentials,
+  a SigV4-signed GetSecretValue), written beside the script.
 Part two is the user's own extra_cloud_config_type/content.
 
 The document is a CloudFormation `Fn::Sub` string over the cluster template's
@@ -17,6 +20,9 @@ parameters and its Cluster resource (the cluster's name).
 """
 
 from __future__ import annotations
+
+import textwrap
+from pathlib import Path
 
 from troposphere import If, Sub
 
@@ -26,6 +32,19 @@ ALLOW_CONTAINER_IMDS = "AllowContainerImdsOn"
 LOG_DRIVERS = '["awslogs","json-file"]'
 IMDS_UNIT = "stack-cfn-block-imds.service"
 AUTH_SCRIPT = "/usr/local/sbin/stack-cfn-docker-auth"
+GET_SECRET = "/usr/local/libexec/stack-cfn-get-secret"
+GET_SECRET_SOURCE = (Path(__file__).parent / "get_secret.py").read_text()
+
+# The boot step, a POSIX sh script (shellcheck-clean; tests run it under a PATH without aws). The Fn::Sub variables
+# are the cluster template's parameters; the secret's value never leaves the instance.
+AUTH_SCRIPT_SOURCE = f"""#!/bin/sh
+# Private registry auth for the ECS agent, read through the instance role: never in user data.
+set -eu
+data=$(python3 {GET_SECRET} '${{EcsDockerAuthSecretArn}}')
+umask 077
+printf 'ECS_ENGINE_AUTH_TYPE=%s\\nECS_ENGINE_AUTH_DATA=%s\\n' '${{EcsDockerAuthType}}' "$(printf %s "$data" | tr -d '\\n')" >> /etc/ecs/ecs.config
+systemctl try-restart ecs || true
+"""
 
 CLOUD_CONFIG = """#cloud-config
 write_files:
@@ -57,20 +76,21 @@ write_files:
       ExecStart=/bin/sh -c 'iptables -C DOCKER-USER -i docker+ -d 169.254.169.254/32 -j DROP 2>/dev/null || iptables -I DOCKER-USER 1 -i docker+ -d 169.254.169.254/32 -j DROP'
       [Install]
       WantedBy=docker.service
+  - path: GET_SECRET
+    permissions: "0700"
+    content: |
+GET_SECRET_SOURCE
   - path: AUTH_SCRIPT
     permissions: "0700"
     content: |
-      #!/bin/sh
-      # Private registry auth for the ECS agent, read through the instance role: never in user data.
-      set -eu
-      data=$(aws secretsmanager get-secret-value --region ${AWS::Region} --secret-id '${EcsDockerAuthSecretArn}' --query SecretString --output text)
-      umask 077
-      printf 'ECS_ENGINE_AUTH_TYPE=%s\\nECS_ENGINE_AUTH_DATA=%s\\n' '${EcsDockerAuthType}' "$(printf %s "$data" | tr -d '\\n')" >> /etc/ecs/ecs.config
-      systemctl try-restart ecs || true
+AUTH_SCRIPT_SOURCE
 runcmd:
   - ${ImdsCommand}
   - ${DockerAuthCommand}
-""".replace("=LOG_DRIVERS", "=" + LOG_DRIVERS).replace("IMDS_UNIT", IMDS_UNIT).replace("path: AUTH_SCRIPT", f"path: {AUTH_SCRIPT}")
+""".replace("=LOG_DRIVERS", "=" + LOG_DRIVERS).replace("IMDS_UNIT", IMDS_UNIT).replace("path: AUTH_SCRIPT", f"path: {AUTH_SCRIPT}") \
+    .replace("path: GET_SECRET", f"path: {GET_SECRET}") \
+    .replace("GET_SECRET_SOURCE\n", textwrap.indent(GET_SECRET_SOURCE, " " * 6)) \
+    .replace("AUTH_SCRIPT_SOURCE\n", textwrap.indent(AUTH_SCRIPT_SOURCE, " " * 6))
 
 MIME = f"""Content-Type: multipart/mixed; boundary="{BOUNDARY}"
 MIME-Version: 1.0

@@ -8,6 +8,7 @@ Secrets Manager (ManageMasterUserPassword). Services name the databases they use
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -183,12 +184,17 @@ DATABASE_CHECKS: tuple[Check[DatabaseConfig], ...] = (
 )
 
 
+# IAM API reference, CreateUser: UserName is 1-64 characters of [\w+=,.@-], unique in the account, case-insensitively.
+IAM_USER_NAME_MAX = 64
+IAM_USER_NAME = R.Pattern(r"[A-Za-z0-9+=,.@_-]+", "an IAM user name", "use letters, digits and +=,.@_-, at most 64", IAM_USER_NAME_MAX)
+
+
 @dataclass(frozen=True)
 class IamUserConfig:
     """An IAM user for software outside AWS (the seed's iam-user): its policies and an access key kept in Secrets Manager."""
 
-    name: str = setting(rule=R.Pattern(r"[A-Za-z0-9+=,.@_-]{1,64}", "an IAM user name", "use letters, digits and +=,.@_-, at most 64"),
-                        doc="user name (in the stack: <stack name>-<name>)")
+    name: str = setting(rule=IAM_USER_NAME,
+                        doc="user name in the stack; the IAM user is <name>-<environment>-<name>, shortened to 64 characters")
     policies: tuple[Any, ...] = setting(load=load_policies, doc="managed policy ARNs and statements (Effect, Action, Resource)")
 
     def __post_init__(self) -> None:
@@ -199,6 +205,37 @@ class IamUserConfig:
     @property
     def logical_id(self) -> str:
         return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", self.name) if part) + "User"
+
+
+def iam_user_name(stack: str, user: str) -> str:
+    """The IAM user's name: `<stack>-<user>` when it fits IAM's 64 characters; else the same cut to 55 and `-<8 hex
+    of its SHA-256>`, keeping the user's own name whole (a 63-character stack name and `ci` give 64). The same inputs
+    always give the same name, and it never carries CloudFormation's random nested-stack suffix."""
+    full = f"{stack}-{user}"
+    if len(full) <= IAM_USER_NAME_MAX:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:8]
+    room = IAM_USER_NAME_MAX - len(digest) - 1
+    stack_room = room - len(user) - 1
+    head = f"{stack[:stack_room].rstrip('-')}-{user}" if stack_room >= 1 else user[:room]
+    return f"{head}-{digest}"
+
+
+@dataclass(frozen=True)
+class IamUserShape:
+    """What a user template is built for: the user, and the stack it is named after (`<name>-<environment>`, the
+    default root stack name, known at build time so the name is checked before anything is sent)."""
+
+    user: IamUserConfig
+    stack: str
+
+    @property
+    def name(self) -> str:
+        return self.user.name
+
+    @property
+    def iam_name(self) -> str:
+        return iam_user_name(self.stack, self.user.name)
 
 
 @dataclass(frozen=True)
