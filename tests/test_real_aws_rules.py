@@ -220,3 +220,26 @@ def test_kms_decrypt_names_key_arns_only() -> None:
         for s in doc["Statement"]:
             if "kms:Decrypt" in s["Action"]:
                 assert all(not isinstance(r, str) or ":key/" in r for r in s["Resource"]), s
+
+
+# ---------------------------------------------------------------- item 8: rotated database passwords
+
+
+def test_a_service_can_reread_its_databases_rotated_password() -> None:
+    """RDS rotates the managed master password every 7 days by default (RDS user guide, "Password management with
+    Amazon RDS and AWS Secrets Manager"); ECS injects <PREFIX>_PASSWORD only at container start ("If the secret is
+    subsequently updated or rotated, the container will not receive the updated value automatically": ECS developer
+    guide, "Pass Secrets Manager secrets through Amazon ECS environment variables"). So each service gets the secret's
+    ARN and its own task role may read exactly that secret, to re-read the password when a login fails."""
+    files = {name: json.loads(body) for name, body in compile_stack(load_config(ROOT / "tests" / "matrix" / "databases.yaml")).files.items()}
+    svc = files[files["stack.json"]["Resources"]["ApiService"]["Properties"]["TemplateURL"]]["Resources"]
+    env = {e["Name"]: e["Value"] for e in svc["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Environment"]}
+    secrets = {s["Name"] for s in svc["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Secrets"]}
+    assert {"MAIN_PASSWORD", "WH_PASSWORD"} <= secrets, "still injected at start"
+    policy = {p["PolicyName"]: p["PolicyDocument"] for p in svc["TaskRole"]["Properties"]["Policies"]}["reread-database-secrets"]
+    (statement,) = policy["Statement"]
+    assert statement["Action"] == ["secretsmanager:GetSecretValue"]
+    assert statement["Resource"] == [env["MAIN_SECRET_ARN"], env["WH_SECRET_ARN"]], "exactly the secrets it names, by the same ARN"
+    worker = files[files["stack.json"]["Resources"]["JobsService"]["Properties"]["TemplateURL"]]["Resources"]
+    reads = [r for p in worker["TaskRole"]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"] for r in s["Resource"]]
+    assert len(reads) == 1, "the worker names one database"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from awacs.aws import Policy
+from awacs import secretsmanager as awacs_secretsmanager
+from awacs.aws import Allow, Policy, Statement
 from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Region, Template, ecs, iam, logs
 
 from stack_cfn.blueprints import iam as policies
@@ -44,7 +45,7 @@ def add_task(t: Template, svc: ServiceConfig, p: Declared, dynamic_host_ports: b
     execution_role = t.add_resource(iam.Role(
         "ExecutionRole", AssumeRolePolicyDocument=policies.trust("ecs-tasks.amazonaws.com", same_account=True),
         Policies=[iam.Policy(PolicyName="pull-log-and-read-secrets", PolicyDocument=reads)]))
-    task_role = _task_role(t, svc)
+    task_role = _task_role(t, svc, databases)
     container = ecs.ContainerDefinition(
         Name=p[S.Name],
         Image=Join(":", [p[S.Image], p[S.Version]]),
@@ -78,23 +79,37 @@ def add_task(t: Template, svc: ServiceConfig, p: Declared, dynamic_host_ports: b
     return task, log_group
 
 
-def _task_role(t: Template, svc: ServiceConfig) -> iam.Role:
-    """The service's own task role (unless TaskRoleArn names one): no permissions but the stack file's policies.
-    Its SDKs find these credentials first, so nothing falls back to the instance's."""
+def _task_role(t: Template, svc: ServiceConfig, databases: list[UsedDatabase]) -> iam.Role:
+    """The service's own task role (unless TaskRoleArn names one): no permissions but the stack file's policies, and
+    reading the secrets of the databases it names (see UsedDatabase). Its SDKs find these credentials first, so nothing
+    falls back to the instance's."""
     managed = [p for p in svc.policies if isinstance(p, str)]
     statements = [statement(f"services.{svc.name}.policies[{i}]", p) for i, p in enumerate(svc.policies) if not isinstance(p, str)]
     grants: dict[str, object] = {}
     if managed:
         grants["ManagedPolicyArns"] = managed
+    inline = []
     if statements:
-        grants["Policies"] = [iam.Policy(PolicyName="service", PolicyDocument=Policy(Version="2012-10-17", Statement=statements))]
+        inline.append(iam.Policy(PolicyName="service", PolicyDocument=Policy(Version="2012-10-17", Statement=statements)))
+    if databases:
+        inline.append(iam.Policy(PolicyName="reread-database-secrets", PolicyDocument=Policy(Version="2012-10-17", Statement=[Statement(
+            Sid="DatabaseSecrets", Effect=Allow, Action=[awacs_secretsmanager.GetSecretValue], Resource=[d.secret_arn for d in databases])])))
+    if inline:
+        grants["Policies"] = inline
     return t.add_resource(iam.Role(
         "TaskRole", Condition=OWN_TASK_ROLE, AssumeRolePolicyDocument=policies.trust("ecs-tasks.amazonaws.com", same_account=True), **grants))
 
 
 @dataclass(frozen=True)
 class UsedDatabase:
-    """A database a service uses: its env prefix and its wired (or imported) outputs."""
+    """A database a service uses: its env prefix and its wired (or imported) outputs.
+
+    RDS rotates the managed master password (every 7 days by default: RDS user guide, "Password management with
+    Amazon RDS and AWS Secrets Manager"), and ECS injects <PREFIX>_PASSWORD only when a task starts (ECS developer
+    guide, "Pass Secrets Manager secrets through Amazon ECS environment variables": "If the secret is subsequently
+    updated or rotated, the container will not receive the updated value automatically"). So the service also gets <PREFIX>_SECRET_ARN, and its own task role may read that
+    secret: on an authentication failure the application re-reads the current password instead of failing until
+    the task is replaced. (docs/database-passwords.md: the choice, and the other ways out.)"""
 
     prefix: str
     host: object
@@ -103,7 +118,8 @@ class UsedDatabase:
     secret_arn: object
 
     def environment(self) -> dict[str, object]:
-        return {f"{self.prefix}_HOST": self.host, f"{self.prefix}_PORT": self.port, f"{self.prefix}_NAME": self.name}
+        return {f"{self.prefix}_HOST": self.host, f"{self.prefix}_PORT": self.port, f"{self.prefix}_NAME": self.name,
+                f"{self.prefix}_SECRET_ARN": self.secret_arn}
 
     def secrets(self) -> list[ecs.Secret]:
         """The master user's name and password, read by ECS from the secret RDS keeps them in."""
