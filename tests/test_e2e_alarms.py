@@ -40,7 +40,11 @@ def test_the_topic_has_its_email_subscriptions(deployed) -> None:  # noqa: ANN00
     topic = exports["alm-test-AlarmTopic"]
     subscriptions = target.client("sns").list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
     assert sorted((s["Protocol"], s["Endpoint"]) for s in subscriptions) == [("email", "oncall@example.com"), ("email", "ops@example.com")]
-    assert target.client("sns").get_topic_attributes(TopicArn=topic)["Attributes"].get("KmsMasterKeyId") == "alias/aws/sns"
+    # Its own key, which CloudWatch may use: alias/aws/sns would silence every alarm (docs/real-aws.md).
+    key = target.client("sns").get_topic_attributes(TopicArn=topic)["Attributes"].get("KmsMasterKeyId")
+    assert key and key != "alias/aws/sns"
+    policy = target.client("kms").get_key_policy(KeyId=key, PolicyName="default")["Policy"]
+    assert "cloudwatch.amazonaws.com" in str(policy)  # moto answers the document itself, AWS a JSON string
 
 
 @moto_gap("no CloudFormation support for AWS::CloudWatch::Alarm: the stack's alarms are not created")

@@ -69,7 +69,7 @@ def test_cluster_asg_and_launch_template(root_stack) -> None:  # noqa: ANN001
     assert "ECS_CLUSTER=e2e" in ecs_config
     assert "ECS_ENGINE_AUTH_DATA" not in ecs_config, "the auth data is read from Secrets Manager at boot"
     script = next(f["content"] for f in cloud["write_files"] if f["path"].endswith("stack-cfn-docker-auth"))
-    assert "--secret-id 'arn:aws:secretsmanager:us-east-1:123456789012:secret:e2e-auth-AbCdEf'" in script
+    assert "stack-cfn-get-secret 'arn:aws:secretsmanager:us-east-1:123456789012:secret:e2e-auth-AbCdEf'" in script
     assert cloud["runcmd"][1] == "/usr/local/sbin/stack-cfn-docker-auth"
 
 

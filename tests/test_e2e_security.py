@@ -106,7 +106,7 @@ def test_launch_template_keeps_containers_from_the_metadata_service(secured) -> 
     user_data = base64.b64decode(data["UserData"]).decode()
     assert "iptables -I DOCKER-USER 1 -i docker+ -d 169.254.169.254/32 -j DROP" in user_data
     assert "enable --now stack-cfn-block-imds.service" in user_data
-    assert f"--secret-id '{arns['auth']}'" in user_data and MARKER not in user_data
+    assert f"stack-cfn-get-secret '{arns['auth']}'" in user_data and MARKER not in user_data
     assert "KeyName" not in data, "no key pair by default"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def test_ecs_services_and_task_definitions(stack) -> None:  # noqa: ANN001
     assert container["image"] == "nginx:1.27" and container["name"] == "www"
     assert container["portMappings"][0]["hostPort"] == 0, "ALB: dynamic host port"
     assert container["logConfiguration"]["logDriver"] == "awslogs"
-    assert container["logConfiguration"]["options"]["awslogs-group"] == "/svcs-prod/www"
+    assert re.fullmatch(r"svcs-prod-WwwService-\w+-LogGroup-\w+", container["logConfiguration"]["options"]["awslogs-group"])
     auth = ecs.describe_task_definition(taskDefinition=services["auth"]["taskDefinition"])["taskDefinition"]["containerDefinitions"][0]
     assert auth["portMappings"][0]["hostPort"] == 5678 and auth["command"] == ["-text=ok"], "classic ELB: static host port"
 
