@@ -193,7 +193,9 @@ def test_instance_policy_is_least_privilege(cfg: StackConfig) -> None:
     auth = as_dict(build_cluster(cfg))["Resources"]["DockerAuthSecretPolicy"]
     assert auth["Condition"] == "HasDockerAuth" and auth["Properties"]["Roles"] == [{"Ref": "InstanceRole"}]
     assert auth["Properties"]["PolicyDocument"]["Statement"] == [{"Action": ["secretsmanager:GetSecretValue"], "Effect": "Allow",
-                                                       "Resource": [{"Ref": "EcsDockerAuthSecretArn"}], "Sid": "DockerAuthSecret"}]
+                                                       "Resource": [{"Ref": "EcsDockerAuthSecretArn"},
+                                                                    {"Fn::Join": ["", [{"Ref": "EcsDockerAuthSecretArn"}, "-??????"]]}],
+                                                       "Sid": "DockerAuthSecret"}]
 
 
 def resolve_user_data(template: dict, params: dict[str, str]) -> str:

@@ -243,3 +243,15 @@ def test_a_service_can_reread_its_databases_rotated_password() -> None:
     worker = files[files["stack.json"]["Resources"]["JobsService"]["Properties"]["TemplateURL"]]["Resources"]
     reads = [r for p in worker["TaskRole"]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"] for r in s["Resource"]]
     assert len(reads) == 1, "the worker names one database"
+
+
+def test_container_instance_actions_name_container_instances() -> None:
+    """ecs:UpdateContainerInstancesState, Poll and StartTelemetrySession authorize on container-instance ARNs
+    (container-instance/<cluster>/<id>), not on the cluster (Service Authorization Reference, Amazon ECS; aws-cdk#3199):
+    with the cluster's ARN as Resource the call is denied. They are scoped to the cluster by the ecs:cluster key."""
+    cluster = emitted()["stack/cluster.json"]["Resources"]["InstanceRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    by_sid = {s["Sid"]: s for s in cluster}
+    session = by_sid["EcsAgentSession"]
+    assert {"ecs:UpdateContainerInstancesState", "ecs:Poll", "ecs:StartTelemetrySession"} <= set(session["Action"])
+    assert "container-instance/*" in json.dumps(session["Resource"]) and "ecs:cluster" in session["Condition"]["ArnEquals"]
+    assert "ecs:UpdateContainerInstancesState" not in by_sid["EcsClusterMembership"]["Action"]

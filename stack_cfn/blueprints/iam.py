@@ -71,8 +71,11 @@ def container_instance_policy(cluster_name: object) -> Policy:
             Statement(Sid="EcsDiscovery", Effect=Allow, Action=[ecs.DiscoverPollEndpoint], Resource=["*"]),
             Statement(Sid="EcsClusterMembership", Effect=Allow, Resource=[cluster_arn], Action=[
                 ecs.RegisterContainerInstance, ecs.DeregisterContainerInstance, ecs.SubmitContainerStateChange, ecs.SubmitTaskStateChange,
-                ecs.SubmitAttachmentStateChanges, ecs.UpdateContainerInstancesState]),
-            Statement(Sid="EcsAgentSession", Effect=Allow, Action=[ecs.Poll, ecs.StartTelemetrySession, ecs.PutSystemLogEvents, ecs.TagResource],
+                ecs.SubmitAttachmentStateChanges]),
+            # These authorize on the container instance (container-instance/<cluster>/<id>), not the cluster (Service
+            # Authorization Reference, Amazon ECS; aws-cdk#3199 for UpdateContainerInstancesState): scoped by ecs:cluster.
+            Statement(Sid="EcsAgentSession", Effect=Allow, Action=[ecs.Poll, ecs.StartTelemetrySession, ecs.PutSystemLogEvents, ecs.TagResource,
+                                                                   ecs.UpdateContainerInstancesState],
                       Resource=[arn("ecs", "container-instance/*")], Condition=Condition(ArnEquals("ecs:cluster", cluster_arn))),
             *session_manager_statements(),
         ],
@@ -80,9 +83,13 @@ def container_instance_policy(cluster_name: object) -> Policy:
 
 
 def read_secret_policy(secret_arn: object) -> Policy:
-    """Read one Secrets Manager secret (the docker auth data the instance writes into ecs.config at boot)."""
+    """Read one Secrets Manager secret (the docker auth data the instance writes into ecs.config at boot).
+
+    The ARN is a template parameter, so whether it carries Secrets Manager's 6-character suffix is known only at
+    deploy time: the policy names it as given and with `-??????`, which matches it when given by name only."""
     return Policy(Version="2012-10-17", Statement=[
-        Statement(Sid="DockerAuthSecret", Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=[secret_arn])])
+        Statement(Sid="DockerAuthSecret", Effect=Allow, Action=[secretsmanager.GetSecretValue],
+                  Resource=[secret_arn, Join("", [secret_arn, "-??????"])])])
 
 
 def ecs_service_policy() -> Policy:
