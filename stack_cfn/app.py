@@ -212,7 +212,7 @@ def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
         uploaded = _upload(args, out, target, compiled)
         made.append((stack, _change_set(out, target, stack, uploaded.root_url, {}, "nothing was deployed; what the plan made is removed"), existed))
         out.plan(made[-1][1])
-        say_blocked(out, compiled, compiled.root, made[-1][1])  # what the stack policies would refuse
+        say_blocked(out, target, made[-1][1])  # what the stack policies would refuse
         for template, name in _groups(compiled, stack):
             if not existed:
                 out.info(f"{name}: {len(compiled.operations[template])} service(s), created after {stack} (they import its exports)")
@@ -220,7 +220,7 @@ def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
             group_existed = deploy.stack_status(cfn, name) is not None
             made.append((name, _change_set(out, target, name, uploaded.urls[template], group_parameters(stack), "nothing was deployed"), group_existed))
             out.plan(made[-1][1])
-            say_blocked(out, compiled, template, made[-1][1])
+            say_blocked(out, target, made[-1][1])
         for stale in _stale_groups(target, compiled, stack):
             out.info(f"!! {stale} would be DELETED with its services: none of them is placed there any more")
     finally:

@@ -191,8 +191,39 @@ def test_allow_replace_of_an_unknown_name_is_one_line_and_sends_nothing(deployed
     local, _, config = deployed
     result = run_cli("deploy", "-c", str(config), "--bucket", "guarded-templates", "--allow-replace", "nosuch", "--endpoint-url", local.endpoint_url,
                      "--region", "us-east-1", env=AWS_ENV)
-    assert result.returncode == 1 and "--allow-replace: nosuch is not a protected resource" in result.stderr
-    assert "main" in result.stderr and "uploading" not in result.stderr
+    assert result.returncode == 1 and "--allow-replace: nosuch is not protected by the stack policies in force" in result.stderr
+    assert "uploading" not in result.stderr
+
+
+def edited(config: Path, **changes: object) -> Path:
+    doc = yaml.safe_load(config.read_text())
+    doc.update(changes)
+    out = config.with_name(f"edited-{len(list(config.parent.glob('edited-*')))}.yaml")
+    out.write_text(yaml.safe_dump(doc))
+    (config.with_suffix(".placement.yaml")).exists() and out.with_suffix(".placement.yaml").write_text(config.with_suffix(".placement.yaml").read_text())
+    return out
+
+
+def plan(local, config: Path):  # noqa: ANN001, ANN201
+    return run_cli("plan", "-c", str(config), "--bucket", "guarded-templates", "--endpoint-url", local.endpoint_url, "--region", "us-east-1", env=AWS_ENV)
+
+
+def test_plan_names_the_policy_that_blocks_removing_a_database(deployed) -> None:  # noqa: ANN001
+    local, _, config = deployed
+    result = plan(local, edited(config, databases=[]))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert ("!! guarded-test: MainDatabase (AWS::CloudFormation::Stack) would be removed: the stack policy denies Update:Delete; "
+            "the deploy would fail and roll back. If that is wanted: stack-cfn deploy --allow-replace MainDatabase") in " ".join(result.stderr.split())
+
+
+@moto_gap("moto's change sets do not describe the changes inside nested stacks (IncludeNestedStacks), so a database replaced "
+          "inside its nested stack shows only as a modified nested stack")
+def test_plan_names_the_policy_that_blocks_replacing_a_database(deployed) -> None:  # noqa: ANN001
+    """RDS DBInstance: DBName "Update requires: Replacement" (CloudFormation Template Reference, AWS::RDS::DBInstance)."""
+    local, _, config = deployed
+    result = plan(local, edited(config, databases=[{"name": "main", "engine": "postgres", "database": "renamed"}]))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "MainDatabase/Database (AWS::RDS::DBInstance) would be replaced: MainDatabase's stack policy denies Update:Replace" in " ".join(result.stderr.split())
 
 
 @moto_gap("CloudFormation's ExecuteChangeSet/UpdateStack do not evaluate stack policies: a denied Update:Delete goes through")
@@ -210,3 +241,15 @@ def test_a_denied_removal_is_refused_by_cloudformation(local_aws) -> None:  # no
             break
         status = cfn.describe_stacks(StackName="policy-refusal")["Stacks"][0]["StackStatus"]
     assert status == "UPDATE_ROLLBACK_COMPLETE"
+
+
+def test_allow_replace_removes_a_database_once_and_the_policies_follow_the_new_stack(deployed) -> None:  # noqa: ANN001
+    """Last in this module: it removes the database of the shared deploy."""
+    local, target, config = deployed
+    result = run_cli("deploy", "-c", str(edited(config, databases=[])), "--bucket", "guarded-templates", "--allow-replace", "main",
+                     "--endpoint-url", local.endpoint_url, "--region", "us-east-1", env=AWS_ENV)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    said = " ".join(result.stderr.split())
+    assert "--allow-replace: the stack policies let this deploy replace or remove main" in said and "set back" in said
+    denied = {s["Resource"] for s in stack_policy(target.client("cloudformation"), "guarded-test")["Statement"] if s["Effect"] == "Deny"}
+    assert denied == {"LogicalResourceId/NetworkStack"}, "the new root's policy: the database is gone, the network still protected"

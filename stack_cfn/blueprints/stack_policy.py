@@ -19,6 +19,7 @@ Pure: template JSON in, documents out. The documents are compact, sorted JSON: b
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -42,11 +43,6 @@ class Guard:
     top: str
     path: str
     resource_type: str
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """What `deploy --allow-replace NAME` may call it: the whole path or any part (a nested stack's logical id)."""
-        return (self.path, *self.path.split("/"))
 
 
 def resources(body: str) -> Mapping[str, Mapping[str, object]]:
@@ -117,48 +113,64 @@ def policy_body(document: Mapping[str, object]) -> str:
     return body
 
 
-def policies(files: Mapping[str, str], top: str, lifted: Iterable[Guard] = ()) -> dict[str, dict]:
+def policies(files: Mapping[str, str], top: str) -> dict[str, dict]:
     """Path of each stack under `top` that holds a protected resource ("" for `top` itself, "NetworkStack" for a nested one)
-    -> its policy document, without the `lifted` guards."""
-    skip = {g.path for g in lifted if g.top == top}
+    -> its policy document."""
     by_stack: dict[str, list[str]] = {}
     for guard in guards(files, top):
         stack, _, logical_id = guard.path.rpartition("/")
-        by_stack.setdefault(stack, [])
-        if guard.path not in skip:
-            by_stack[stack].append(logical_id)
+        by_stack.setdefault(stack, []).append(logical_id)
     by_stack.setdefault("", [])
     return {stack: policy(ids) for stack, ids in sorted(by_stack.items())}
 
 
-def select(all_guards: Iterable[Guard], names: Iterable[str], aliases: Mapping[str, str] | None = None) -> tuple[list[Guard], list[str]]:
-    """The guards `--allow-replace` names lift, and the names that match none. A name is a logical id on a guard's path
-    (`OrdersDatabase`, `NetworkStack/LogBucket`, `LogBucket`) or an alias: a database's or IAM user's name in the stack
-    file -> its nested stack's logical id."""
-    chosen, unknown = [], []
-    pool = list(all_guards)
-    for name in names:
-        wanted = (aliases or {}).get(name, name)
-        hits = [g for g in pool if wanted in g.names]
-        chosen += hits
-        if not hits:
-            unknown.append(name)
-    return sorted(set(chosen)), unknown
+def listed(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
-def blocked(changes: Iterable[Mapping[str, object]], top_guards: Iterable[Guard]) -> list[str]:
-    """What a change set of one top-level stack would do that its policies deny, one line each; from each change's
-    Action (Remove: Update:Delete) and Replacement (True: Update:Replace; Conditional: may be)."""
-    by_path = {g.path: g for g in top_guards}
+def _matches(statement: Mapping[str, object], action: str, logical_id: str) -> bool:
+    """Whether a statement covers an action on a resource ("Defining a stack policy": Action/NotAction, Resource/NotResource,
+    `*` wildcards). A Condition (on ResourceType) is taken as met: the answer errs towards "denied"."""
+    resource = f"LogicalResourceId/{logical_id}"
+    if "Action" in statement:
+        hit = any(fnmatch.fnmatchcase(action, a) for a in listed(statement["Action"]))
+    else:
+        hit = not any(fnmatch.fnmatchcase(action, a) for a in listed(statement.get("NotAction", [])))
+    if "Resource" in statement:
+        return hit and any(fnmatch.fnmatchcase(resource, r) for r in listed(statement["Resource"]))
+    return hit and not any(fnmatch.fnmatchcase(resource, r) for r in listed(statement.get("NotResource", [])))
+
+
+def denies(document: Mapping[str, object] | None, action: str, logical_id: str) -> bool:
+    """Whether a stack policy denies an action on a resource: a Deny covers it, or no Allow does (a policy denies by default)."""
+    if not document:
+        return False  # no policy: every update is allowed
+    found = statements(document)
+    if any(s.get("Effect") == "Deny" and _matches(s, action, logical_id) for s in found):
+        return True
+    return not any(s.get("Effect") == "Allow" and _matches(s, action, logical_id) for s in found)
+
+
+def statements(document: Mapping[str, object]) -> list[Mapping[str, object]]:
+    statements = document.get("Statement", [])
+    return statements if isinstance(statements, list) else [statements]  # type: ignore[return-value]
+
+
+def blocked(changes: Iterable[Mapping[str, object]], documents: Mapping[str, Mapping[str, object] | None]) -> list[str]:
+    """What a change set would do that the stack policies deny, one line each. `documents`: the policy of the top-level
+    stack ("") and of its nested stacks by path; a change's LogicalResourceId is a path (`NetworkStack/LogBucket`).
+    From each change's Action (Remove: Update:Delete) and Replacement (True: Update:Replace; Conditional: may be)."""
     lines = []
     for change in changes:
-        guard = by_path.get(str(change.get("LogicalResourceId", "")))
-        if guard is None:
-            continue
+        stack, _, logical_id = str(change.get("LogicalResourceId", "")).rpartition("/")
         action, replacement = change.get("Action"), change.get("Replacement")
         if action == "Remove":
-            lines.append(f"{guard.path} ({guard.resource_type}) would be removed: denied (Update:Delete) by the stack policy")
+            denied, verb = "Update:Delete", "would be removed"
         elif action == "Modify" and replacement in ("True", "Conditional"):
-            may = "would" if replacement == "True" else "may"
-            lines.append(f"{guard.path} ({guard.resource_type}) {may} be replaced: denied (Update:Replace) by the stack policy")
+            denied, verb = "Update:Replace", "would be replaced" if replacement == "True" else "may be replaced"
+        else:
+            continue
+        if denies(documents.get(stack), denied, logical_id):
+            where = f"{stack}'s" if stack else "the"
+            lines.append(f"{change.get('LogicalResourceId')} ({change.get('ResourceType')}) {verb}: {where} stack policy denies {denied}")
     return lines

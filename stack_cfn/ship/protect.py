@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -28,22 +29,16 @@ if TYPE_CHECKING:
 SETTLED = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"}
 
 
-def aliases(cfg: StackConfig | None) -> dict[str, str]:
-    """The stack file's names of databases and IAM users -> their nested stacks' logical ids."""
-    if cfg is None:
-        return {}
-    return {**{u.name: u.logical_id for u in cfg.iam_users}, **{d.name: d.logical_id for d in cfg.databases}}
+def candidates(name: str, cfg: StackConfig | None) -> set[str]:
+    """The logical ids `--allow-replace NAME` may mean: NAME itself, or the nested stack of a database or IAM user of that
+    name (in the stack file, or removed from it: its stack still exists)."""
+    from types import SimpleNamespace
 
+    from stack_cfn.model.data import DatabaseConfig, IamUserConfig
 
-def lifted_guards(compiled: Compiled, names: Iterable[str], cfg: StackConfig | None) -> list[sp.Guard]:
-    """The guards `--allow-replace` lifts; a name that protects nothing is a one-line error before anything is sent."""
-    every = [g for top in compiled.stacks for g in sp.guards(compiled.files, top)]
-    chosen, unknown = sp.select(every, names, aliases(cfg))
-    if unknown:
-        known = sorted({*aliases(cfg), *(g.path for g in every if "/" not in g.path)})
-        raise DeployError(f"--allow-replace: {', '.join(unknown)} is not a protected resource; name a database, IAM user or protected "
-                          f"logical id ({', '.join(known[:8])}{' ...' if len(known) > 8 else ''})")
-    return chosen
+    named = SimpleNamespace(name=name)
+    found = {name, DatabaseConfig.logical_id.fget(named), IamUserConfig.logical_id.fget(named)}  # type: ignore[attr-defined]
+    return found | {x.logical_id for x in (*cfg.databases, *cfg.iam_users) if x.name == name} if cfg else found
 
 
 def _physical_ids(cfn: Any, stack: str, paths: Iterable[str]) -> dict[str, str]:
@@ -65,19 +60,18 @@ def _physical_ids(cfn: Any, stack: str, paths: Iterable[str]) -> dict[str, str]:
     return found
 
 
-def apply_stack_policies(target: AwsTarget, compiled: Compiled, stack: str, lifted: Iterable[sp.Guard] = ()) -> dict[str, str]:
-    """Set the policy of every settled stack of the deploy (top-level and nested) that holds a protected resource,
-    without the `lifted` guards; returns stack id -> the policy body set."""
+def apply_stack_policies(target: AwsTarget, compiled: Compiled, stack: str) -> dict[str, str]:
+    """Set the policy of every settled stack of the deploy (top-level and nested) that holds a protected resource;
+    returns stack id -> the policy body set."""
     from stack_cfn.ship.deploy import stack_status
 
     cfn = target.client("cloudformation")
-    lifted = list(lifted)
     done: dict[str, str] = {}
     for top in compiled.stacks:
         name = compiled.stack_name(top, stack)
         if stack_status(cfn, name) not in SETTLED:
             continue
-        documents = sp.policies(compiled.files, top, lifted)
+        documents = sp.policies(compiled.files, top)
         for path, physical in _physical_ids(cfn, name, documents).items():
             body = sp.policy_body(documents[path])
             cfn.set_stack_policy(StackName=physical, StackPolicyBody=body)
@@ -85,47 +79,120 @@ def apply_stack_policies(target: AwsTarget, compiled: Compiled, stack: str, lift
     return done
 
 
-def blocked_by_policy(compiled: Compiled, top: str, changes: Iterable[Mapping[str, object]]) -> list[str]:
-    """What a change set of the top-level template `top` would do that the stack policies deny."""
-    return sp.blocked(changes, sp.guards(compiled.files, top))
+def deployed_policies(target: AwsTarget, stack: str, changes: Iterable[Mapping[str, object]]) -> dict[str, dict | None]:
+    """The stack policies in force: of `stack` ("") and of each nested stack a change is in, by path."""
+    import json
+
+    cfn = target.client("cloudformation")
+    paths = {"", *(str(c.get("LogicalResourceId", "")).rpartition("/")[0] for c in changes)}
+    found: dict[str, dict | None] = {}
+    for path, physical in _physical_ids(cfn, stack, paths).items():
+        body = cfn.get_stack_policy(StackName=physical).get("StackPolicyBody")
+        found[path] = json.loads(body) if body else None
+    return found
 
 
-def say_blocked(out: Reporter, compiled: Compiled, top: str, cs: ChangeSet) -> None:
+def blocked_by_policy(target: AwsTarget, cs: ChangeSet) -> list[str]:
+    """What a change set would do that the policies set on its stacks deny (those CloudFormation evaluates)."""
+    if cs.empty or cs.kind == "CREATE":
+        return []
+    return sp.blocked(cs.changes, deployed_policies(target, cs.stack_name, cs.changes))
+
+
+def say_blocked(out: Reporter, target: AwsTarget, cs: ChangeSet) -> None:
     """`plan`: one line per change a stack policy would refuse, and how to allow it once."""
-    for line in blocked_by_policy(compiled, top, cs.changes):
-        out.info(f"!! {cs.stack_name}: {line}; if that is wanted, deploy with --allow-replace {line.split(' ', 1)[0]}")
+    for line in blocked_by_policy(target, cs):
+        out.info(f"!! {cs.stack_name}: {line}; the deploy would fail and roll back. If that is wanted: "
+                 f"stack-cfn deploy --allow-replace {line.split(' ', 1)[0].split('/')[0]}")
 
 
 # ---------------------------------------------------------------- deploy: relax, execute, restore
 
 
+def relaxed(document: Mapping[str, Any], path: str, names: set[str]) -> dict[str, Any]:
+    """A deployed policy without the denials `--allow-replace` lifts: of a resource named, and every one of a nested stack named."""
+    if names & set(path.split("/")):
+        return sp.policy([])
+    statements = []
+    for statement in sp.statements(document):
+        if statement.get("Effect") == "Deny" and "Resource" in statement:
+            kept = [r for r in sp.listed(statement["Resource"]) if r.removeprefix("LogicalResourceId/") not in names]
+            if not kept:
+                continue
+            statement = {**statement, "Resource": kept if isinstance(statement["Resource"], list) else kept[0]}
+        statements.append(statement)
+    return {**document, "Statement": statements}
+
+
 @dataclass
 class Guarding:
+    """One deploy's policies: what was in force before it (stack id -> body) where `--allow-replace` relaxed them."""
+
     target: AwsTarget
     compiled: Compiled
     stack: str
-    lifted: list[sp.Guard] = field(default_factory=list)
+    relaxed_from: dict[str, str] = field(default_factory=dict)
 
 
 _ACTIVE: ContextVar[list[Guarding] | None] = ContextVar("stack_cfn_guarding", default=None)
 
 
+def in_force(target: AwsTarget, compiled: Compiled, stack: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """(top-level stack, path) -> (stack id, policy body) of every settled stack of the deploy and its nested stacks that has a policy."""
+    from stack_cfn.ship.deploy import nested_stacks, stack_status
+
+    cfn = target.client("cloudformation")
+    found = {}
+    for top in compiled.stacks:
+        name = compiled.stack_name(top, stack)
+        if stack_status(cfn, name) not in SETTLED:
+            continue
+        for path, physical in {"": name, **nested_stacks(cfn, name)}.items():
+            body = cfn.get_stack_policy(StackName=physical).get("StackPolicyBody")
+            if body:
+                found[(name, path)] = (physical, body)
+    return found
+
+
 def guard_deploy(args: argparse.Namespace, out: Reporter, target: AwsTarget, compiled: Compiled, cfg: StackConfig | None, stack: str) -> None:
-    """In `deploy`, before anything executes: the stacks that exist get their policies, relaxed for the guards
-    `--allow-replace` names; `guarded` sets the full policies again when the deploy ends (done, failed or interrupted)."""
-    lifted = lifted_guards(compiled, getattr(args, "allow_replace", None) or [], cfg)
+    """In `deploy`, before anything executes. The policies in force stay (they protect what is deployed, including what
+    this deploy removes); `--allow-replace NAME` relaxes them for NAME until the deploy ends. `guarded` then sets the new
+    full policies after a deploy that succeeded, or puts back the relaxed ones after one that did not."""
     active = _ACTIVE.get()
     if active is None:
         raise RuntimeError("guard_deploy outside a @guarded command")
-    active.append(Guarding(target, compiled, stack, lifted))
-    if lifted:
-        out.info(f"--allow-replace: the stack policies allow replacing or removing {', '.join(g.path for g in lifted)} for this deploy only")
-    with out.step("setting the stack policies", "nothing was deployed"):
-        apply_stack_policies(target, compiled, stack, lifted)
+    guarding = Guarding(target, compiled, stack)
+    active.append(guarding)
+    requested = getattr(args, "allow_replace", None) or []
+    if not requested:
+        return
+    cfn = target.client("cloudformation")
+    with out.step("reading the stack policies", "nothing was deployed"):
+        current = in_force(target, compiled, stack)
+    names = {n for name in requested for n in candidates(name, cfg)}
+    changes = {physical: (body, sp.policy_body(relaxed(json.loads(body), path, names))) for (_, path), (physical, body) in current.items()}
+    changes = {physical: pair for physical, pair in changes.items() if pair[0] != pair[1]}
+    lifting = [name for name in requested if any(candidates(name, cfg) & _denied_ids(json.loads(b), p) for (_, p), (_, b) in current.items())]
+    unknown = [name for name in requested if name not in lifting]
+    if unknown:
+        raise DeployError(f"--allow-replace: {', '.join(unknown)} is not protected by the stack policies in force; name a database or IAM user "
+                          "of the stack file or a protected logical id (stack-cfn plan names what the policies would block)")
+    with out.step("relaxing the stack policies for this deploy", "the policies are being set back"):
+        for physical, (before, after) in sorted(changes.items()):
+            guarding.relaxed_from[physical] = before
+            cfn.set_stack_policy(StackName=physical, StackPolicyBody=after)
+    out.info(f"--allow-replace: the stack policies let this deploy replace or remove {', '.join(requested)}; they are set back when it ends")
+
+
+def _denied_ids(document: Mapping[str, Any], path: str) -> set[str]:
+    """The logical ids a policy denies something on, and the nested stack it is on (naming it lifts them all)."""
+    ids = {r.removeprefix("LogicalResourceId/") for s in sp.statements(document) if s.get("Effect") == "Deny"
+           for r in sp.listed(s.get("Resource", []))}
+    return ids | (set(path.split("/")) if ids and path else set())
 
 
 def guarded(command: Callable[..., int]) -> Callable[..., int]:
-    """Decorates a deploying command: whatever way it ends, every settled stack it guarded gets its full policies back."""
+    """Decorates a deploying command: whatever way it ends, every settled stack it guarded gets its policies set."""
 
     @functools.wraps(command)
     def run(args: argparse.Namespace, out: Reporter, *rest: Any, **named: Any) -> int:
@@ -146,13 +213,20 @@ def guarded(command: Callable[..., int]) -> Callable[..., int]:
 
 
 def _restore(out: Reporter, guarding: list[Guarding], failed: bool) -> None:
+    """After success: the new full policies everywhere. After a failure or Ctrl-C: the policies relaxed for it, as they were."""
     for g in guarding:
         try:
-            apply_stack_policies(g.target, g.compiled, g.stack)
+            if failed:
+                cfn = g.target.client("cloudformation")
+                for physical, body in sorted(g.relaxed_from.items()):
+                    cfn.set_stack_policy(StackName=physical, StackPolicyBody=body)
+            else:
+                apply_stack_policies(g.target, g.compiled, g.stack)
         except Exception as exc:  # the deploy's own error is the one to show; this one is said beside it
             if not failed:
                 raise
-            out.info(f"warning: the stack policies of {g.stack} could not be set back ({type(exc).__name__}: {exc}); deploy again to set them")
+            out.info(f"warning: the stack policies of {g.stack} could not be set back ({type(exc).__name__}: {exc}); "
+                     f"set them with stack-cfn deploy, or by hand (docs/pipeline.md)")
             continue
-        if g.lifted:
-            out.info(f"stack policies of {g.stack} restored: {', '.join(x.path for x in g.lifted)} protected again")
+        if g.relaxed_from:
+            out.info(f"stack policies of {g.stack} set back: what --allow-replace lifted is protected again")
