@@ -253,3 +253,17 @@ def test_allow_replace_removes_a_database_once_and_the_policies_follow_the_new_s
     assert "--allow-replace: the stack policies let this deploy replace or remove main" in said and "set back" in said
     denied = {s["Resource"] for s in stack_policy(target.client("cloudformation"), "guarded-test")["Statement"] if s["Effect"] == "Deny"}
     assert denied == {"LogicalResourceId/NetworkStack"}, "the new root's policy: the database is gone, the network still protected"
+
+
+@moto_gap("CloudFormation's ExecuteChangeSet does not evaluate stack policies: the database's nested stack is deleted despite the root's "
+          "Deny of Update:Delete on it")
+def test_deploy_removing_a_protected_database_without_allow_replace_fails(local_aws, tmp_path: Path) -> None:  # noqa: ANN001
+    """"Prevent updates to stack resources" (CloudFormation User Guide): an update that would do a denied action fails and rolls back."""
+    local, _ = local_aws
+    config = tmp_path / "stack.yaml"
+    config.write_text(yaml.safe_dump({**description("refused", "10.93.0.0/16"), "services": []}))
+    flags = ("--bucket", "refused-templates", "--create-bucket", "--endpoint-url", local.endpoint_url, "--region", "us-east-1")
+    first = run_cli("deploy", "-c", str(config), *flags, env=AWS_ENV)
+    assert first.returncode == 0, first.stderr[-2000:]
+    second = run_cli("deploy", "-c", str(edited(config, databases=[])), *flags, env=AWS_ENV)
+    assert second.returncode == 1 and "UPDATE_ROLLBACK_COMPLETE" in second.stderr
