@@ -106,6 +106,26 @@ def test_the_cli_path_sets_every_stack_policy(by_the_aws_cli) -> None:  # noqa: 
     assert denied == {"LogicalResourceId/Database"}
 
 
+def test_the_codepipeline_example_protect_step_sets_the_nested_policies(by_the_aws_cli, local_aws) -> None:  # noqa: ANN001
+    """The ProtectProject buildspec of examples/codepipeline/pipeline.yaml, run as CodeBuild would: in the bundle artifact's directory."""
+    local, _ = local_aws
+    target, work, _ = by_the_aws_cli
+    from tests.test_examples import pipeline
+
+    cfn = target.client("cloudformation")
+    manifest = json.loads((work / "dist" / "manifest.json").read_text())
+    nested = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in cfn.describe_stack_resources(StackName="plain-test")["StackResources"]}
+    cfn.set_stack_policy(StackName=nested["MainDatabase"], StackPolicyBody=sp.policy_body(sp.policy([])))
+    spec = yaml.safe_load(pipeline()["Resources"]["ProtectProject"]["Properties"]["Source"]["BuildSpec"])
+    env = {**os.environ, **{k: v for k, v in AWS_ENV.items() if v}, "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": cli_endpoint(local.endpoint_url),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("AWS_PROFILE", None)
+    for command in spec["phases"]["build"]["commands"]:
+        result = subprocess.run(["bash", "-e", "-c", command], cwd=work / "dist", env=env, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+    assert stack_policy(cfn, nested["MainDatabase"]) == json.loads((work / "dist" / manifest["stacks"][0]["nested_policies"]["MainDatabase"]).read_text())
+
+
 def test_the_bundle_is_byte_identical_across_runs_and_hash_seeds(by_the_aws_cli, local_aws) -> None:  # noqa: ANN001
     local, _ = local_aws
     _, work, _ = by_the_aws_cli
