@@ -24,6 +24,7 @@ from stack_cfn.model.config import StackConfig
 from stack_cfn.model.loading import load_config
 from stack_cfn.ship.files import write_generated, write_tree
 from stack_cfn.ship.lint import lint_templates
+from stack_cfn.ship.protect import guard_deploy, guarded, say_blocked
 from stack_cfn.ship.report import Reporter
 
 if TYPE_CHECKING:
@@ -211,6 +212,7 @@ def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
         uploaded = _upload(args, out, target, compiled)
         made.append((stack, _change_set(out, target, stack, uploaded.root_url, {}, "nothing was deployed; what the plan made is removed"), existed))
         out.plan(made[-1][1])
+        say_blocked(out, target, made[-1][1])  # what the stack policies would refuse
         for template, name in _groups(compiled, stack):
             if not existed:
                 out.info(f"{name}: {len(compiled.operations[template])} service(s), created after {stack} (they import its exports)")
@@ -218,6 +220,7 @@ def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
             group_existed = deploy.stack_status(cfn, name) is not None
             made.append((name, _change_set(out, target, name, uploaded.urls[template], group_parameters(stack), "nothing was deployed"), group_existed))
             out.plan(made[-1][1])
+            say_blocked(out, target, made[-1][1])
         for stale in _stale_groups(target, compiled, stack):
             out.info(f"!! {stale} would be DELETED with its services: none of them is placed there any more")
     finally:
@@ -234,6 +237,7 @@ def _stale_groups(target: AwsTarget, compiled: Compiled, stack: str) -> list[str
     return [name for name in deploy.group_stacks(target, stack) if name not in wanted]
 
 
+@guarded  # stack policies (ship/protect.py): set back in full when the deploy ends, however it ends
 def cmd_deploy(args: argparse.Namespace, out: Reporter, parameters: dict[str, str] | None = None,
                target: AwsTarget | None = None, compiled: Compiled | None = None) -> int:
     """The root first, then its service groups together (they import the root's exports); stale groups are deleted first."""
@@ -241,6 +245,7 @@ def cmd_deploy(args: argparse.Namespace, out: Reporter, parameters: dict[str, st
     compiled = compile_and_lint(args, cfg, out, compiled)
     target = target or target_for(args, cfg, out)
     stack = stack_name_for(args, cfg)
+    guard_deploy(args, out, target, compiled, cfg, stack)  # stack policies set; relaxed for --allow-replace NAME until the deploy ends
     uploaded = _upload(args, out, target, compiled)
     record_placement(args, out, compiled)
     stale = _stale_groups(target, compiled, stack)
@@ -468,3 +473,31 @@ def _deploy_locally(args: argparse.Namespace, out: Reporter, cfg: StackConfig, c
         ))
         out.info("stopping the local AWS")
     return code
+
+
+def cmd_package(args: argparse.Namespace, out: Reporter) -> int:
+    """Upload the nested templates and write the bundle a pipeline deploys without stack-cfn (ship/package.py)."""
+    from stack_cfn.blueprints.compiler import content_name
+    from stack_cfn.ship import package
+    from stack_cfn.ship.deploy import s3_url
+    from stack_cfn.ship.files import check_target
+
+    cfg = load(args, out)
+    compiled = compile_and_lint(args, cfg, out)
+    output = Path(args.output)
+    check_target(output, protect=[Path(args.config)])  # refused before anything is sent
+    target = target_for(args, cfg, out)
+    stack = stack_name_for(args, cfg)
+    uploaded = _upload(args, out, target, compiled)
+    bodies = package.packaged(compiled, {name: s3_url(target, uploaded.bucket, key) for name, key in package.nested_keys(compiled, args.prefix).items()})
+    for top, body in bodies.items():
+        if not uploaded.urls[top].endswith("/" + content_name(Path(top).stem, body)):
+            raise DeployError(f"{top}: the packaged template differs from the one uploaded; package again")
+    where = {"region": target.region, "bucket": uploaded.bucket, "prefix": args.prefix}
+    files = package.bundle(compiled, bodies, uploaded.urls, stack, where)
+    with out.step(f"writing {output}/", "the templates are uploaded; package again to write the bundle"):
+        write_tree(output, files, protect=[Path(args.config)])
+    record_placement(args, out, compiled)
+    out.done(f"wrote the bundle of {len(compiled.stacks)} stack(s) to {output}/ ({package.MANIFEST} lists them in deploy order); "
+             f"uploaded {len(uploaded.uploaded)}, unchanged {len(uploaded.skipped)}")
+    return 0

@@ -161,6 +161,8 @@ def _aws_commands(command: Command) -> None:
     c = command("deploy", app.cmd_deploy, "Create or update the stack through a change set and follow it.", aws=True)
     _stack_args(c)
     _bucket_args(c)
+    c.add_argument("--allow-replace", action="append", default=[], metavar="NAME",
+                   help="for this deploy only, let the stack policy allow replacing or removing NAME (a database, IAM user or protected logical id; repeatable)")
     c = command("outputs", app.cmd_outputs, "Print the stack's outputs (bastion IP first).", aws=True)
     _stack_args(c)
     c = command("destroy", app.cmd_destroy, "Delete the stack (the log bucket is retained).", aws=True)
@@ -188,6 +190,7 @@ def _aws_commands(command: Command) -> None:
     c.add_argument("--local", action="store_true", help="start a local AWS (moto) on 127.0.0.1 and deploy there")
     c.add_argument("--keep", action="store_true", help="with --local: keep the local AWS running until Ctrl-C")
     c.add_argument("--port", type=port_number, default=0, help="with --local: port for the local AWS (default: a free one)")
+    _package_command(command)
 
 
 def _stackset_command(command: Command) -> None:
@@ -200,6 +203,15 @@ def _stackset_command(command: Command) -> None:
     c.add_argument("--max-concurrent", type=positive_number, default=1, help="stack instances deployed at once (default 1)")
     c.add_argument("--administration-role-arn", help="StackSet administration role (self-managed permissions)")
     c.add_argument("--execution-role-name", help="StackSet execution role name in the target accounts")
+    _bucket_args(c)
+
+
+def _package_command(command: Command) -> None:
+    """`package`: the bundle a pipeline (CodePipeline, GitHub Actions, plain aws CLI) deploys without stack-cfn; see docs/pipeline.md."""
+    c = command("package", app.cmd_package, "Upload the nested templates and write a bundle a pipeline deploys as it is "
+                "(templates, template configuration files, stack policies, manifest.json).", aws=True)
+    c.add_argument("-o", "--output", default="dist", help="bundle directory, default %(default)s")
+    _stack_args(c)
     _bucket_args(c)
 
 

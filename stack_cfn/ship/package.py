@@ -1,0 +1,111 @@
+"""`stack-cfn package`: the bundle a pipeline deploys as it is, without stack-cfn.
+
+For each top-level stack (the root, then each service group) the bundle holds:
+- `<stem>.json`: the template, its nested TemplateURLs pointing at the uploaded, content-addressed templates;
+- `<stem>.config.json`: a CodePipeline template configuration file (CloudFormation User Guide, "CloudFormation
+  artifacts": {"Parameters": {...}, "Tags": {...}, "StackPolicy": {...}}), for the CloudFormation deploy action's
+  TemplateConfiguration;
+- `<stem>.parameters.json`, `<stem>.tags.json`, `<stem>.capabilities.json`: the same as JSON lists of strings,
+  which `aws cloudformation deploy --parameter-overrides file://... --tags file://... --capabilities file://...`
+  takes (the aws CLI reads a `file://` list argument as a JSON list);
+- `<stem>.policy.json` and, per nested stack holding state, `<stem>.<NestedId>.policy.json`: the stack policies
+  (a parent's policy does not reach its nested stacks: blueprints/stack_policy.py).
+`manifest.json` lists the stacks in deploy order, in waves: the stacks of one wave may deploy in parallel, a
+wave after the one before it (the service groups import the root's exports).
+
+Everything is sorted JSON with a final newline, and names come from the templates' content: the same
+description, bucket, prefix, region and stack name give the same bundle, byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+
+from stack_cfn.blueprints import stack_policy as sp
+from stack_cfn.blueprints.compiler import Compiled, content_name
+from stack_cfn.blueprints.interfaces import ServiceGroup
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+IAM_TYPES = frozenset({"AWS::IAM::AccessKey", "AWS::IAM::Group", "AWS::IAM::InstanceProfile", "AWS::IAM::Policy", "AWS::IAM::Role",
+                       "AWS::IAM::User", "AWS::IAM::UserToGroupAddition", "AWS::IAM::ManagedPolicy"})
+IAM_NAMES = ("UserName", "RoleName", "GroupName", "InstanceProfileName", "ManagedPolicyName")
+
+
+def text(document: object) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def required_capabilities(files: Mapping[str, str], name: str) -> list[str]:
+    """The capabilities creating the stack of template `name` (nested stacks included) must acknowledge.
+
+    CreateStack / CreateChangeSet, Capabilities (CloudFormation API Reference): IAM resources (AccessKey, Group,
+    InstanceProfile, Policy, Role, User, UserToGroupAddition) need CAPABILITY_IAM, or CAPABILITY_NAMED_IAM when they
+    have custom names (which implies CAPABILITY_IAM); macros (a Transform) need CAPABILITY_AUTO_EXPAND.
+    TODO(lead): unify with the deploy helper's required_capabilities (ship/capabilities.py) when both branches merge."""
+    found: set[str] = set()
+    _capabilities(files, name, found)
+    if "CAPABILITY_NAMED_IAM" in found:
+        found.discard("CAPABILITY_IAM")
+    return sorted(found)
+
+
+def _capabilities(files: Mapping[str, str], name: str, found: set[str]) -> None:
+    template = json.loads(files[name])
+    if template.get("Transform"):
+        found.add("CAPABILITY_AUTO_EXPAND")
+    for resource in template.get("Resources", {}).values():
+        kind, properties = resource.get("Type"), resource.get("Properties", {})
+        if kind == sp.NESTED:
+            _capabilities(files, properties["TemplateURL"], found)
+        elif kind in IAM_TYPES:
+            found.add("CAPABILITY_NAMED_IAM" if any(properties.get(n) for n in IAM_NAMES) else "CAPABILITY_IAM")
+
+
+def nested_keys(compiled: Compiled, prefix: str) -> dict[str, str]:
+    """The S3 key of each nested template, as `deploy.upload` names it (content-addressed)."""
+    return {name: f"{prefix}/{content_name(PurePosixPath(name).stem, body)}" for name, body in compiled.files.items() if name not in compiled.stacks}
+
+
+def packaged(compiled: Compiled, urls: Mapping[str, str]) -> dict[str, str]:
+    """Each top-level template with its nested TemplateURLs set to the uploaded templates' URLs, byte for byte what `upload` sent."""
+    from stack_cfn.ship.deploy import _with_urls
+
+    return {top: _with_urls(compiled.files[top], urls) for top in compiled.stacks}
+
+
+def parameters_of(compiled: Compiled, top: str, stack: str) -> dict[str, str]:
+    """The parameters a top-level stack is deployed with: a service group names its root (whose exports it imports)."""
+    return {} if top == compiled.root else {ServiceGroup.RootStackName.name: stack}
+
+
+def bundle(compiled: Compiled, bodies: Mapping[str, str], top_urls: Mapping[str, str], stack: str, where: Mapping[str, str]) -> dict[str, str]:
+    """The bundle's files by name. `bodies`: the packaged top-level templates; `top_urls`: where they were uploaded;
+    `where`: region, bucket and prefix, recorded in the manifest."""
+    from stack_cfn.ship.deploy import FINGERPRINT_TAG, fingerprint
+
+    files: dict[str, str] = {}
+    entries = []
+    for top in compiled.stacks:
+        stem = PurePosixPath(top).stem
+        params = parameters_of(compiled, top, stack)
+        tags = {FINGERPRINT_TAG: fingerprint(top_urls[top], params)}  # what `stack-cfn deploy` records: it then sees no change
+        documents = sp.policies(compiled.files, top)
+        capabilities = required_capabilities(compiled.files, top)
+        names = {"template": top, "configuration": f"{stem}.config.json", "parameters": f"{stem}.parameters.json",
+                 "tags": f"{stem}.tags.json", "capabilities_file": f"{stem}.capabilities.json", "policy": f"{stem}.policy.json"}
+        nested = {path: f"{stem}.{path.replace('/', '.')}.policy.json" for path in documents if path}
+        files[top] = bodies[top]
+        files[names["configuration"]] = text({"Parameters": params, "StackPolicy": documents[""], "Tags": tags})
+        files[names["parameters"]] = text([f"{k}={v}" for k, v in sorted(params.items())])
+        files[names["tags"]] = text([f"{k}={v}" for k, v in sorted(tags.items())])
+        files[names["capabilities_file"]] = text(capabilities)
+        files[names["policy"]] = text(documents[""])
+        files.update({file: text(documents[path]) for path, file in nested.items()})
+        entries.append({"name": compiled.stack_name(top, stack), "wave": 1 if top == compiled.root else 2, "capabilities": capabilities,
+                        "template_url": top_urls[top], "parameter_values": params, "nested_policies": nested, **names})
+    waves = [[e["name"] for e in entries if e["wave"] == n] for n in (1, 2)]
+    files[MANIFEST] = text({"format": FORMAT, "root_stack": stack, **where, "waves": [w for w in waves if w], "stacks": entries})
+    return files
