@@ -48,8 +48,11 @@ demo:
 
 $(CHECKOV):
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install -q --upgrade pip
-	$(CHECKOV_VENV)/bin/pip install -q 'checkov>=3.2,<4'
+	@if $(CHECKOV_VENV)/bin/pip install -q uv >/dev/null 2>&1 && $(CHECKOV_VENV)/bin/uv pip install -q --python $(CHECKOV_VENV)/bin/python 'checkov>=3.2,<4'; then \
+	  echo "installed checkov with uv"; \
+	else \
+	  $(CHECKOV_VENV)/bin/pip install -q --upgrade pip && $(CHECKOV_VENV)/bin/pip install -q 'checkov>=3.2,<4'; \
+	fi
 
 checkov: $(CHECKOV)
 
