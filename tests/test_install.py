@@ -16,11 +16,14 @@ from tests.wheel_venv import ROOT, build_wheel, clean_venv, venv_env
 
 
 @pytest.fixture(scope="module")
-def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
-    work = tmp_path_factory.mktemp("wheel")
-    wheel = build_wheel(work)
-    bindir = clean_venv(work / "venv")
-    yield work, venv_env(bindir, wheel.parent)
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.fixture(scope="module")
+def wheel_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
+    work = tmp_path_factory.mktemp("venv")
+    yield work, venv_env(clean_venv(work / "venv"), wheel.parent)
 
 
 def sh(script: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -51,6 +54,18 @@ def test_the_wheel_declares_the_local_extra_and_its_version(wheel_venv: tuple[Pa
     assert version == stack_cfn.__version__
     assert any(r.startswith("moto[server]") and 'extra == "local"' in r for r in requires), requires
     assert not any(r.startswith("moto") and "extra" not in r for r in requires), "moto is an extra, not a dependency"
+
+
+@pytest.mark.install
+def test_without_the_local_extra_the_compiler_works_and_up_local_names_the_extra(wheel: Path, tmp_path: Path) -> None:
+    """`pip install stack-cfn` alone: no moto. build works; up --local is one line naming the extra, nothing else."""
+    env = venv_env(clean_venv(tmp_path / "venv", without=("moto",)), wheel.parent)
+    (tmp_path / "stack.yaml").write_text((ROOT / "stack.yaml").read_text())
+    assert sh("pip install -q stack-cfn && stack-cfn build -o build", env, tmp_path).returncode == 0
+    assert sh("python -c 'import moto'", env, tmp_path).returncode != 0, "the venv has no moto"
+    up = sh("stack-cfn up --local", env, tmp_path)
+    assert up.returncode == 1 and up.stderr.strip().splitlines() == [up.stderr.strip()], up.stderr
+    assert "pip install 'stack-cfn[local]'" in up.stderr and "internal error" not in up.stderr
 
 
 def test_version_is_the_packages() -> None:

@@ -118,3 +118,13 @@ def test_the_readme_install_and_drop_in_commands_run_as_written(project: tuple[P
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_the_readmes_stack_file_compiles() -> None:
+    """The stack file the README shows is valid as written, but for the certificate's id, which is the reader's."""
+    from stack_cfn.blueprints.compiler import compile_stack
+    from stack_cfn.model.loading import parse_config
+
+    (example,) = re.findall(r"```yaml\n(.*?)```", README.read_text(), re.S)
+    cfg = parse_config(example.replace("certificate/...", "certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"))
+    assert {s.name for s in cfg.services} == {"api", "www"} and compile_stack(cfg).files["stack.json"]

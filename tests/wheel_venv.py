@@ -38,14 +38,15 @@ def build_wheel(work: Path) -> Path:
     return wheel
 
 
-def clean_venv(path: Path) -> Path:
-    """A venv without pip or packages whose `pip` installs from the wheels directory only; returns its bin/."""
+def clean_venv(path: Path, without: tuple[str, ...] = ()) -> Path:
+    """A venv without pip or packages whose `pip` installs from the wheels directory only; returns its bin/.
+    `without` leaves out the project's packages of those names (e.g. moto: a venv without the [local] extra)."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=60)
     (site,) = (path / "lib").glob("python3*/site-packages")
     deps = path / "project-deps"
     deps.mkdir()
     for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
-        if not _is_stack_cfn(entry.name):
+        if not _is_stack_cfn(entry.name) and not entry.name.lower().startswith(without or ("\0",)):
             (deps / entry.name).symlink_to(entry)
     (site / "project_deps.pth").write_text(f"{deps}\n")
     pip = path / "bin" / "pip"
