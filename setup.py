@@ -1,9 +1,23 @@
+import re
+from pathlib import Path
+
 from setuptools import find_packages, setup
+
+HERE = Path(__file__).resolve().parent
+# One version, in the package (stack-cfn --version reads it); docs/versioning.md says what a bump means.
+VERSION = re.search(r'^__version__ = "([^"]+)"', (HERE / "stack_cfn" / "__init__.py").read_text(), re.M).group(1)
+LOCAL = [
+    # The local AWS of `stack-cfn up --local`; moto's CloudFormation model is
+    # extended in stack_cfn/ship/local.py, so stay on the major version tested.
+    "moto[server]>=5.1,<6",
+]
 
 setup(
     name="stack-cfn",
-    version="0.1.0",
+    version=VERSION,
     description="Segment's Stack as a CloudFormation template compiler: VPC, ECS cluster, bastion and services",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
     packages=find_packages(include=["stack_cfn", "stack_cfn.*"]),
     python_requires=">=3.11",
     install_requires=[
@@ -15,16 +29,18 @@ setup(
         "rich>=13",
     ],
     extras_require={
-        # The local AWS of `stack-cfn up --local`; moto's CloudFormation model is
-        # extended in stack_cfn/local.py, so stay on the major version tested.
-        "local": ["moto[server]>=5.1,<6"],
+        "local": LOCAL,
         "dev": [
-            "moto[server]>=5.1,<6",
+            *LOCAL,
             "pytest>=8",
             "pytest-xdist>=3",
             "hypothesis>=6",
             "awscli>=1.33",
             "ruff>=0.6",
+            # python -m build --no-isolation (tests/test_install.py builds the wheel offline)
+            "build>=1",
+            "setuptools>=68",
+            "wheel",
         ],
     },
     entry_points={"console_scripts": ["stack-cfn=stack_cfn.cli:run"]},

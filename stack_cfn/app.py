@@ -440,6 +440,10 @@ def cmd_stackset(args: argparse.Namespace, out: Reporter) -> int:
 def cmd_up(args: argparse.Namespace, out: Reporter) -> int:
     if not args.local:
         return cmd_deploy(args, out)
+    try:  # the local AWS is an extra: a plain `pip install stack-cfn` has no moto
+        import moto.server  # noqa: F401
+    except ModuleNotFoundError as exc:
+        raise DeployError(f"--local needs the local AWS, which is not installed ({exc.name or 'moto'}); install it with: pip install 'stack-cfn[local]'") from None
     from stack_cfn.ship.local import LocalAws
 
     # moto warns about every resource type it does not model; the summary says what was made.

@@ -1,4 +1,4 @@
-"""Generated docs and the README's diagram stay in step with the code."""
+"""Generated docs and the diagram in docs/design.md stay in step with the code."""
 
 from __future__ import annotations
 
@@ -34,10 +34,10 @@ def test_the_docs_cover_every_template_parameter_and_setting() -> None:
     assert all(f"| `{f.name}` |" in settings for f in dataclasses.fields(StackConfig) if f.init)
 
 
-def test_the_readme_embeds_the_example_stacks_diagram() -> None:
-    readme = (ROOT / "README.md").read_text()
-    embedded = readme.split("<!-- diagram:start -->\n", 1)[1].split("<!-- diagram:end -->", 1)[0]
-    assert embedded == diagram(load_config(ROOT / "stack.yaml")), "paste the output of stack-cfn diagram into README.md"
+def test_the_design_notes_embed_the_example_stacks_diagram() -> None:
+    page = (ROOT / "docs" / "design.md").read_text()
+    embedded = page.split("<!-- diagram:start -->\n", 1)[1].split("<!-- diagram:end -->", 1)[0]
+    assert embedded == diagram(load_config(ROOT / "stack.yaml")), "paste the output of stack-cfn diagram into docs/design.md"
 
 
 def test_the_diagram_shows_every_part() -> None:

@@ -1,7 +1,7 @@
 """Every deliberate exception to the security gate (checkov), with the reason a reviewer would accept.
 
 A builder attaches them to the one resource they concern (`Metadata: checkov: skip`);
-README.md's Security section lists each one (a test keeps the two in step).
+docs/security.md lists each one (a test keeps the two in step).
 """
 
 from __future__ import annotations

@@ -45,6 +45,7 @@ def fill_moto_cloudformation_gaps() -> None:
     _outputs_after_change_sets()  # second: outputs of stacks made by change sets
     _rds_managed_master_password()  # third: ManageMasterUserPassword on DB instances
     _select_by_reference()  # fourth: Fn::Select with a Ref as its index
+    _path_style_template_urls()  # fifth: what `aws cloudformation package` writes against this endpoint
 
 
 def _select_by_reference() -> None:
@@ -64,6 +65,32 @@ def _select_by_reference() -> None:
         return original(resource_json, resources_map)
 
     parsing.clean_json = clean_json  # type: ignore[assignment]
+
+
+def _path_style_template_urls() -> None:
+    """TemplateURLs on the local AWS's own address, path-style: `<endpoint>/<bucket>/<key>`.
+
+    `aws cloudformation package` writes each nested TemplateURL as its S3 client's endpoint, then
+    `/<bucket>/<key>` (awscli's S3Uploader.to_path_style_s3_url); against AWS that is the path-style
+    `https://s3.amazonaws.com/<bucket>/<key>`, which CloudFormation accepts ("AWS::CloudFormation::Stack",
+    TemplateURL: "the URL must point to a template located in an S3 bucket"). Against the local AWS
+    (AWS_ENDPOINT_URL=http://127.0.0.1:PORT) the host is the loopback address, and moto 5.2.5 reads its
+    first label as the bucket ("127"): every nested stack fails with NoSuchBucket. A loopback URL is
+    read as path-style, which is how the local AWS serves S3. tests/test_dropin.py checks plain moto
+    still needs it."""
+    from urllib.parse import urlsplit
+
+    from moto.cloudformation import models, responses, utils
+
+    original = utils.get_stack_from_s3_url
+
+    def get_stack_from_s3_url(template_url: str, account_id: str, partition: str) -> str:
+        parts = urlsplit(template_url)
+        if parts.hostname in ("127.0.0.1", "::1"):
+            template_url = f"https://s3.amazonaws.com{parts.path}"
+        return original(template_url, account_id=account_id, partition=partition)
+
+    models.get_stack_from_s3_url = responses.get_stack_from_s3_url = get_stack_from_s3_url  # type: ignore[attr-defined]
 
 
 def _outputs_after_change_sets() -> None:
