@@ -85,14 +85,15 @@ class AwsTarget:
         if self.region not in known:
             raise DeployError(f"--region: {self.region!r} is not an AWS region; use one such as us-east-1")
         where, flag = (self.endpoint_url, "--endpoint-url: ") if self.endpoint_url else (f"AWS ({self.region})", "")
-        probe = botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"}, **TIMEOUTS)  # one attempt: the probe says at once
+        # One attempt: whether anything answers is said at once (AWS_MAX_ATTEMPTS does not apply to this probe).
+        probe = botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"}, **TIMEOUTS)
         try:
             self.session().client("sts", region_name=self.region, endpoint_url=self.endpoint_url, config=probe).get_caller_identity()
         except (botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError):
             raise DeployError(f"{flag}{where} did not answer within {TIMEOUTS['read_timeout']} s; "
                               + ("check the URL, or that the server is an AWS endpoint" if self.endpoint_url else
                                  "check the network, a proxy (HTTPS_PROXY) or the region")) from None
-        except botocore.exceptions.EndpointConnectionError:
+        except botocore.exceptions.ConnectionError:  # refused, no route, a proxy that does not answer
             if not self.endpoint_url:
                 raise DeployError(f"nothing answers at {where}: check the network, a proxy (HTTPS_PROXY) or the region; "
                                   "or run against the local AWS with stack-cfn up --local") from None

@@ -120,7 +120,7 @@ def colour_allowed(stream: Any) -> bool:
 
 def cut_long_words(text: str) -> str:
     """A value of hundreds of characters is shown by its start and its length."""
-    return re.sub(rf"\S{{{LONG_WORD + 1},}}", lambda m: f"{m[0][:LONG_WORD - 40]}...({len(m[0])} characters)", text)
+    return re.sub(rf"[^\s:;,]{{{LONG_WORD + 1},}}", lambda m: f"{m[0][:LONG_WORD - 40]}...({len(m[0])} characters)", text)
 
 
 def write_error(message: str) -> None:
