@@ -52,6 +52,10 @@ def symlink_loop(case: Path) -> None:
     (case / "loop2").symlink_to("loop1")
 
 
+def aws_profile(case: Path) -> None:
+    (case / "aws-config").write_text("[profile far]\nregion = eu-west-1\n")
+
+
 def unwritable_cache(case: Path) -> None:
     (case / "cache-file").write_text("not a directory\n")
 
@@ -111,6 +115,11 @@ CASES: dict[str, Case] = {
                                           "says eu-west-1 but --region says us-east-1", setup=stack_file(GOOD + "region: eu-west-1\n")),
     "--region vs AWS_REGION": Case(("outputs", "--stack-name", "x", "--region", "us-west-2", "--endpoint-url", "http://127.0.0.1:9"), (1,),
                                    "--region says us-west-2 but AWS_REGION says us-east-1", env={"AWS_REGION": "us-east-1"}),
+    "a profile's region vs --region": Case(("outputs", "--stack-name", "x", "--profile", "far", "--region", "us-east-1", "--endpoint-url",
+                                            "http://127.0.0.1:9"), (1,), "--region says us-east-1 but profile far says eu-west-1",
+                                           env={"AWS_CONFIG_FILE": "{case}/aws-config"}, setup=aws_profile),
+    "a profile that does not exist": Case(("outputs", "--stack-name", "x", "--profile", "nowhere", "--endpoint-url", "http://127.0.0.1:9"), (1,),
+                                          "profile 'nowhere' is not configured"),
     "zones of another region": Case(("outputs", "--endpoint-url", "http://127.0.0.1:9"), (1,),
                                     "availability_zones: us-west-2a is not a zone of region us-east-1 (the region used, us-east-1, comes from AWS_REGION)",
                                     env={"AWS_REGION": "us-east-1"}, setup=stack_file(GOOD + "availability_zones: [us-west-2a, us-west-2b]\n")),
@@ -129,6 +138,7 @@ CASES: dict[str, Case] = {
                       env={"COLUMNS": "0"}),
     "COLUMNS=5 and a 600-character name": Case(("release", f"{LONG_NAME}=1"), (1,), f"{'a' * 40}...(600 characters): is not a service",
                                                env={"COLUMNS": "5"}),
+    "COLUMNS=5 while working": Case(("build", "-o", "build"), (0,), "linting templates with cfn-lint ...", env={"COLUMNS": "5"}),
     "NO_COLOR and TERM=dumb": Case(("build", "-c", "missing.yaml"), (1,), "error: missing.yaml", env={"NO_COLOR": "1", "TERM": "dumb"}),
     # ---- nothing blocks: special files, output files never read first
     "stack file is a FIFO": Case(("build", "-c", "fifo.yaml"), (1,), "fifo.yaml: is a FIFO (named pipe), not a regular file", setup=fifo("fifo.yaml")),

@@ -38,12 +38,13 @@ class GuardedStream(io.TextIOBase):
     def __init__(self, inner: TextIO, closed: bool = False) -> None:
         self.inner = inner
         self.failure: OSError | None = OSError(errno.EBADF, "the stream was closed") if closed else None
-        self._closed_at_start = closed
+        self.closed_at_start = closed
+        self.written_while_closed = False
         with contextlib.suppress(AttributeError, ValueError, OSError):
             inner.reconfigure(errors="replace")  # type: ignore[attr-defined]
 
     def write(self, text: str) -> int:
-        if self._closed_at_start and text:
+        if self.closed_at_start and text:
             self.written_while_closed = True
         if self.failure is None:
             try:
@@ -108,8 +109,8 @@ def stream_failure(stream: Any) -> OSError | None:
     """How writing the stream failed, if it did (a stream closed at start fails only once something was written to it)."""
     if not isinstance(stream, GuardedStream):
         return None
-    if stream._closed_at_start:  # noqa: SLF001
-        return stream.failure if getattr(stream, "written_while_closed", False) else None
+    if stream.closed_at_start:
+        return stream.failure if stream.written_while_closed else None
     return stream.failure
 
 
@@ -153,7 +154,8 @@ def console_width() -> int | None:
 def _console(stderr: bool) -> Console:
     # No emoji codes: ":secret:" in an ARN must print as written. NO_COLOR and TERM=dumb are rich's own rules too.
     width = console_width()
-    console = Console(stderr=stderr, highlight=False, emoji=False, width=width)
+    # stderr carries progress and messages, one line each whatever the width: never wrapped.
+    console = Console(stderr=stderr, highlight=False, emoji=False, width=width, soft_wrap=stderr)
     if not colour_allowed(sys.stderr if stderr else sys.stdout):
         console.no_color = True
     return console
