@@ -148,6 +148,7 @@ CASES: dict[str, Case] = {
                                      setup=fifo("stack.placement.yaml")),
     "stack file is a device": Case(("build", "-c", "/dev/zero"), (1,), "/dev/zero: is a character device"),
     "diagram -o >(cat)": Case(shell="{cli} diagram -o >(cat >/dev/null)", codes=(0,)),
+    "diagram -o /dev/stdout > file": Case(shell="{cli} diagram -o /dev/stdout > out.md && grep -q mermaid out.md && test -L /dev/stdout", codes=(0,)),
     "diagram -o a FIFO nobody reads": Case(("diagram", "-o", "out.md"), (1,), "out.md: is a FIFO that nobody reads", setup=fifo("out.md")),
     "schema -o a FIFO": Case(("schema", "-o", "out.json"), (1,), "out.json: is a FIFO (named pipe), not a regular file", setup=fifo("out.json")),
     # ---- paths

@@ -105,13 +105,15 @@ def write_generated(path: Path, text: str, marker: str, stream_ok: bool = False)
             _write_stream(path, text)
             return
         raise OutputError(path, f"is {special_kind(mode)}, not a regular file", "give the name of a file to write")
+    if path.is_symlink():  # a link to a regular file (or to nothing yet): replace what it points at, never the link (/dev/stdout)
+        path = Path(os.path.realpath(path))
     if mode is not None:
         try:
             with open(path, "rb") as f:  # a regular file: reading its head cannot block
                 ours = marker in f.read(4096).decode("utf-8", errors="replace")
         except OSError as exc:
             raise OutputError(path, f"cannot be read ({exc.strerror})", "check the path") from None
-        if not ours:
+        if not ours and os.stat(path).st_size:  # an empty file (`> out.md`) holds nothing to lose
             raise OutputError(path, "exists and was not written by stack-cfn", "choose another file name or remove it")
     try:
         _write_atomic(path, text)
