@@ -229,7 +229,8 @@ def test_up_local_keep_with_ctrl_c_ignored_says_so_and_stops_on_sigterm() -> Non
     rest = ""
     try:
         proc.send_signal(signal.SIGTERM)  # type: ignore[attr-defined]
-        rest = proc.communicate(timeout=60)[0]  # type: ignore[attr-defined]
+        proc.wait(timeout=60)  # type: ignore[attr-defined]
+        rest = proc.stdout.read()  # type: ignore[attr-defined]  # not communicate(): it skips what the line reader already buffered
     finally:
         if proc.poll() is None:  # type: ignore[attr-defined]
             proc.kill()  # type: ignore[attr-defined]
