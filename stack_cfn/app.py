@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from stack_cfn.blueprints.compiler import Compiled, compile_generic, compile_stack
 from stack_cfn.blueprints.group import group_file
-from stack_cfn.errors import DeployError
+from stack_cfn.errors import ConfigError, DeployError
 from stack_cfn.model.config import StackConfig
 from stack_cfn.model.loading import load_config
 from stack_cfn.ship.files import write_generated, write_tree
@@ -70,26 +70,52 @@ def record_placement(args: argparse.Namespace, out: Reporter, compiled: Compiled
 
 
 def target_for(args: argparse.Namespace, cfg: StackConfig | None, out: Reporter) -> AwsTarget:
+    """Where to deploy: one region (the stack file's, --region, the profile's, the environment's must agree), reached."""
     from stack_cfn.ship.aws import AwsTarget  # boto3: only the commands that talk to AWS pay its import
 
-    target = AwsTarget.from_env(args.region, args.endpoint_url, args.profile, cfg.region if cfg else "us-east-1")
+    region = region_for(args, cfg)
+    target = AwsTarget.from_env(region, args.endpoint_url, args.profile, region)
     with out.step(f"reaching AWS at {target.where}", NOTHING_SENT):
         target.session()  # fails early, in one line, without credentials
         target.check_reachable()
     return target
 
 
+def region_for(args: argparse.Namespace, cfg: StackConfig | None, fallback: str | None = None) -> str:
+    """The one region of this run (docs/cli.md); with none given anywhere, `fallback`, else the stack file's default region.
+    The stack file's zones and certificates are checked against it when the file names none."""
+    from stack_cfn.model.loading import states_region
+    from stack_cfn.ship.aws import decide_region
+
+    stated = cfg.region if cfg is not None and states_region(args.config, cfg) else None
+    default = fallback or (cfg.region if cfg is not None else "us-east-1")
+    region, source = decide_region(args.region, args.profile, stated, default)
+    if cfg is not None and region != cfg.region:
+        try:
+            cfg.with_changes(region=region)
+        except ConfigError as exc:
+            raise ConfigError(exc.field, f"{exc.problem} (the region used, {region}, comes from {source})", exc.fix) from None
+    return region
+
+
 def stack_name_for(args: argparse.Namespace, cfg: StackConfig | None) -> str:
-    if getattr(args, "stack_name", None):
-        return str(args.stack_name)
+    """--stack-name when given (never blank: refused at the edge and here), else <name>-<environment> of the stack file."""
+    given = getattr(args, "stack_name", None)
+    if given is not None:
+        if not str(given).strip():
+            raise DeployError("--stack-name: is empty; give the stack's name, or leave the flag out for <name>-<environment> of the stack file")
+        return str(given)
     if cfg is None:
         raise DeployError(f"--stack-name is required without a stack description ({args.config} not found)")
     return f"{cfg.name}-{cfg.environment}"
 
 
 def optional_config(args: argparse.Namespace) -> StackConfig | None:
+    """The stack file when there is one; a -c given on the command line must exist."""
+    from stack_cfn.flags import given
+
     path = Path(getattr(args, "config", "stack.yaml"))
-    return load_config(path) if path.exists() else None
+    return load_config(path) if given(args, "config") or path.exists() or path.is_symlink() else None
 
 
 def resolve_bucket(args: argparse.Namespace, target: AwsTarget) -> tuple[str, bool]:
@@ -168,11 +194,23 @@ def cmd_docs(args: argparse.Namespace, out: Reporter) -> int:
     directory = Path(args.output)
     pages = {"templates.md": docs.templates_md(compile_generic().files), "settings.md": docs.settings_md()}
     with out.step(f"writing {directory}/", "the pages written so far are complete; run it again"):
-        directory.mkdir(parents=True, exist_ok=True)
+        make_directory(directory)
         for name, text in pages.items():
             write_generated(directory / name, text, docs.GENERATED)
     out.done(f"wrote {', '.join(f'{directory}/{n}' for n in pages)}")
     return 0
+
+
+def make_directory(directory: Path) -> None:
+    """An output directory, made when missing: a file there, or a path that cannot hold one, is one line."""
+    from stack_cfn.ship.files import OutputError
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(directory, "is a file, not a directory", "give a directory for the pages, such as docs") from None
+    except OSError as exc:
+        raise OutputError(directory, f"cannot be made ({exc.strerror or exc})", "check the path and its permissions") from None
 
 
 def cmd_diagram(args: argparse.Namespace, out: Reporter) -> int:
@@ -183,7 +221,7 @@ def cmd_diagram(args: argparse.Namespace, out: Reporter) -> int:
     if args.output == "-":
         sys.stdout.write(text)
         return 0
-    write_generated(Path(args.output), f"{docs.GENERATED}\n\n{text}", docs.GENERATED)
+    write_generated(Path(args.output), f"{docs.GENERATED}\n\n{text}", docs.GENERATED, stream_ok=True)  # -o >(...) is written, never read
     out.done(f"wrote the diagram to {args.output}")
     return 0
 
@@ -364,28 +402,48 @@ def cmd_outputs(args: argparse.Namespace, out: Reporter) -> int:
 
 
 def cmd_destroy(args: argparse.Namespace, out: Reporter) -> int:
-    """The service groups first (they import the root's exports), together; then the root."""
+    """The service groups first (they import the root's exports), together; then the root. It names the stack it deletes
+    and where the name came from; without a terminal it deletes only with --yes (docs/cli.md)."""
     from stack_cfn.ship import deploy
 
     cfg = optional_config(args)
+    stack = stack_name_for(args, cfg)  # an explicit empty name was refused at the edge: it never means the default
+    named_by = "--stack-name" if args.stack_name is not None else f"<name>-<environment> of {args.config}"
+    if not args.yes and not interactive():
+        raise DeployError(f"destroying stack {stack} (named by {named_by}) needs confirmation: run it in a terminal, or pass --yes")
     target = target_for(args, cfg, out)
-    stack = stack_name_for(args, cfg)
     if deploy.stack_status(target.client("cloudformation"), stack) is None:
         raise DeployError(f"stack {stack} does not exist; nothing to destroy")
     groups = deploy.group_stacks(target, stack)
     also = f" and its service groups {', '.join(groups)}" if groups else ""
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise DeployError(f"destroying {stack}{also} needs confirmation: run in a terminal or pass --yes")
-        answer = input(f"Delete stack {stack}{also} and everything in them (the log bucket is kept)? Type the stack name: ")
-        if answer.strip() != stack:
-            out.error("not confirmed; nothing deleted")
-            return 1
+    out.info(f"deleting stack {stack}{also} at {target.where} (named by {named_by})")
+    if not args.yes and not confirmed(f"Delete stack {stack}{also} and everything in them (the log bucket is kept)? Type the stack name: ", stack):
+        out.error("not confirmed; nothing deleted")
+        return 1
     if groups:
         _run(args, out, target, groups, f"waiting for {len(groups)} service group(s) to be deleted", delete=True)
     _run(args, out, target, [stack], f"waiting for {stack} to be deleted", delete=True)
     out.done(f"deleted {stack}{also}; the log bucket was retained (DeletionPolicy Retain)")
     return 0
+
+
+def interactive() -> bool:
+    """A person can answer: standard input is a terminal (closed or redirected, it is not)."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (OSError, ValueError):
+        return False
+
+
+def confirmed(question: str, expected: str) -> bool:
+    """Ask on stderr (stdout may be a pipe), read one line; end of input is a no."""
+    sys.stderr.write(question)
+    sys.stderr.flush()
+    try:
+        answer = sys.stdin.readline()
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return answer.strip() == expected
 
 
 def cmd_roll(args: argparse.Namespace, out: Reporter) -> int:
@@ -407,25 +465,27 @@ def cmd_roll(args: argparse.Namespace, out: Reporter) -> int:
 
 
 def cmd_stackset(args: argparse.Namespace, out: Reporter) -> int:
+    from stack_cfn import flags
     from stack_cfn.ship import stackset
 
     cfg = load(args, out)
-    regions = [r.strip() for r in args.regions.split(",") if r.strip()]
-    cidrs = {}
-    for item in args.region_cidr:
-        region, sep, cidr = item.partition("=")
-        if not sep:
-            raise DeployError(f"--region-cidr: {item!r} is not REGION=CIDR; write it like eu-west-1=10.40.0.0/16")
-        cidrs[region.strip()] = cidr.strip()
+    regions = list(args.regions)  # typed at the edge (flags.regions): known, once each, one partition
+    cidrs = dict(args.region_cidr)  # (REGION, CIDR) pairs, one per region
     plans = stackset.region_plans(cfg, regions, cidrs)  # validated before anything is compiled or sent
+    if args.region is not None and flags.partition(args.region) != flags.partition(regions[0]):
+        raise DeployError(f"--regions: {regions[0]} is in partition {flags.partition(regions[0])} but --region {args.region} is in "
+                          f"{flags.partition(args.region)}; a stack set is administered from a region of the partition it deploys to")
     compiled = compile_and_lint(args, cfg, out, compile_stack(cfg, stackset.region_mapping(plans)))
     target = target_for(args, cfg, out)
     uploaded = _upload(args, out, target, compiled)
-    name = args.stack_set_name or f"{cfg.name}-{cfg.environment}"
+    if flags.partition(target.region) != flags.partition(regions[0]):
+        raise DeployError(f"--regions: {regions[0]} is in partition {flags.partition(regions[0])} but the run's region {target.region} is not; "
+                          "a stack set is administered from a region of the partition it deploys to")
+    name = args.stack_set_name if args.stack_set_name is not None else f"{cfg.name}-{cfg.environment}"
     with out.step(f"waiting for stack set {name}", f"stopped waiting; the operation keeps going (aws cloudformation list-stack-set-operations --stack-set-name {name})"):
         result = stackset.deploy_stack_set(
             target, name, uploaded.root_url, plans,
-            [a.strip() for a in args.accounts.split(",")] if args.accounts else None,
+            list(args.accounts) if args.accounts is not None else None,
             failure_tolerance=args.failure_tolerance, max_concurrent=args.max_concurrent,
             administration_role_arn=args.administration_role_arn, execution_role_name=args.execution_role_name,
             on_progress=out.info, timeout=args.timeout * 60,
@@ -439,19 +499,24 @@ def cmd_stackset(args: argparse.Namespace, out: Reporter) -> int:
 
 def cmd_up(args: argparse.Namespace, out: Reporter) -> int:
     if not args.local:
+        if args.port is not None or args.keep:
+            raise DeployError(f"{'--port' if args.port is not None else '--keep'}: only goes with --local (the local AWS); add --local, or drop it")
         return cmd_deploy(args, out)
     try:  # the local AWS is an extra: a plain `pip install stack-cfn` has no moto
         import moto.server  # noqa: F401
     except ModuleNotFoundError as exc:
         raise DeployError(f"--local needs the local AWS, which is not installed ({exc.name or 'moto'}); install it with: pip install 'stack-cfn[local]'") from None
-    from stack_cfn.ship.local import LocalAws
+    from stack_cfn.ship.local import LocalAws, check_port_free
 
+    if args.port is not None:
+        check_port_free(args.port)  # a busy port is the first and only line, before any progress
     # moto warns about every resource type it does not model; the summary says what was made.
     warnings.filterwarnings("ignore", module=r"moto\..*")
     logging.getLogger("moto").setLevel(logging.ERROR)
     cfg = load(args, out)
+    region = region_for(args, cfg, "us-east-1")
     compiled = compile_and_lint(args, cfg, out)  # before the server starts: bad templates fail fast
-    local = LocalAws(region=args.region or "us-east-1", port=args.port or None)
+    local = LocalAws(region=region, port=args.port)
     with out.step("running the local AWS", "the local AWS is stopped and what was deployed to it is gone"):
         with out.status("starting the local AWS (moto) on 127.0.0.1"):
             target = local.start()

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from stack_cfn import __version__, app
+from stack_cfn import __version__, app, flags
 from stack_cfn.errors import StackCfnError
-from stack_cfn.model.rules import BUCKET_NAME
-from stack_cfn.ship.report import Reporter
+from stack_cfn.ship.report import Reporter, guard_streams, stream_failure, write_error
 
 DEFAULT_CONFIG = "stack.yaml"
 
@@ -59,54 +60,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 70
 
 
-def port_number(text: str) -> int:
-    return _number(text, 0, 65535, "a port from 1 to 65535")
-
-
-def minutes(text: str) -> int:
-    return _number(text, 1, 24 * 60, "minutes from 1 to 1440")
-
-
-def whole_number(text: str) -> int:
-    return _number(text, 0, 10**6, "a whole number, 0 or more")
-
-
-def positive_number(text: str) -> int:
-    return _number(text, 1, 10**6, "a whole number, 1 or more")
-
-
-def _number(text: str, low: int, high: int, what: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-    if not low <= value <= high:
-        raise argparse.ArgumentTypeError(f"{value} is not {what}")
-    return value
-
-
 class Parser(argparse.ArgumentParser):
-    """argparse, but a bad flag is one line naming it and where help is, exit 2."""
+    """argparse, but a bad flag is one line naming it and where help is, exit 2; every value is typed (flags.py):
+    no abbreviations, no blank values, no flag given twice unless it is repeatable."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *names: Any, **kwargs: Any) -> argparse.Action:
+        if names and str(names[0]).startswith("-"):
+            action = kwargs.get("action")
+            if action in (None, "store"):
+                kwargs["action"] = flags.Once
+            elif action == "store_true":
+                kwargs["action"] = flags.SwitchOnce
+            elif action == "append":
+                kwargs["action"] = flags.Repeatable
+        elif kwargs.get("type") is None:
+            kwargs["type"] = flags.nonblank
+        return super().add_argument(*names, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"error: {one_line(message)}; see {self.prog} --help\n")
-        sys.exit(2)
-
-
-def ami_id(text: str) -> str:
-    from stack_cfn.model.rules import AMI_ID
-
-    problem = AMI_ID.problem(text) if text else None
-    if problem:
-        raise argparse.ArgumentTypeError(f"{problem}; {AMI_ID.fix}")
-    return text
-
-
-def bucket_name(text: str) -> str:
-    problem = BUCKET_NAME.problem(text)
-    if problem:
-        raise argparse.ArgumentTypeError(f"{problem}; {BUCKET_NAME.fix}")
-    return text
+        write_error(f"{message}; see {self.prog} --help")
+        raise SystemExit(2)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,12 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, func: object, help_: str, config: bool = True, aws: bool = False) -> argparse.ArgumentParser:
         c = sub.add_parser(name, help=help_, description=help_)
         if config:
-            c.add_argument("-c", "--config", default=DEFAULT_CONFIG, help="stack description (YAML), default %(default)s")
+            c.add_argument("-c", "--config", type=flags.path, default=DEFAULT_CONFIG, help="stack description (YAML), default %(default)s")
         if aws:
-            c.add_argument("--region", help="AWS region (default: AWS_REGION, then the description's region)")
-            c.add_argument("--profile", help="AWS profile from ~/.aws/config")
-            c.add_argument("--endpoint-url", help="another AWS endpoint, e.g. a local moto server (or AWS_ENDPOINT_URL)")
-            c.add_argument("--timeout", type=minutes, default=60, help="minutes to wait for CloudFormation before giving up waiting (default %(default)s)")
+            c.add_argument("--region", type=flags.region, help="AWS region; must agree with the stack file's region:, the profile's and AWS_REGION/AWS_DEFAULT_REGION")
+            c.add_argument("--profile", type=flags.profile, help="AWS profile from ~/.aws/config")
+            c.add_argument("--endpoint-url", type=flags.endpoint_url, help="another AWS endpoint, e.g. a local moto server (or AWS_ENDPOINT_URL)")
+            c.add_argument("--timeout", type=flags.minutes, default=60, help="minutes to wait for CloudFormation before giving up waiting (default %(default)s)")
         c.set_defaults(func=func)
         return c
 
@@ -137,18 +114,18 @@ Command = Callable[..., argparse.ArgumentParser]
 def _file_commands(command: Command) -> None:
     """The commands that only read and write files."""
     c = command("build", app.cmd_build, "Compile and lint the templates into a directory (build/).")
-    c.add_argument("-o", "--output", default="build", help="output directory, default %(default)s")
+    c.add_argument("-o", "--output", type=flags.path, default="build", help="output directory, default %(default)s")
     c = command("templates", app.cmd_templates, "Regenerate the generic drop-in templates (templates/).", config=False)
-    c.add_argument("-o", "--output", default="templates", help="output directory, default %(default)s")
+    c.add_argument("-o", "--output", type=flags.path, default="templates", help="output directory, default %(default)s")
 
     c = command("schema", app.cmd_schema, "Write the JSON Schema of the stack file (editors complete and check stack.yaml with it).", config=False)
-    c.add_argument("-o", "--output", default="stack.schema.json", help="output file, default %(default)s")
+    c.add_argument("-o", "--output", type=flags.path, default="stack.schema.json", help="output file, default %(default)s")
 
     c = command("docs", app.cmd_docs, "Write the reference docs: docs/templates.md (from the templates) and docs/settings.md (from the model).",
                 config=False)
-    c.add_argument("-o", "--output", default="docs", help="output directory, default %(default)s")
+    c.add_argument("-o", "--output", type=flags.path, default="docs", help="output directory, default %(default)s")
     c = command("diagram", app.cmd_diagram, "Draw the stack as a Mermaid diagram (renders on GitHub and most Markdown viewers).")
-    c.add_argument("-o", "--output", default="-", help="a Markdown file to write, or - for standard output (default)")
+    c.add_argument("-o", "--output", type=flags.path, default="-", help="a Markdown file to write, or - for standard output (default)")
 
 
 def _aws_commands(command: Command) -> None:
@@ -161,27 +138,28 @@ def _aws_commands(command: Command) -> None:
     c = command("deploy", app.cmd_deploy, "Create or update the stack through a change set and follow it.", aws=True)
     _stack_args(c)
     _bucket_args(c)
-    c.add_argument("--allow-replace", action="append", default=[], metavar="NAME",
+    c.add_argument("--allow-replace", action=flags.RepeatableNames, type=flags.nonblank, default=[], metavar="NAME",
                    help="for this deploy only, let the stack policy allow replacing or removing NAME (a database, IAM user or protected logical id; repeatable)")
     c = command("outputs", app.cmd_outputs, "Print the stack's outputs (bastion IP first).", aws=True)
     _stack_args(c)
     c = command("destroy", app.cmd_destroy, "Delete the stack (the log bucket is retained).", aws=True)
     _stack_args(c)
-    c.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    c.add_argument("--yes", action="store_true", help="do not ask for confirmation (needed without a terminal)")
 
     _stackset_command(command)
     c = command("release", app.cmd_release, "Ship new image versions of services (api=1.4.2 www=1.4.2) through a change set that touches only them.",
                 aws=True)
     c.add_argument("services", nargs="*", metavar="SERVICE=VERSION", help="services and their new image tags; or one SERVICE with --version")
-    c.add_argument("--version", help="the new image tag, with one SERVICE")
-    c.add_argument("--image", action="append", default=[], metavar="[SERVICE=]IMAGE", help="a new image too (repeatable)")
+    c.add_argument("--version", type=flags.image_tag, help="the new image tag, with one SERVICE")
+    c.add_argument("--image", action="append", type=flags.image, default=[], metavar="[SERVICE=]IMAGE",
+                   help="a new image too (repeatable, once per service)")
     c.add_argument("--no-wait", action="store_true", help="start the release and return; do not wait for steady state")
     c.add_argument("--json", action="store_true", help="print a JSON summary on standard output, for pipelines")
     _stack_args(c)
     _bucket_args(c)
     c = command("roll", app.cmd_roll, "Show what an AMI change replaces: instances, batches and the capacity kept in service (changes nothing).",
                 aws=True)
-    c.add_argument("--ami", default="", type=ami_id, help="the new image (default: ecs_ami, else the ECS-optimized image SSM names today)")
+    c.add_argument("--ami", default=None, type=flags.ami_id, help="the new image (default: ecs_ami, else the ECS-optimized image SSM names today)")
     c.add_argument("--json", action="store_true", help="print the plan as JSON on standard output")
     _stack_args(c)
     c = command("up", app.cmd_up, "Build, upload and deploy in one go; with --local, to a local AWS (moto) in this process.", aws=True)
@@ -189,20 +167,21 @@ def _aws_commands(command: Command) -> None:
     _bucket_args(c)
     c.add_argument("--local", action="store_true", help="start a local AWS (moto) on 127.0.0.1 and deploy there")
     c.add_argument("--keep", action="store_true", help="with --local: keep the local AWS running until Ctrl-C")
-    c.add_argument("--port", type=port_number, default=0, help="with --local: port for the local AWS (default: a free one)")
+    c.add_argument("--port", type=flags.port, default=None, help="with --local: port for the local AWS (default: a free one)")
     _package_command(command)
 
 
 def _stackset_command(command: Command) -> None:
     c = command("stackset", app.cmd_stackset, "Deploy the stack as a StackSet over regions (and accounts) in one operation.", aws=True)
-    c.add_argument("--stack-set-name", help="default: <name>-<environment>")
-    c.add_argument("--regions", required=True, help="comma-separated regions; region N gets the CIDR shifted by N (10.30 -> 10.31 ...)")
-    c.add_argument("--region-cidr", action="append", default=[], metavar="REGION=CIDR", help="a region's own VPC CIDR instead of the shifted one (repeatable)")
-    c.add_argument("--accounts", help="comma-separated account ids (default: the caller's account)")
-    c.add_argument("--failure-tolerance", type=whole_number, default=0, help="stack instances that may fail before the operation stops (default 0)")
-    c.add_argument("--max-concurrent", type=positive_number, default=1, help="stack instances deployed at once (default 1)")
-    c.add_argument("--administration-role-arn", help="StackSet administration role (self-managed permissions)")
-    c.add_argument("--execution-role-name", help="StackSet execution role name in the target accounts")
+    c.add_argument("--stack-set-name", type=flags.stack_name, help="default: <name>-<environment>")
+    c.add_argument("--regions", type=flags.regions, required=True, help="comma-separated regions; region N gets the CIDR shifted by N (10.30 -> 10.31 ...)")
+    c.add_argument("--region-cidr", action="append", type=flags.region_cidr, default=[], metavar="REGION=CIDR",
+                   help="a region's own VPC CIDR instead of the shifted one (repeatable, once per region)")
+    c.add_argument("--accounts", type=flags.accounts, help="comma-separated 12-digit account ids (default: the caller's account)")
+    c.add_argument("--failure-tolerance", type=flags.whole_number, default=0, help="stack instances that may fail before the operation stops (default 0)")
+    c.add_argument("--max-concurrent", type=flags.positive_number, default=1, help="stack instances deployed at once (default 1)")
+    c.add_argument("--administration-role-arn", type=flags.role_arn, help="StackSet administration role (self-managed permissions)")
+    c.add_argument("--execution-role-name", type=flags.role_name, help="StackSet execution role name in the target accounts")
     _bucket_args(c)
 
 
@@ -216,13 +195,13 @@ def _package_command(command: Command) -> None:
 
 
 def _stack_args(c: argparse.ArgumentParser) -> None:
-    c.add_argument("--stack-name", help="CloudFormation stack name (default: <name>-<environment> from the description)")
+    c.add_argument("--stack-name", type=flags.stack_name, help="CloudFormation stack name (default: <name>-<environment> from the description)")
 
 
 def _bucket_args(c: argparse.ArgumentParser) -> None:
-    c.add_argument("--bucket", type=bucket_name, help="S3 bucket for templates (default: stack-cfn-<account>-<region>, created when missing)")
+    c.add_argument("--bucket", type=flags.bucket_name, help="S3 bucket for templates (default: stack-cfn-<account>-<region>, created when missing)")
     c.add_argument("--create-bucket", action="store_true", help="create --bucket when it does not exist")
-    c.add_argument("--prefix", default="stack-cfn", help="key prefix in the bucket, default %(default)s")
+    c.add_argument("--prefix", type=flags.key_prefix, default="stack-cfn", help="key prefix in the bucket, default %(default)s")
 
 
 
@@ -234,12 +213,31 @@ def run() -> NoReturn:
     collector walking them again and again, and freeing them one by one at exit, took 0.6 s of a
     1.9 s rebuild. Cycles are still collected, rarely (a long `up --local --keep` stays bounded).
     Output is flushed first; stack-cfn registers no exit handlers of its own, and every file, pool
-    and local server is closed before main() returns."""
+    and local server is closed before main() returns.
+
+    The standard streams are a Unix tool's (docs/cli.md): closed ones read and write as /dev/null, a reader
+    that went away (`| head`) ends the process quietly with status 141 (128 + SIGPIPE), any other failure
+    to write standard output (/dev/full, `>&-`) is one line on stderr and status 1."""
     gc.set_threshold(200_000, 50, 1000)  # a build makes millions of objects that live until exit: collect cycles rarely, not never
-    code = main()
+    guard_streams()
+    try:
+        code = main()
+    except SystemExit as exc:  # --help, --version, a bad flag
+        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    os._exit(finish(code))
+
+
+def finish(code: int) -> int:
+    """The exit status, once what was written has been flushed: the command's, unless standard output failed."""
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(code)
+    failure = stream_failure(sys.stdout)
+    if failure is None:
+        return code
+    if failure.errno == errno.EPIPE:
+        return code or 128 + signal.SIGPIPE
+    write_error(f"standard output cannot be written ({failure.strerror or failure}); what the command printed is lost")
+    return code or 1
 
 
 if __name__ == "__main__":

@@ -55,7 +55,8 @@ def test_a_file_that_is_not_a_stack_file(tmp_path: Path, capsys: pytest.CaptureF
     assert not (tmp_path / "build").exists()
 
 
-@pytest.mark.parametrize("source,message", [("/dev/zero", "is larger than 1024 KiB"), (".", "cannot be read"), ("missing.yaml", "cannot be read")])
+@pytest.mark.parametrize("source,message", [("/dev/zero", "is a character device, not a regular file"), (".", "is a directory, not a regular file"),
+                                            ("missing.yaml", "cannot be read")])
 def test_a_path_that_is_not_a_stack_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str, message: str) -> None:
     code, lines = run(["build", "-c", source, "-o", str(tmp_path / "build")], capsys)
     assert code == 1

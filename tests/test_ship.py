@@ -131,10 +131,9 @@ def test_stackset_over_three_regions(local_aws, tmp_path: Path) -> None:  # noqa
     assert all(i["Status"] == "CURRENT" for i in instances)
 
 
+# A bad flag value (an unknown --region, an empty --regions item) is refused at the edge with exit 2: tests/test_cli_hostile.py.
 BAD = {
     "endpoint that does not answer": (["outputs", "--stack-name", "x", "--region", "us-east-1", "--endpoint-url", "http://127.0.0.1:{port}"], "nothing answers"),
-    "region that does not exist": (["outputs", "--stack-name", "x", "--region", "mars-north-1", "--endpoint-url", "{endpoint}"], "--region"),
-    "stackset with no regions": (["stackset", "--regions", ",", "--region", "us-east-1", "--endpoint-url", "{endpoint}"], "--regions: is empty"),
     "two regions on one cidr": (["stackset", "--regions", "us-east-1,us-west-2", "--region-cidr", "us-west-2=10.90.0.0/16",
                                  "--region", "us-east-1", "--endpoint-url", "{endpoint}"], "both map to 10.90.0.0/16"),
     "stack that does not exist": (["outputs", "--stack-name", "never-made", "--region", "us-east-1", "--endpoint-url", "{endpoint}"], "does not exist"),
@@ -230,7 +229,8 @@ def test_up_local_keep_with_ctrl_c_ignored_says_so_and_stops_on_sigterm() -> Non
     rest = ""
     try:
         proc.send_signal(signal.SIGTERM)  # type: ignore[attr-defined]
-        rest = proc.communicate(timeout=60)[0]  # type: ignore[attr-defined]
+        proc.wait(timeout=60)  # type: ignore[attr-defined]
+        rest = proc.stdout.read()  # type: ignore[attr-defined]  # not communicate(): it skips what the line reader already buffered
     finally:
         if proc.poll() is None:  # type: ignore[attr-defined]
             proc.kill()  # type: ignore[attr-defined]

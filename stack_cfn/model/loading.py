@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ from stack_cfn.errors import ConfigError
 from stack_cfn.model.alarms import AlarmsConfig
 from stack_cfn.model.config import ServiceConfig, StackConfig
 from stack_cfn.model.data import DatabaseConfig, IamUserConfig
+from stack_cfn.model.reading import os_problem, read_bounded
 from stack_cfn.model.releases import Release, apply_releases, read_releases, releases_path
 from stack_cfn.model.rules import quote
 
@@ -93,12 +95,22 @@ def load_config(path: str | Path) -> StackConfig:
     """Read and validate a YAML stack description."""
     path = Path(path)
     try:
-        with path.open("rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1)
+        raw = read_bounded(path, MAX_FILE_BYTES)  # a FIFO, a device or a directory is refused before it is opened
     except OSError as exc:
-        raise ConfigError(str(path), f"cannot be read ({exc.strerror})", "check the path") from None
+        raise ConfigError(str(path), os_problem(exc), "check the path") from None
     releases = read_releases(path)  # what stack-cfn release shipped, on top of the stack file
     return parse_config(decode(raw, str(path)), source=str(path), releases=releases)
+
+
+def states_region(path: str | Path, cfg: StackConfig) -> bool:
+    """Whether the stack file names its region (a top-level `region:`), rather than leaving it to the default."""
+    if cfg.region != StackConfig.__dataclass_fields__["region"].default:
+        return True
+    try:
+        text = read_bounded(path, MAX_FILE_BYTES).decode("utf-8", errors="replace")
+    except (OSError, ConfigError):
+        return False
+    return re.search(r"""(?m)^["']?region["']?\s*:""", text) is not None
 
 
 def decode(raw: bytes, source: str) -> str:

@@ -17,6 +17,7 @@ import yaml
 
 from stack_cfn.errors import ConfigError
 from stack_cfn.model import rules as R
+from stack_cfn.model.reading import read_side_file
 
 MARKER = "# Written by stack-cfn release"
 
@@ -46,7 +47,7 @@ def read_releases(config: str | Path) -> dict[str, Release]:
     """The releases recorded beside a stack file ({} when there is no releases file)."""
     path = releases_path(config)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_side_file(path, "fix or remove the file")  # never a FIFO or device: see model/reading.py
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError) as exc:

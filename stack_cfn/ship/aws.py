@@ -13,8 +13,13 @@ import botocore.exceptions
 import botocore.parsers
 
 from stack_cfn.errors import DeployError
+from stack_cfn.model.regions import KNOWN_REGIONS
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+# Seconds to connect and to wait for an answer, for every AWS call: an endpoint that accepts connections and never
+# answers is a one-line error in about this long (times the attempts), never a wait without end (docs/cli.md).
+TIMEOUTS = {"connect_timeout": 5, "read_timeout": 20}
+REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
 
 def check_endpoint(url: str, source: str) -> None:
@@ -39,11 +44,13 @@ class AwsTarget:
 
     @classmethod
     def from_env(cls, region: str | None, endpoint_url: str | None, profile: str | None, default_region: str) -> AwsTarget:
-        endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
-        if endpoint:
-            check_endpoint(endpoint, "--endpoint-url" if endpoint_url else "AWS_ENDPOINT_URL")
+        """The target of a run: --endpoint-url (an explicit value is never replaced by AWS_ENDPOINT_URL), and the one
+        region decide_region() settles on when no region is given."""
+        endpoint = endpoint_url if endpoint_url is not None else os.environ.get("AWS_ENDPOINT_URL") or None
+        if endpoint is not None:
+            check_endpoint(endpoint, "--endpoint-url" if endpoint_url is not None else "AWS_ENDPOINT_URL")
         return cls(
-            region=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or default_region,
+            region=region or decide_region(None, profile, None, default_region)[0],
             endpoint_url=endpoint,
             profile=profile,
         )
@@ -73,13 +80,23 @@ class AwsTarget:
         return self.session().client(service, region_name=region or self.region, endpoint_url=self.endpoint_url, config=cfg)
 
     def check_reachable(self) -> None:
-        """Fail early, in one line, when the endpoint does not answer or the region is unknown."""
+        """Fail early, in one line, when the endpoint does not answer (within TIMEOUTS, one attempt) or the region is unknown."""
         known = boto3.session.Session().get_available_regions("cloudformation") + ["us-gov-west-1", "us-gov-east-1", "cn-north-1", "cn-northwest-1"]
         if self.region not in known:
             raise DeployError(f"--region: {self.region!r} is not an AWS region; use one such as us-east-1")
+        where, flag = (self.endpoint_url, "--endpoint-url: ") if self.endpoint_url else (f"AWS ({self.region})", "")
+        # One attempt: whether anything answers is said at once (AWS_MAX_ATTEMPTS does not apply to this probe).
+        probe = botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"}, **TIMEOUTS)
         try:
-            self.client("sts").get_caller_identity()
-        except botocore.exceptions.EndpointConnectionError:
+            self.session().client("sts", region_name=self.region, endpoint_url=self.endpoint_url, config=probe).get_caller_identity()
+        except (botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError):
+            raise DeployError(f"{flag}{where} did not answer within {TIMEOUTS['read_timeout']} s; "
+                              + ("check the URL, or that the server is an AWS endpoint" if self.endpoint_url else
+                                 "check the network, a proxy (HTTPS_PROXY) or the region")) from None
+        except botocore.exceptions.ConnectionError:  # refused, no route, a proxy that does not answer
+            if not self.endpoint_url:
+                raise DeployError(f"nothing answers at {where}: check the network, a proxy (HTTPS_PROXY) or the region; "
+                                  "or run against the local AWS with stack-cfn up --local") from None
             raise DeployError(f"--endpoint-url: nothing answers at {self.endpoint_url}; start it (stack-cfn up --local --keep) or fix the URL") from None
         except botocore.exceptions.NoCredentialsError:
             raise DeployError("no AWS credentials found: configure a profile, or use --local") from None
@@ -89,5 +106,52 @@ class AwsTarget:
                 raise DeployError(f"--endpoint-url: {self.endpoint_url} answered HTTP {status}; is it an AWS endpoint (stack-cfn up --local --keep)?") from None
             raise DeployError(f"AWS rejected the credentials: {' '.join(str(exc.response['Error'].get('Message', exc)).split())}") from None
         except Exception as exc:  # any other answer that is not AWS's (an HTML page parses to nothing, say)
-            raise DeployError(f"--endpoint-url: {self.endpoint_url or 'AWS'} did not answer as AWS does ({type(exc).__name__}); "
+            raise DeployError(f"{flag}{where} did not answer as AWS does ({type(exc).__name__}); "
                               "check the URL (stack-cfn up --local --keep prints one)") from None
+
+
+def decide_region(flag: str | None, profile: str | None, stated: str | None, default: str) -> tuple[str, str]:
+    """The one region of a run, and where it came from. The stack file's `region:` (when it names one), --region, the named
+    profile's region (--profile or AWS_PROFILE) and AWS_REGION/AWS_DEFAULT_REGION must agree: any two that differ are a
+    one-line error naming both. None given: `default` (the stack file's default region)."""
+    sources = region_sources(flag, profile, stated)
+    for source, value in sources:
+        if value not in KNOWN_REGIONS:
+            raise DeployError(f"{source}: {value[:60]!r} is not an AWS region stack-cfn knows; use one such as us-east-1")
+    if not sources:
+        return default, "the default region"
+    first_source, first = sources[0]
+    for source, value in sources[1:]:
+        if value != first:
+            raise DeployError(f"region: {first_source} says {first} but {source} says {value}; a run deploys to one region: "
+                              f"make them agree ({_fix(first_source)}, or {_fix(source)})")
+    return first, first_source
+
+
+def region_sources(flag: str | None, profile: str | None, stated: str | None) -> list[tuple[str, str]]:
+    sources = [("the stack file's region:", stated), ("--region", flag)]
+    sources += [(name, (os.environ.get(name) or "").strip() or None) for name in REGION_VARIABLES]
+    named = profile or os.environ.get("AWS_PROFILE") or None
+    if named:
+        sources.append((f"profile {named}", profile_region(named)))
+    return [(source, value) for source, value in sources if value]
+
+
+def _fix(source: str) -> str:
+    if source.startswith("the stack file"):
+        return "edit region: in the stack file"
+    if source == "--region":
+        return "drop --region"
+    if source.startswith("profile"):
+        return "use a profile of that region"
+    return f"unset {source}"
+
+
+def profile_region(name: str) -> str | None:
+    """The region a named profile sets in ~/.aws/config, if any."""
+    import botocore.session
+
+    try:
+        return botocore.session.Session(profile=name).get_scoped_config().get("region") or None
+    except botocore.exceptions.ProfileNotFound:
+        raise DeployError(f"--profile/AWS_PROFILE: profile {name!r} is not configured; run aws configure --profile {name} or unset it") from None

@@ -10,12 +10,15 @@ write are removed; the directory itself (and its mode) stays.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from stack_cfn.errors import StackCfnError
+from stack_cfn.model.reading import special_kind
 
 MANIFEST = ".stack-cfn-files"
 
@@ -66,7 +69,12 @@ def check_target(target: Path, protect: Iterable[Path] = ()) -> set[str]:
 def write_tree(target: Path, files: Mapping[str, str], protect: Iterable[Path] = ()) -> None:
     """Write exactly `files` into `target`; remove what an earlier run wrote and this one does not."""
     target = Path(target)
-    owned = check_target(target, protect)
+    try:
+        owned = check_target(target, protect)
+    except RuntimeError:  # Path.resolve() on a symlink loop (Python 3.11)
+        raise OutputError(target, "cannot be used (a symbolic link loop)", "check the path") from None
+    except OSError as exc:  # a name too long, a path under a file, no permission
+        raise OutputError(target, f"cannot be used ({exc.strerror or exc})", "check the path and its permissions") from None
     try:
         target.mkdir(parents=True, exist_ok=True)
         for name, text in sorted(files.items()):
@@ -78,21 +86,58 @@ def write_tree(target: Path, files: Mapping[str, str], protect: Iterable[Path] =
         raise OutputError(target, f"cannot be written ({exc.strerror or exc})", "check the path and its permissions") from None
 
 
-def write_generated(path: Path, text: str, marker: str) -> None:
-    """Write one generated file; an existing file is replaced only when it carries `marker` (we wrote it)."""
-    if path.is_dir():
+def write_generated(path: Path, text: str, marker: str, stream_ok: bool = False) -> None:
+    """Write one generated file; an existing file is replaced only when it carries `marker` (we wrote it).
+
+    Something that is not a regular file is never read: a FIFO or a character device (`-o >(...)`, /dev/stdout) is
+    written straight through when `stream_ok` (a FIFO without a reader is refused, never waited on), refused otherwise."""
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise OutputError(path, f"cannot be used ({exc.strerror or exc})", "check the path") from None
+    if mode is not None and stat.S_ISDIR(mode):
         raise OutputError(path, "is a directory", "give a file name, such as stack.schema.json")
-    if path.exists():
+    if mode is not None and not stat.S_ISREG(mode):
+        if stream_ok and (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+            _write_stream(path, text)
+            return
+        raise OutputError(path, f"is {special_kind(mode)}, not a regular file", "give the name of a file to write")
+    if path.is_symlink():  # a link to a regular file (or to nothing yet): replace what it points at, never the link (/dev/stdout)
+        path = Path(os.path.realpath(path))
+    if mode is not None:
         try:
-            ours = marker in path.read_text(encoding="utf-8", errors="replace")[:4096]
+            with open(path, "rb") as f:  # a regular file: reading its head cannot block
+                ours = marker in f.read(4096).decode("utf-8", errors="replace")
         except OSError as exc:
             raise OutputError(path, f"cannot be read ({exc.strerror})", "check the path") from None
-        if not ours:
+        if not ours and os.stat(path).st_size:  # an empty file (`> out.md`) holds nothing to lose
             raise OutputError(path, "exists and was not written by stack-cfn", "choose another file name or remove it")
     try:
         _write_atomic(path, text)
     except OSError as exc:
         raise OutputError(path, f"cannot be written ({exc.strerror or exc})", "check the path and its permissions") from None
+
+
+def _write_stream(path: Path, text: str) -> None:
+    """Write into a pipe or device as it is (no temporary file beside it, nothing read first)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise OutputError(path, "is a FIFO that nobody reads", "start its reader first, or give a file name") from None
+        raise OutputError(path, f"cannot be written ({exc.strerror or exc})", "check the path and its permissions") from None
+    try:
+        os.set_blocking(fd, True)  # a reader is there: let it take the text at its pace
+        data = text.encode("utf-8")
+        while data:
+            data = data[os.write(fd, data):]
+    except OSError as exc:
+        raise OutputError(path, f"cannot be written ({exc.strerror or exc})", "check the path") from None
+    finally:
+        os.close(fd)
 
 
 def _write_atomic(path: Path, text: str) -> None:

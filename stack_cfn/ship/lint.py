@@ -26,6 +26,8 @@ import importlib.metadata
 import json
 import multiprocessing
 import os
+import stat
+import sys
 import tempfile
 import zlib
 from collections.abc import Iterable, Mapping
@@ -43,11 +45,59 @@ PACKAGE_ONLY_RULES = ("W3002",)
 _RUNNERS: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = {}
 
 
+_CACHE: dict[Path | None, Path | None] = {}  # configured directory -> the one used (checked, and any note said, once)
+
+
 def cache_dir() -> Path | None:
+    """The lint cache: $STACK_CFN_CACHE_DIR, else $XDG_CACHE_HOME/stack-cfn, else $HOME/.cache/stack-cfn (each only when
+    set and absolute). Without HOME, or where the directory cannot be made and written, a temporary cache of this user
+    (<tmp>/stack-cfn-<uid>/lint) is used instead, with a one-line note on stderr."""
     if os.environ.get("STACK_CFN_NO_LINT_CACHE"):
         return None
-    base = os.environ.get("STACK_CFN_CACHE_DIR") or os.path.join(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "stack-cfn")
-    return Path(base) / "lint"
+    chosen = _configured_cache()
+    if chosen not in _CACHE:
+        _CACHE[chosen] = _choose_cache(chosen)
+    return _CACHE[chosen]
+
+
+def _choose_cache(chosen: Path | None) -> Path | None:
+    if chosen is not None and _usable(chosen):
+        return chosen
+    fallback = Path(tempfile.gettempdir()) / f"stack-cfn-{os.getuid() if hasattr(os, 'getuid') else 'user'}" / "lint"
+    why = "HOME is not set" if chosen is None else f"{chosen} cannot be written"
+    if not _usable(fallback, private=True):
+        _note(f"note: {why} and {fallback} cannot be used either: linting without a cache (set STACK_CFN_CACHE_DIR)")
+        return None
+    _note(f"note: {why}: the lint cache is {fallback} (set STACK_CFN_CACHE_DIR to choose one)")
+    return fallback
+
+
+def _configured_cache() -> Path | None:
+    for variable, tail in (("STACK_CFN_CACHE_DIR", ()), ("XDG_CACHE_HOME", ("stack-cfn",)), ("HOME", (".cache", "stack-cfn"))):
+        value = os.environ.get(variable, "")
+        if value and os.path.isabs(value):
+            return Path(value, *tail, "lint")
+    return None
+
+
+def _usable(directory: Path, private: bool = False) -> bool:
+    """The directory exists or can be made, and is a writable directory (of this user, for a shared temporary one)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if private and hasattr(os, "getuid"):
+            info = directory.parent.lstat()
+            if info.st_uid != os.getuid() or not stat.S_ISDIR(info.st_mode):
+                return False
+        return directory.is_dir() and os.access(directory, os.W_OK | os.X_OK)
+    except OSError:
+        return False
+
+
+def _note(message: str) -> None:
+    try:
+        sys.stderr.write(message + "\n")
+    except (OSError, ValueError):
+        pass
 
 
 def cache_key(body: str, regions: Iterable[str], ignore: Iterable[str]) -> str:

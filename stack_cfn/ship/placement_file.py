@@ -15,6 +15,7 @@ import yaml
 
 from stack_cfn.errors import ConfigError
 from stack_cfn.model.placement import Placement, Seat
+from stack_cfn.model.reading import read_side_file
 from stack_cfn.ship.files import write_generated
 
 MARKER = "# Written by stack-cfn: the stack that holds each service"
@@ -30,7 +31,7 @@ def read_placement(config: str | Path) -> Placement:
     """What is recorded beside a stack file (nothing without a placement file)."""
     path = placement_path(config)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_side_file(path, FIX)  # never a FIFO or device: see model/reading.py
     except FileNotFoundError:
         return Placement()
     except (OSError, UnicodeDecodeError) as exc:
