@@ -21,7 +21,8 @@ from stack_cfn.blueprints.compiler import Compiled, compile_generic, compile_sta
 from stack_cfn.blueprints.group import group_file
 from stack_cfn.errors import DeployError
 from stack_cfn.model.config import StackConfig
-from stack_cfn.model.loading import load_config
+from stack_cfn.model.loading import load_config, load_with_sources
+from stack_cfn.model.releases import Sources
 from stack_cfn.ship.files import write_generated, write_tree
 from stack_cfn.ship.lint import lint_templates
 from stack_cfn.ship.report import Reporter
@@ -36,23 +37,45 @@ NOTHING_SENT = "nothing was written or sent"
 
 def load(args: argparse.Namespace, out: Reporter) -> StackConfig:
     """The stack file, validated; what is legal but unwise is said as a warning."""
-    cfg = load_config(args.config)
-    for warning in cfg.warnings:
+    return load_sourced(args, out)[0]
+
+
+def load_sourced(args: argparse.Namespace, out: Reporter) -> tuple[StackConfig, Sources]:
+    """The stack file with its releases file applied, and where each service's version comes from; a stale release is a warning."""
+    cfg, sources = load_with_sources(args.config)
+    for warning in (*cfg.warnings, *sources.notes):
         out.info(f"warning: {warning}")
-    return cfg
+    return cfg, sources
+
+
+def show_sources(out: Reporter, cfg: StackConfig, sources: Sources) -> None:
+    """Where each service's version comes from: no silent precedence between the stack file and its releases file."""
+    if cfg.services:
+        out.info("versions: " + ", ".join(f"{s.name} {s.image}:{s.version} from {sources.origins.get(s.name, '?')}" for s in cfg.services))
+
+
+def prune_releases(args: argparse.Namespace, out: Reporter, sources: Sources) -> None:
+    """Drop the releases the stack file overrode since (once the stack file's versions are deployed)."""
+    from stack_cfn.model.releases import read_releases, releases_path, releases_text
+
+    if sources.stale:
+        path = releases_path(args.config)
+        write_generated(path, releases_text(sources.kept(read_releases(args.config))), "stack-cfn release")
+        out.info(f"removed the stale release of {', '.join(sources.stale)} from {path}: the stack file's version is deployed")
 
 
 def compile_and_lint(args: argparse.Namespace, cfg: StackConfig, out: Reporter, compiled: Compiled | None = None) -> Compiled:
     """The stack's templates, placed as its placement file says (a new service where there is room), cfn-lint clean."""
-    from stack_cfn.ship.placement_file import read_placement
+    from stack_cfn.ship.placement_file import placement_path, precedence_notes, read_placement
 
     if compiled is not None and compiled.linted:
         return compiled
+    recorded = read_placement(args.config)
     with out.step("compiling and linting the templates", NOTHING_SENT):
-        compiled = compiled or compile_stack(cfg, recorded=read_placement(args.config))
+        compiled = compiled or compile_stack(cfg, recorded=recorded)
         with out.status("linting templates with cfn-lint"):
             lint_templates(compiled.files)
-    for warning in compiled.warnings:
+    for warning in (*compiled.warnings, *precedence_notes(placement_path(args.config), compiled.placement, recorded, cfg.service_group_size)):
         out.info(f"warning: {warning}")
     return dataclasses.replace(compiled, linted=True)
 
@@ -200,7 +223,8 @@ def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
     (uploads, bucket, a new stack's shell)."""
     from stack_cfn.ship import deploy
 
-    cfg = load(args, out)
+    cfg, sources = load_sourced(args, out)
+    show_sources(out, cfg, sources)
     compiled = compile_and_lint(args, cfg, out)
     target = target_for(args, cfg, out)
     stack = stack_name_for(args, cfg)
@@ -237,7 +261,8 @@ def _stale_groups(target: AwsTarget, compiled: Compiled, stack: str) -> list[str
 def cmd_deploy(args: argparse.Namespace, out: Reporter, parameters: dict[str, str] | None = None,
                target: AwsTarget | None = None, compiled: Compiled | None = None) -> int:
     """The root first, then its service groups together (they import the root's exports); stale groups are deleted first."""
-    cfg = load(args, out)
+    cfg, sources = load_sourced(args, out)
+    show_sources(out, cfg, sources)
     compiled = compile_and_lint(args, cfg, out, compiled)
     target = target or target_for(args, cfg, out)
     stack = stack_name_for(args, cfg)
@@ -258,6 +283,7 @@ def cmd_deploy(args: argparse.Namespace, out: Reporter, parameters: dict[str, st
         out.plan(g)
     if pending:
         _run(args, out, target, pending, f"waiting for {len(pending)} service group(s)")
+    prune_releases(args, out, sources)
     if not changed and not pending and not stale:
         out.done(f"no changes: stack {stack}{' and its service groups' if groups else ''} up to date")
         return 0
@@ -293,7 +319,10 @@ def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
     from stack_cfn.ship import deploy, release
 
     requests = release.parse_requests(args.services, args.version, args.image)  # checked before anything is read or sent
-    cfg = release.released_config(load(args, out), requests)
+    if args.json:
+        out.machine_output()
+    stack_file, sources = load_sourced(args, out)
+    cfg = release.released_config(stack_file, requests)
     compiled = compile_and_lint(args, cfg, out)
     target = target_for(args, cfg, out)
     stack = stack_name_for(args, cfg)
@@ -304,7 +333,7 @@ def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
     sets = [cs for cs in sets if not cs.empty]
     if not sets:
         out.done(f"no changes: {', '.join(requests)} already run those versions")
-        return 0
+        return _release_summary(args, out, stack, "NO_CHANGES", requests) if args.json else 0
     ids = [s.logical_id for s in cfg.services if s.name in requests]
     foreign = [f for cs in sets for f in release.foreign_changes(cs.changes, ids)]
     if foreign:
@@ -314,7 +343,8 @@ def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
                           "versions; deploy it first (stack-cfn deploy), then release")
     for cs in sets:
         out.plan(cs)
-    record = lambda: write_generated(releases_path(args.config), releases_text({**read_releases(args.config), **requests}), "stack-cfn release")
+    record = lambda: write_generated(releases_path(args.config), releases_text({**sources.kept(read_releases(args.config)),
+                                                                                 **release.recorded(requests, sources)}), "stack-cfn release")
     if args.no_wait:
         for cs in sets:
             deploy.execute_only(target, cs)
@@ -338,7 +368,7 @@ def _holder(compiled: Compiled, service: str) -> str:
 
 def _release_summary(args: argparse.Namespace, out: Reporter, stack: str, status: str, requests: dict) -> int:
     if args.json:
-        summary = {"stack": stack, "status": status, "released": {name: dataclasses.asdict(r) for name, r in sorted(requests.items())}}
+        summary = {"stack": stack, "status": status, "released": {name: {"image": r.image, "version": r.version} for name, r in sorted(requests.items())}}
         sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
     else:
         out.done(f"released {', '.join(f'{n} {r.version}' for n, r in sorted(requests.items()))} to {stack} ({status})")

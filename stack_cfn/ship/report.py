@@ -27,6 +27,10 @@ class Reporter:
         self._steps: list[tuple[str, str]] = []
         self.at_interrupt: list[tuple[str, str]] = []
 
+    def machine_output(self) -> None:
+        """--json: standard output carries only the JSON; tables and progress for people go to standard error."""
+        self.out = self.err
+
     @contextlib.contextmanager
     def step(self, doing: str, if_interrupted: str) -> Iterator[None]:
         """Say, should Ctrl-C come now, what was going on and what it means (see interrupted())."""
