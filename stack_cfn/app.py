@@ -376,15 +376,17 @@ def _release_summary(args: argparse.Namespace, out: Reporter, stack: str, status
 
 
 def cmd_outputs(args: argparse.Namespace, out: Reporter) -> int:
-    from stack_cfn.ship import deploy
+    """The stack's front page: network, cluster, each service's URLs, each database and IAM user, the alarm topic (--json: for machines)."""
+    from stack_cfn.ship import outputs
 
+    if args.json:
+        out.machine_output()
     cfg = optional_config(args)
     target = target_for(args, cfg, out)
     stack = stack_name_for(args, cfg)
-    out.outputs(deploy.read_outputs(target, stack))
-    groups = deploy.group_stacks(target, stack)
-    if groups:
-        out.info(f"service groups (importing {stack}'s exports): {', '.join(groups)}")
+    with out.step(f"reading the outputs of {stack}", "nothing was changed"):
+        page = outputs.read_front_page(target, stack, cfg)
+    sys.stdout.write(json.dumps(page, indent=2) + "\n" if args.json else outputs.front_page_text(page))  # modules in the stack file's order
     return 0
 
 
