@@ -28,6 +28,7 @@ from stack_cfn.ship.lint import lint_templates
 from stack_cfn.ship.report import Reporter
 
 if TYPE_CHECKING:
+    from stack_cfn.model.placement import Placement
     from stack_cfn.ship.aws import AwsTarget
     from stack_cfn.ship.deploy import ChangeSet, Uploaded
     from stack_cfn.ship.local import LocalAws
@@ -184,10 +185,18 @@ def cmd_schema(args: argparse.Namespace, out: Reporter) -> int:
 
 
 def cmd_docs(args: argparse.Namespace, out: Reporter) -> int:
-    """docs/templates.md from the generic templates, docs/settings.md from the model."""
+    """The user's stack documented in a Markdown file (-c, -o); with --reference DIR, the project's reference pages."""
     from stack_cfn import docs
 
-    directory = Path(args.output)
+    if args.reference is None:
+        cfg = load(args, out)
+        compiled = compile_stack(cfg, recorded=_recorded(args))
+        path = Path(args.output or Path(args.config).with_suffix(".md"))
+        with out.step(f"writing {path}", "run it again"):
+            write_generated(path, docs.stack_md(cfg, Path(args.config).name, compiled.files, compiled.root), docs.STACK_GENERATED)
+        out.done(f"documented {args.config} in {path}: settings, modules, diagram and outputs")
+        return 0
+    directory = Path(args.reference)
     pages = {"templates.md": docs.templates_md(compile_generic().files), "settings.md": docs.settings_md()}
     with out.step(f"writing {directory}/", "the pages written so far are complete; run it again"):
         directory.mkdir(parents=True, exist_ok=True)
@@ -195,6 +204,12 @@ def cmd_docs(args: argparse.Namespace, out: Reporter) -> int:
             write_generated(directory / name, text, docs.GENERATED)
     out.done(f"wrote {', '.join(f'{directory}/{n}' for n in pages)}")
     return 0
+
+
+def _recorded(args: argparse.Namespace) -> Placement:
+    from stack_cfn.ship.placement_file import read_placement
+
+    return read_placement(args.config)
 
 
 def cmd_diagram(args: argparse.Namespace, out: Reporter) -> int:
@@ -426,10 +441,7 @@ def cmd_roll(args: argparse.Namespace, out: Reporter) -> int:
         group, cluster = roll.read_cluster(target, stack)
         image = roll.target_image(target, args.ami, cfg.ecs_ami)
         plan = roll.plan_roll(roll.read_instances(target, group, cluster), image, cfg.ecs_min_size, group)
-    if args.json:
-        sys.stdout.write(json.dumps(plan.as_dict(), sort_keys=True) + "\n")
-    else:
-        out.roll(plan)
+    sys.stdout.write(json.dumps(plan.as_dict(), sort_keys=True) + "\n" if args.json else roll.plan_text(plan))  # ids never cut to a width
     return 0
 
 

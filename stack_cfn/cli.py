@@ -144,9 +144,9 @@ def _file_commands(command: Command) -> None:
     c = command("schema", app.cmd_schema, "Write the JSON Schema of the stack file (editors complete and check stack.yaml with it).", config=False)
     c.add_argument("-o", "--output", default="stack.schema.json", help="output file, default %(default)s")
 
-    c = command("docs", app.cmd_docs, "Write the reference docs: docs/templates.md (from the templates) and docs/settings.md (from the model).",
-                config=False)
-    c.add_argument("-o", "--output", default="docs", help="output directory, default %(default)s")
+    c = command("docs", app.cmd_docs, "Document the stack in a Markdown file: its settings with values, modules, diagram and outputs.")
+    c.add_argument("-o", "--output", help="the Markdown file to write (default: the stack file's name with .md, e.g. stack.md)")
+    c.add_argument("--reference", metavar="DIR", help="instead, write stack-cfn's own reference pages (templates.md, settings.md) into DIR")
     c = command("diagram", app.cmd_diagram, "Draw the stack as a Mermaid diagram (renders on GitHub and most Markdown viewers).")
     c.add_argument("-o", "--output", default="-", help="a Markdown file to write, or - for standard output (default)")
 

@@ -20,6 +20,9 @@ from stack_cfn.ship.deploy import group_stacks, read_outputs, stack_outputs
 
 LAYERS = {Network.logical_id: "network", Cluster.logical_id: "cluster", Bastion.logical_id: "bastion", Ingress.logical_id: "load_balancers"}
 MODULES = (("Service", "services"), ("Database", "databases"), ("User", "iam_users"))  # logical id suffix -> section
+NETWORK_SHOWN = (Network.VpcId, Network.Cidr_, Network.InternalSubnets, Network.ExternalSubnets, Network.InternalNatIps, Network.ZoneId,
+                 Network.DomainName_, Network.LogBucketId)
+CLUSTER_SHOWN = (Cluster.Cluster, Cluster.AutoscalingGroup, Cluster.EcsClusterSecurityGroupId)
 
 
 def nested_outputs(target: AwsTarget, stack: str) -> dict[str, dict[str, str]]:
@@ -103,9 +106,8 @@ def front_page_text(page: Mapping[str, Any]) -> str:
     """The front page for people: a heading per layer and module, the values that matter first."""
     lines = [f"stack {page['stack']} ({page['region']})"]
     network = page.get("network", {})
-    lines += ["", "network", *_pairs({k: network.get(k) for k in ("VpcId", "Cidr", "InternalSubnets", "ExternalSubnets", "InternalNatIps", "ZoneId",
-                                                                  "DomainName", "LogBucketId")})]
-    lines += ["", "cluster", *_pairs({k: page.get("cluster", {}).get(k) for k in ("Cluster", "AutoscalingGroup", "EcsClusterSecurityGroupId")})]
+    lines += ["", "network", *_pairs({k.name: network.get(k.name) for k in NETWORK_SHOWN})]
+    lines += ["", "cluster", *_pairs({k.name: page.get("cluster", {}).get(k.name) for k in CLUSTER_SHOWN})]
     if page.get("bastion"):
         lines += ["", "bastion", *_pairs(page["bastion"])]
     if page.get("load_balancers"):
