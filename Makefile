@@ -30,7 +30,7 @@ templates: install
 	$(BIN)/stack-cfn build -c $(CONFIG) -o build
 	$(BIN)/stack-cfn templates -o templates
 	$(BIN)/stack-cfn schema -o stack.schema.json
-	$(BIN)/stack-cfn docs -o docs
+	$(BIN)/stack-cfn docs --reference docs
 
 # The golden copy of the example stack's compiled templates (tests/golden/): review its diff.
 golden: install

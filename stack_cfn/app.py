@@ -21,13 +21,15 @@ from stack_cfn.blueprints.compiler import Compiled, compile_generic, compile_sta
 from stack_cfn.blueprints.group import group_file
 from stack_cfn.errors import ConfigError, DeployError
 from stack_cfn.model.config import StackConfig
-from stack_cfn.model.loading import load_config
+from stack_cfn.model.loading import load_config, load_with_sources
+from stack_cfn.model.releases import Sources
 from stack_cfn.ship.files import write_generated, write_tree
 from stack_cfn.ship.lint import lint_templates
 from stack_cfn.ship.protect import guard_deploy, guarded, say_blocked
 from stack_cfn.ship.report import Reporter
 
 if TYPE_CHECKING:
+    from stack_cfn.model.placement import Placement
     from stack_cfn.ship.aws import AwsTarget
     from stack_cfn.ship.deploy import ChangeSet, Uploaded
     from stack_cfn.ship.local import LocalAws
@@ -37,23 +39,45 @@ NOTHING_SENT = "nothing was written or sent"
 
 def load(args: argparse.Namespace, out: Reporter) -> StackConfig:
     """The stack file, validated; what is legal but unwise is said as a warning."""
-    cfg = load_config(args.config)
-    for warning in cfg.warnings:
+    return load_sourced(args, out)[0]
+
+
+def load_sourced(args: argparse.Namespace, out: Reporter) -> tuple[StackConfig, Sources]:
+    """The stack file with its releases file applied, and where each service's version comes from; a stale release is a warning."""
+    cfg, sources = load_with_sources(args.config)
+    for warning in (*cfg.warnings, *sources.notes):
         out.info(f"warning: {warning}")
-    return cfg
+    return cfg, sources
+
+
+def show_sources(out: Reporter, cfg: StackConfig, sources: Sources) -> None:
+    """Where each service's version comes from: no silent precedence between the stack file and its releases file."""
+    if cfg.services:
+        out.info("versions: " + ", ".join(f"{s.name} {s.image}:{s.version} from {sources.origins.get(s.name, '?')}" for s in cfg.services))
+
+
+def prune_releases(args: argparse.Namespace, out: Reporter, sources: Sources) -> None:
+    """Drop the releases the stack file overrode since (once the stack file's versions are deployed)."""
+    from stack_cfn.model.releases import read_releases, releases_path, releases_text
+
+    if sources.stale:
+        path = releases_path(args.config)
+        write_generated(path, releases_text(sources.kept(read_releases(args.config))), "stack-cfn release")
+        out.info(f"removed the stale release of {', '.join(sources.stale)} from {path}: the stack file's version is deployed")
 
 
 def compile_and_lint(args: argparse.Namespace, cfg: StackConfig, out: Reporter, compiled: Compiled | None = None) -> Compiled:
     """The stack's templates, placed as its placement file says (a new service where there is room), cfn-lint clean."""
-    from stack_cfn.ship.placement_file import read_placement
+    from stack_cfn.ship.placement_file import placement_path, precedence_notes, read_placement
 
     if compiled is not None and compiled.linted:
         return compiled
+    recorded = read_placement(args.config)
     with out.step("compiling and linting the templates", NOTHING_SENT):
-        compiled = compiled or compile_stack(cfg, recorded=read_placement(args.config))
+        compiled = compiled or compile_stack(cfg, recorded=recorded)
         with out.status("linting templates with cfn-lint"):
             lint_templates(compiled.files)
-    for warning in compiled.warnings:
+    for warning in (*compiled.warnings, *precedence_notes(placement_path(args.config), compiled.placement, recorded, cfg.service_group_size)):
         out.info(f"warning: {warning}")
     return dataclasses.replace(compiled, linted=True)
 
@@ -188,10 +212,18 @@ def cmd_schema(args: argparse.Namespace, out: Reporter) -> int:
 
 
 def cmd_docs(args: argparse.Namespace, out: Reporter) -> int:
-    """docs/templates.md from the generic templates, docs/settings.md from the model."""
+    """The user's stack documented in a Markdown file (-c, -o); with --reference DIR, the project's reference pages."""
     from stack_cfn import docs
 
-    directory = Path(args.output)
+    if args.reference is None:
+        cfg = load(args, out)
+        compiled = compile_stack(cfg, recorded=_recorded(args))
+        path = Path(args.output or Path(args.config).with_suffix(".md"))
+        with out.step(f"writing {path}", "run it again"):
+            write_generated(path, docs.stack_md(cfg, Path(args.config).name, compiled.files, compiled.root), docs.STACK_GENERATED)
+        out.done(f"documented {args.config} in {path}: settings, modules, diagram and outputs")
+        return 0
+    directory = Path(args.reference)
     pages = {"templates.md": docs.templates_md(compile_generic().files), "settings.md": docs.settings_md()}
     with out.step(f"writing {directory}/", "the pages written so far are complete; run it again"):
         make_directory(directory)
@@ -211,6 +243,12 @@ def make_directory(directory: Path) -> None:
         raise OutputError(directory, "is a file, not a directory", "give a directory for the pages, such as docs") from None
     except OSError as exc:
         raise OutputError(directory, f"cannot be made ({exc.strerror or exc})", "check the path and its permissions") from None
+
+
+def _recorded(args: argparse.Namespace) -> Placement:
+    from stack_cfn.ship.placement_file import read_placement
+
+    return read_placement(args.config)
 
 
 def cmd_diagram(args: argparse.Namespace, out: Reporter) -> int:
@@ -239,7 +277,8 @@ def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
     (uploads, bucket, a new stack's shell)."""
     from stack_cfn.ship import deploy
 
-    cfg = load(args, out)
+    cfg, sources = load_sourced(args, out)
+    show_sources(out, cfg, sources)
     compiled = compile_and_lint(args, cfg, out)
     target = target_for(args, cfg, out)
     stack = stack_name_for(args, cfg)
@@ -279,7 +318,8 @@ def _stale_groups(target: AwsTarget, compiled: Compiled, stack: str) -> list[str
 def cmd_deploy(args: argparse.Namespace, out: Reporter, parameters: dict[str, str] | None = None,
                target: AwsTarget | None = None, compiled: Compiled | None = None) -> int:
     """The root first, then its service groups together (they import the root's exports); stale groups are deleted first."""
-    cfg = load(args, out)
+    cfg, sources = load_sourced(args, out)
+    show_sources(out, cfg, sources)
     compiled = compile_and_lint(args, cfg, out, compiled)
     target = target or target_for(args, cfg, out)
     stack = stack_name_for(args, cfg)
@@ -301,6 +341,7 @@ def cmd_deploy(args: argparse.Namespace, out: Reporter, parameters: dict[str, st
         out.plan(g)
     if pending:
         _run(args, out, target, pending, f"waiting for {len(pending)} service group(s)")
+    prune_releases(args, out, sources)
     if not changed and not pending and not stale:
         out.done(f"no changes: stack {stack}{' and its service groups' if groups else ''} up to date")
         return 0
@@ -336,7 +377,10 @@ def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
     from stack_cfn.ship import deploy, release
 
     requests = release.parse_requests(args.services, args.version, args.image)  # checked before anything is read or sent
-    cfg = release.released_config(load(args, out), requests)
+    if args.json:
+        out.machine_output()
+    stack_file, sources = load_sourced(args, out)
+    cfg = release.released_config(stack_file, requests)
     compiled = compile_and_lint(args, cfg, out)
     target = target_for(args, cfg, out)
     stack = stack_name_for(args, cfg)
@@ -347,7 +391,7 @@ def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
     sets = [cs for cs in sets if not cs.empty]
     if not sets:
         out.done(f"no changes: {', '.join(requests)} already run those versions")
-        return 0
+        return _release_summary(args, out, stack, "NO_CHANGES", requests) if args.json else 0
     ids = [s.logical_id for s in cfg.services if s.name in requests]
     foreign = [f for cs in sets for f in release.foreign_changes(cs.changes, ids)]
     if foreign:
@@ -357,7 +401,8 @@ def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
                           "versions; deploy it first (stack-cfn deploy), then release")
     for cs in sets:
         out.plan(cs)
-    record = lambda: write_generated(releases_path(args.config), releases_text({**read_releases(args.config), **requests}), "stack-cfn release")
+    record = lambda: write_generated(releases_path(args.config), releases_text({**sources.kept(read_releases(args.config)),
+                                                                                 **release.recorded(requests, sources)}), "stack-cfn release")
     if args.no_wait:
         for cs in sets:
             deploy.execute_only(target, cs)
@@ -381,7 +426,7 @@ def _holder(compiled: Compiled, service: str) -> str:
 
 def _release_summary(args: argparse.Namespace, out: Reporter, stack: str, status: str, requests: dict) -> int:
     if args.json:
-        summary = {"stack": stack, "status": status, "released": {name: dataclasses.asdict(r) for name, r in sorted(requests.items())}}
+        summary = {"stack": stack, "status": status, "released": {name: {"image": r.image, "version": r.version} for name, r in sorted(requests.items())}}
         sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
     else:
         out.done(f"released {', '.join(f'{n} {r.version}' for n, r in sorted(requests.items()))} to {stack} ({status})")
@@ -389,15 +434,17 @@ def _release_summary(args: argparse.Namespace, out: Reporter, stack: str, status
 
 
 def cmd_outputs(args: argparse.Namespace, out: Reporter) -> int:
-    from stack_cfn.ship import deploy
+    """The stack's front page: network, cluster, each service's URLs, each database and IAM user, the alarm topic (--json: for machines)."""
+    from stack_cfn.ship import outputs
 
+    if args.json:
+        out.machine_output()
     cfg = optional_config(args)
     target = target_for(args, cfg, out)
     stack = stack_name_for(args, cfg)
-    out.outputs(deploy.read_outputs(target, stack))
-    groups = deploy.group_stacks(target, stack)
-    if groups:
-        out.info(f"service groups (importing {stack}'s exports): {', '.join(groups)}")
+    with out.step(f"reading the outputs of {stack}", "nothing was changed"):
+        page = outputs.read_front_page(target, stack, cfg)
+    sys.stdout.write(json.dumps(page, indent=2) + "\n" if args.json else outputs.front_page_text(page))  # modules in the stack file's order
     return 0
 
 
@@ -457,10 +504,7 @@ def cmd_roll(args: argparse.Namespace, out: Reporter) -> int:
         group, cluster = roll.read_cluster(target, stack)
         image = roll.target_image(target, args.ami, cfg.ecs_ami)
         plan = roll.plan_roll(roll.read_instances(target, group, cluster), image, cfg.ecs_min_size, group)
-    if args.json:
-        sys.stdout.write(json.dumps(plan.as_dict(), sort_keys=True) + "\n")
-    else:
-        out.roll(plan)
+    sys.stdout.write(json.dumps(plan.as_dict(), sort_keys=True) + "\n" if args.json else roll.plan_text(plan))  # ids never cut to a width
     return 0
 
 

@@ -121,9 +121,9 @@ def _file_commands(command: Command) -> None:
     c = command("schema", app.cmd_schema, "Write the JSON Schema of the stack file (editors complete and check stack.yaml with it).", config=False)
     c.add_argument("-o", "--output", type=flags.path, default="stack.schema.json", help="output file, default %(default)s")
 
-    c = command("docs", app.cmd_docs, "Write the reference docs: docs/templates.md (from the templates) and docs/settings.md (from the model).",
-                config=False)
-    c.add_argument("-o", "--output", type=flags.path, default="docs", help="output directory, default %(default)s")
+    c = command("docs", app.cmd_docs, "Document the stack in a Markdown file: its settings with values, modules, diagram and outputs.")
+    c.add_argument("-o", "--output", type=flags.path, help="the Markdown file to write (default: the stack file's name with .md, e.g. stack.md)")
+    c.add_argument("--reference", type=flags.path, metavar="DIR", help="instead, write stack-cfn's own reference pages (templates.md, settings.md) into DIR")
     c = command("diagram", app.cmd_diagram, "Draw the stack as a Mermaid diagram (renders on GitHub and most Markdown viewers).")
     c.add_argument("-o", "--output", type=flags.path, default="-", help="a Markdown file to write, or - for standard output (default)")
 
@@ -140,7 +140,8 @@ def _aws_commands(command: Command) -> None:
     _bucket_args(c)
     c.add_argument("--allow-replace", action=flags.RepeatableNames, type=flags.nonblank, default=[], metavar="NAME",
                    help="for this deploy only, let the stack policy allow replacing or removing NAME (a database, IAM user or protected logical id; repeatable)")
-    c = command("outputs", app.cmd_outputs, "Print the stack's outputs (bastion IP first).", aws=True)
+    c = command("outputs", app.cmd_outputs, "Print the stack's front page: network, cluster, each service's URLs, databases, IAM users, alarms.", aws=True)
+    c.add_argument("--json", action="store_true", help="print the outputs as JSON on standard output, for scripts")
     _stack_args(c)
     c = command("destroy", app.cmd_destroy, "Delete the stack (the log bucket is retained).", aws=True)
     _stack_args(c)

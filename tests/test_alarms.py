@@ -82,7 +82,7 @@ def test_network_topic_nat_alarms_and_cluster_alarms() -> None:
     network = files["network.json"]["Resources"]
     assert network["NotificationTopic"]["Properties"]["Subscription"] == [{"Endpoint": "ops@example.com", "Protocol": "email"}]
     nat = [k for k, r in network.items() if k.endswith("PortAllocationAlarm")]
-    assert len(nat) == 3 and all(network[k]["Condition"] == "UseNatGateways" for k in nat)
+    assert [network[k]["Condition"] for k in sorted(nat)] == ["UseNatGateways", "NatGatewayPerZone", "NatGatewayPerZone"], "as their gateways"
     assert network[nat[0]]["Properties"]["MetricName"] == "ErrorPortAllocation"
     cluster = files["cluster.json"]["Resources"]
     below = cluster["InstancesBelowMinimumAlarm"]["Properties"]

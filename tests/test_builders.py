@@ -34,7 +34,7 @@ NETWORK_IDS_3AZ = {
     *(f"{kind}Subnet{i}RouteTableAssociation" for i in (1, 2, 3) for kind in ("External", "Internal")),
     "NatSecurityGroup", "DhcpOptions", "DhcpOptionsAssociation", "HostedZone",
     "InternalElbSecurityGroup", "ExternalElbSecurityGroup", "ExternalSshSecurityGroup", "InternalSshSecurityGroup",
-    "ExternalSshIngress", "LogBucket", "LogBucketPolicy", "FlowLog", "NatRole", "NatInstanceProfile",
+    "ExternalSshIngress", "LogBucket", "LogBucketPolicy", "FlowLog", "NatRole", "NatInstanceProfile", "S3GatewayEndpoint",
 }
 NETWORK_OUTPUTS = {
     "VpcId", "Cidr", "InternalSubnets", "ExternalSubnets", "AvailabilityZones", "InternalRouteTables",
@@ -74,7 +74,8 @@ def test_each_internal_route_goes_to_its_own_az(cfg: StackConfig) -> None:
     for i in (1, 2, 3):
         route = res[f"InternalDefaultRoute{i}"]["Properties"]
         assert route["RouteTableId"] == {"Ref": f"InternalRouteTable{i}"}
-        assert route["NatGatewayId"]["Fn::If"][1] == {"Ref": f"NatGateway{i}"}
+        per_zone = route["NatGatewayId"]["Fn::If"][1]  # zones 2 and up: zone 1's gateway when nat_gateways: one
+        assert per_zone == {"Ref": "NatGateway1"} if i == 1 else per_zone == {"Fn::If": ["OneNatGateway", {"Ref": "NatGateway1"}, {"Ref": f"NatGateway{i}"}]}
         assert route["InstanceId"]["Fn::If"][1] == {"Ref": f"NatInstance{i}"}
         assert res[f"NatGateway{i}"]["Properties"]["SubnetId"] == {"Ref": f"ExternalSubnet{i}"}
 

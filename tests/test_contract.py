@@ -92,7 +92,7 @@ def test_nothing_outside_the_blueprints_spells_a_parameter_name() -> None:
 STABLE_PARAMETERS = {
     Network: {"Name", "Environment", "ExportPrefix", "Cidr", "InternalSubnet1Cidr", "InternalSubnet2Cidr", "InternalSubnet3Cidr",
               "ExternalSubnet1Cidr", "ExternalSubnet2Cidr", "ExternalSubnet3Cidr", "AvailabilityZone1", "AvailabilityZone2", "AvailabilityZone3",
-              "DomainName", "SshCidr", "FlowLogs", "UseNatInstances", "UseEipWithNatInstances", "NatInstanceType", "NatInstanceAmi", "LogsExpirationEnabled",
+              "DomainName", "SshCidr", "FlowLogs", "UseNatInstances", "UseEipWithNatInstances", "NatInstanceType", "NatInstanceAmi", "NatGateways", "S3Endpoint", "LogsExpirationEnabled",
               "LogsExpirationDays", "LogBucketName"},
     Cluster: {"Name", "Environment", "ExportPrefix", "EcsClusterName", "KeyName", "AllowContainerImds", "VpcId", "InternalSubnets", "InternalSsh", "InternalElb",
               "ExternalElb", "EcsAmi", "EcsAmiSsmParameter", "EcsInstanceType", "EcsInstanceEbsOptimized", "EcsMinSize", "EcsMaxSize",

@@ -10,6 +10,8 @@ log_retention_on_delete: false.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,16 +59,16 @@ def image_of(target, service: str) -> str:  # noqa: ANN001
 def test_release_changes_only_that_services_image(released) -> None:  # noqa: ANN001
     _, target, _, result = released
     assert result.returncode == 0, result.stdout + result.stderr
-    rows = [line for line in result.stdout.splitlines() if "AWS::" in line]
-    assert rows and all("ApiService" in r for r in rows), result.stdout
+    rows = [line for line in result.stderr.splitlines() if "AWS::" in line and "│" in line]
+    assert rows and all("ApiService" in r for r in rows), result.stderr
     assert image_of(target, "api") == "nginx:1.2.3" and image_of(target, "jobs") == "busybox:1.36"
-    summary = json.loads(result.stdout.splitlines()[-1])
+    summary = json.loads(result.stdout)  # --json: standard output is the JSON alone (the change-set table went to standard error)
     assert summary == {"released": {"api": {"image": "", "version": "1.2.3"}}, "stack": "rel-test", "status": "UPDATE_COMPLETE"}
 
 
 def test_the_release_is_recorded_so_deploy_does_not_roll_it_back(released) -> None:  # noqa: ANN001
     local, target, config, _ = released
-    assert releases_path(config).read_text().splitlines()[1:] == ["api:", "  version: 1.2.3"]
+    assert releases_path(config).read_text().splitlines()[2:] == ["api:", "  over: 1.0.0", "  version: 1.2.3"]
     again = run_cli("deploy", "-c", str(config), "--endpoint-url", local.endpoint_url, "--region", "us-east-1", "--bucket", "rel-templates", env=AWS_ENV)
     assert again.returncode == 0 and "no changes" in again.stdout, again.stdout + again.stderr
     assert image_of(target, "api") == "nginx:1.2.3"
@@ -125,3 +127,29 @@ def test_stopped_task_reasons_come_from_ecs() -> None:
             return FakeEcs()
 
     assert release.stopped_reasons(Target(), "rel", ["api"]) == ["api: Task failed ELB health checks (OutOfMemoryError)"]  # type: ignore[arg-type]
+
+
+def test_release_json_is_valid_json_for_json_tool(released) -> None:  # noqa: ANN001
+    """issue 19: `release --json | python -m json.tool` broke on the change-set table printed before the JSON."""
+    local, _, config, _ = released
+    result = cli_at(local, "release", "api=1.2.3", "-c", str(config), "--json")  # already released: no change set, still JSON
+    assert result.returncode == 0, result.stderr
+    tool = subprocess.run([sys.executable, "-m", "json.tool"], input=result.stdout, capture_output=True, text=True, check=False)
+    assert tool.returncode == 0, result.stdout
+
+
+def test_editing_the_stack_files_version_after_a_release_wins_and_plan_says_where_it_came_from(released) -> None:  # noqa: ANN001
+    """issue 19 item 1: the stack file's version, edited after `release`, is planned and deployed; the stale release entry goes.
+    (Last in this module: it edits the shared stack file.)"""
+    local, target, config, _ = released
+    assert "over: 1.0.0" in releases_path(config).read_text()
+    config.write_text(config.read_text().replace("version: 1.0.0", "version: 1.3.0"))
+    plan = cli_at(local, "plan", "-c", str(config))
+    assert plan.returncode == 0, plan.stderr
+    assert "api nginx:1.3.0 from stack.yaml" in plan.stderr and "edited since stack.releases.yaml recorded release 1.2.3 over 1.0.0" in plan.stderr
+    assert any("ApiService" in line and "Modify" not in line and "~" in line for line in plan.stdout.splitlines()), plan.stdout
+    assert image_of(target, "api") == "nginx:1.2.3", "plan changes nothing"
+    applied = run_cli("deploy", "-c", str(config), "--endpoint-url", local.endpoint_url, "--region", "us-east-1", "--bucket", "rel-templates", env=AWS_ENV)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert image_of(target, "api") == "nginx:1.3.0"
+    assert "api:" not in releases_path(config).read_text() and "removed the stale release of api" in applied.stderr

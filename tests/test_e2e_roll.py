@@ -91,3 +91,14 @@ def test_the_draining_capacity_provider_exists_in_ecs(deployed) -> None:  # noqa
     assert names, "the cluster has the draining capacity provider"
     providers = ecs.describe_capacity_providers(capacityProviders=names)["capacityProviders"]
     assert [p for p in providers if p["autoScalingGroupProvider"]["managedDraining"] == "ENABLED"]
+
+
+def test_roll_never_cuts_instance_or_ami_ids() -> None:
+    """issue 19: a table fitted to 80 columns cut instance and AMI ids; the text keeps every id whole at any width."""
+    from stack_cfn.ship.roll import plan_text
+
+    long_ids = [Instance(f"i-0123456789abcdef{n}", "us-east-1a", "ami-0123456789abcdef0", "12", "2026-01-0{n}", 3) for n in range(3)]
+    text = plan_text(plan_roll(long_ids, "ami-0fedcba9876543210", 3, "my-very-long-stack-name-prod-AutoScalingGroup-1A2B3C4D5E6F"))
+    for i in long_ids:
+        assert f"{i.id}  us-east-1a  ami-0123456789abcdef0" in text
+    assert "ami-0fedcba9876543210" in text.splitlines()[0] and "batch 3: launch 1 new instance(s)" in text

@@ -71,7 +71,7 @@ def test_the_compiled_plan_keeps_each_operation_inside_the_quota(deployed) -> No
 def test_outputs_plan_and_destroy_cover_the_groups(deployed) -> None:  # noqa: ANN001
     local, target, config, _ = deployed
     outputs = cli(local, "outputs", "-c", str(config))
-    assert outputs.returncode == 0 and "service groups (importing scale-test's exports): scale-test-services-1" in outputs.stderr
+    assert outputs.returncode == 0 and "service groups (importing scale-test's exports): scale-test-services-1" in outputs.stdout
     plan = cli(local, "plan", "-c", str(config))
     assert plan.returncode == 0, plan.stderr
     assert "no changes: stack scale-test is up to date" in plan.stdout and "no changes: stack scale-test-services-1 is up to date" in plan.stdout

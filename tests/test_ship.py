@@ -101,7 +101,7 @@ def test_deploy_over_a_stack_left_in_review_in_progress(local_aws, tmp_path: Pat
 def test_outputs_command(shipped) -> None:  # noqa: ANN001
     local, _, config, _ = shipped
     result = cli_at(local.endpoint_url, "outputs", "-c", str(config))
-    assert result.returncode == 0 and result.stdout.splitlines()[0].startswith("BastionIp")
+    assert result.returncode == 0 and result.stdout.splitlines()[0] == "stack ship-test (us-east-1)" and "BastionIp" in result.stdout
 
 
 def test_destroy_keeps_the_log_bucket(shipped) -> None:  # noqa: ANN001

@@ -61,6 +61,8 @@ class Network(Layer):
     UseEipWithNatInstances = Param("true: give NAT instances Elastic IPs", setting="use_eip_with_nat_instances")
     NatInstanceType = Param("NAT instance type", setting="nat_instance_type")
     NatInstanceAmi = Param("SSM parameter (or AMI id) of the NAT instance image", SSM_IMAGE, default=NAT_AMI_SSM)
+    NatGateways = Param("per_zone: a NAT gateway in every AZ; one: a single NAT gateway (in AZ 1) for every AZ", setting="nat_gateways")
+    S3Endpoint = Param("true: an S3 gateway endpoint on the internal route tables", setting="s3_endpoint")
     LogsExpirationEnabled = Param("true: expire load balancer logs", setting="logs_expiration_enabled")
     LogsExpirationDays = Param("Days before logs expire", "Number", setting="logs_expiration_days")
     LogBucketName = Param("Log bucket name; empty lets CloudFormation pick a unique one", setting="log_bucket_name")

@@ -24,6 +24,7 @@ from troposphere import (
     Join,
     Not,
     NoValue,
+    Or,
     Partition,
     Ref,
     Region,
@@ -50,6 +51,10 @@ USE_NAT_GATEWAYS = "UseNatGateways"
 USE_NAT_INSTANCES = N.UseNatInstances.name  # the condition bears its parameter's name
 USE_NAT_INSTANCE_EIPS = "UseNatInstanceEips"
 USE_NAT_EIPS = "UseNatEips"
+ONE_NAT_GATEWAY = "OneNatGateway"  # nat_gateways: one: NatGateway1 serves every zone
+NAT_GATEWAY_PER_ZONE = "NatGatewayPerZone"
+NAT_EIP_PER_ZONE = "NatEipPerZone"  # an EIP in zones 2 and up: a gateway per zone, or NAT instances with EIPs
+S3_ENDPOINT = "S3EndpointOn"
 AUTO_AZ = "AutoAvailabilityZone{}"
 EXPIRE_LOGS = "ExpireLogs"
 HAS_LOG_BUCKET_NAME = "HasLogBucketName"
@@ -106,6 +111,7 @@ def build_network(cfg: StackConfig) -> Template:
     azs = _zones(net)
     ext_subnets, int_subnets, int_tables = _subnets(net, azs)
     nat_ips = _nat(net, ext_subnets, int_tables)
+    _s3_endpoint(net, int_tables)
     zone = _dns(net)
     groups = _security_groups(net)
     bucket = _log_bucket(t, net.p[N.Name], net.p[N.Environment], net.p[N.LogBucketName], net.p[N.LogsExpirationDays])
@@ -113,7 +119,7 @@ def build_network(cfg: StackConfig) -> Template:
     if cfg.alarms:
         topic = add_topic(t, net.p, cfg.alarms.emails)
         for i in range(cfg.zone_count):
-            add_nat_alarm(t, net.p, topic, f"NatGateway{i + 1}", i + 1, USE_NAT_GATEWAYS)
+            add_nat_alarm(t, net.p, topic, f"NatGateway{i + 1}", i + 1, USE_NAT_GATEWAYS if i == 0 else NAT_GATEWAY_PER_ZONE)
         emit(t, N.AlarmTopic, topic)
     joined = lambda items: Join(",", [Ref(x) for x in items])
     for out, value in (
@@ -124,7 +130,7 @@ def build_network(cfg: StackConfig) -> Template:
         (N.InternalElb, Ref(groups["InternalElb"])), (N.ExternalElb, Ref(groups["ExternalElb"])),
         (N.ExternalSsh, Ref(groups["ExternalSsh"])), (N.InternalSsh, Ref(groups["InternalSsh"])),
         (N.VpcSecurityGroup, GetAtt(net.vpc, "DefaultSecurityGroup")), (N.LogBucketId, Ref(bucket)),
-        (N.InternalNatIps, Join(",", nat_ips)),
+        (N.InternalNatIps, Join(",", If(ONE_NAT_GATEWAY, [Ref("NatEip1")], nat_ips))),
     ):
         emit(t, out, value)
     return t
@@ -138,6 +144,11 @@ def _conditions(net: Net) -> None:
     t.add_condition(USE_NAT_GATEWAYS, Not(nat_instances))
     t.add_condition(USE_NAT_INSTANCE_EIPS, And(nat_instances, eips))
     t.add_condition(USE_NAT_EIPS, Not(And(nat_instances, Not(eips))))
+    one = Equals(p[N.NatGateways], "one")
+    t.add_condition(ONE_NAT_GATEWAY, And(Not(nat_instances), one))
+    t.add_condition(NAT_GATEWAY_PER_ZONE, And(Not(nat_instances), Not(one)))
+    t.add_condition(NAT_EIP_PER_ZONE, Or(And(Not(nat_instances), Not(one)), And(nat_instances, eips)))
+    t.add_condition(S3_ENDPOINT, is_true(p[N.S3Endpoint]))
     t.add_condition(EXPIRE_LOGS, is_true(p[N.LogsExpirationEnabled]))
     t.add_condition(HAS_LOG_BUCKET_NAME, Not(Equals(p[N.LogBucketName], "")))
     t.add_condition(HAS_SSH_CIDR, Not(Equals(p[N.SshCidr], "")))
@@ -146,6 +157,11 @@ def _conditions(net: Net) -> None:
         "RuleCondition": eips,
         "Assertions": [{"Assert": nat_instances,
                         "AssertDescription": f"{N.UseEipWithNatInstances.name} applies to NAT instances only: set {N.UseNatInstances.name}=true"}],
+    })
+    t.add_rule("OneNatGatewayNeedsGateways", {
+        "RuleCondition": one,
+        "Assertions": [{"Assert": Not(nat_instances),
+                        "AssertDescription": f"{N.NatGateways.name}=one applies to NAT gateways: set {N.UseNatInstances.name}=false"}],
     })
 
 
@@ -206,11 +222,23 @@ def _nat(net: Net, ext_subnets: list[ec2.Subnet], int_tables: list[ec2.RouteTabl
     return [_nat_in_zone(net, i, ext_subnets[i], int_tables[i], nat_sg) for i in range(net.n)]
 
 
+def _s3_endpoint(net: Net, int_tables: list[ec2.RouteTable]) -> None:
+    """An S3 gateway endpoint on the internal route tables: S3 traffic (ECR image layers, log delivery) skips the NAT.
+    Gateway endpoints cost nothing and serve S3 and DynamoDB only, through routes in the tables listed
+    (AWS PrivateLink guide, "Gateway endpoints"; CloudFormation reference, AWS::EC2::VPCEndpoint). The policy
+    is AWS's default (full access): the endpoint widens no one's rights, IAM and bucket policies still decide."""
+    net.t.add_resource(ec2.VPCEndpoint(
+        "S3GatewayEndpoint", Condition=S3_ENDPOINT, VpcId=Ref(net.vpc), VpcEndpointType="Gateway",
+        ServiceName=Sub("com.amazonaws.${AWS::Region}.s3"), RouteTableIds=[Ref(x) for x in int_tables]))
+
+
 def _nat_in_zone(net: Net, i: int, subnet: ec2.Subnet, table: ec2.RouteTable, nat_sg: ec2.SecurityGroup) -> object:
     t, p, name = net.t, net.p, Sub(f"${{Name}}-nat-{az_label(i)}")
-    eip = t.add_resource(ec2.EIP(f"NatEip{i + 1}", Condition=USE_NAT_EIPS, Domain="vpc", DependsOn=net.attach, Tags=net.tags(name)))
-    gw = t.add_resource(ec2.NatGateway(f"NatGateway{i + 1}", Condition=USE_NAT_GATEWAYS, AllocationId=GetAtt(eip, "AllocationId"),
-                                       SubnetId=Ref(subnet), Tags=net.tags(name)))
+    first = i == 0  # with nat_gateways: one, zone 1's gateway serves every zone
+    eip = t.add_resource(ec2.EIP(f"NatEip{i + 1}", Condition=USE_NAT_EIPS if first else NAT_EIP_PER_ZONE, Domain="vpc", DependsOn=net.attach,
+                                 Tags=net.tags(name)))
+    gw = t.add_resource(ec2.NatGateway(f"NatGateway{i + 1}", Condition=USE_NAT_GATEWAYS if first else NAT_GATEWAY_PER_ZONE,
+                                       AllocationId=GetAtt(eip, "AllocationId"), SubnetId=Ref(subnet), Tags=net.tags(name)))
     instance = t.add_resource(ec2.Instance(
         f"NatInstance{i + 1}", Condition=USE_NAT_INSTANCES, DependsOn=net.attach, ImageId=p[N.NatInstanceAmi], InstanceType=p[N.NatInstanceType],
         SubnetId=Ref(subnet), SourceDestCheck=False, SecurityGroupIds=[Ref(nat_sg)],
@@ -226,8 +254,9 @@ def _nat_in_zone(net: Net, i: int, subnet: ec2.Subnet, table: ec2.RouteTable, na
     # survives the conditions, so it is skipped for this resource alone.
     t.add_resource(ec2.Route(
         f"InternalDefaultRoute{i + 1}", RouteTableId=Ref(table), DestinationCidrBlock="0.0.0.0/0",
-        NatGatewayId=If(USE_NAT_GATEWAYS, Ref(gw), NoValue), InstanceId=If(USE_NAT_INSTANCES, Ref(instance), NoValue)).no_validation())
-    return If(USE_NAT_EIPS, Ref(eip), GetAtt(instance, "PublicIp"))
+        NatGatewayId=If(USE_NAT_GATEWAYS, Ref(gw) if first else If(ONE_NAT_GATEWAY, Ref("NatGateway1"), Ref(gw)), NoValue),
+        InstanceId=If(USE_NAT_INSTANCES, Ref(instance), NoValue)).no_validation())
+    return If(USE_NAT_EIPS, Ref(eip), GetAtt(instance, "PublicIp")) if first else If(NAT_EIP_PER_ZONE, Ref(eip), GetAtt(instance, "PublicIp"))
 
 
 def _dns(net: Net) -> route53.HostedZone:

@@ -36,6 +36,7 @@ from stack_cfn.model.regions import KNOWN_REGIONS
 ServiceKind = Literal["service", "web-service", "worker"]
 LoadBalancerKind = Literal["application", "classic", "shared"]
 ScalingMode = Literal["simple", "managed"]
+NatGatewayLayout = Literal["per_zone", "one"]
 Protocol = Literal["HTTP", "TCP"]
 LOG_RETENTION_DAYS = tuple(R.LOG_RETENTION.values)
 # env names whose literal value is probably a secret
@@ -303,6 +304,11 @@ class StackConfig:
     use_nat_instances: bool = setting(False, doc="one NAT EC2 instance per AZ instead of NAT gateways")
     use_eip_with_nat_instances: bool = setting(False, doc="give NAT instances Elastic IPs")
     nat_instance_type: str = setting("t3.nano", rule=R.INSTANCE_TYPE, doc="NAT instance type")
+    nat_gateways: NatGatewayLayout = setting("per_zone", rule=R.OneOf(("per_zone", "one"), "a NAT gateway layout"),
+                                             doc="per_zone: a NAT gateway in every AZ; one: a single gateway (in AZ 1) for every AZ, "
+                                                 "a third of the cost with 3 AZs, but AZ 1 is then a single point of failure")
+    s3_endpoint: bool = setting(True, doc="an S3 gateway endpoint on the internal route tables (free): S3 traffic (ECR image layers, "
+                                          "log delivery) stays off the NAT")
     logs_expiration_enabled: bool = setting(False, doc="expire load balancer logs")
     logs_expiration_days: int = setting(30, rule=R.EXPIRY_DAYS, doc="days before logs expire")
     log_bucket_name: str = setting("", rule=R.BUCKET_NAME.with_optional(), doc="log bucket name; empty lets CloudFormation pick a unique one")
@@ -441,6 +447,8 @@ STACK_CHECKS: tuple[Check[StackConfig], ...] = (
     Check("zones are in the region", "availability_zones", _foreign_zone,
           lambda c: f"{_foreign_zone(c)} is not a zone of region {c.region}",
           lambda c: f"set region to the zones' region, or use zones like {c.region}a"),
+    Check("one NAT gateway needs NAT gateways", "nat_gateways", lambda c: c.nat_gateways == "one" and c.use_nat_instances,
+          "one applies to NAT gateways, but use_nat_instances is true", "drop nat_gateways, or set use_nat_instances: false"),
     Check("EIPs need NAT instances", "use_eip_with_nat_instances", lambda c: c.use_eip_with_nat_instances and not c.use_nat_instances,
           "only applies to NAT instances", "set use_nat_instances: true as well, or drop it (NAT gateways always have an EIP)"),
     Check("min <= desired", "ecs_min_size", lambda c: c.ecs_min_size > c.ecs_desired_capacity,

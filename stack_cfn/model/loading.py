@@ -27,7 +27,7 @@ from stack_cfn.model.alarms import AlarmsConfig
 from stack_cfn.model.config import ServiceConfig, StackConfig
 from stack_cfn.model.data import DatabaseConfig, IamUserConfig
 from stack_cfn.model.reading import os_problem, read_bounded
-from stack_cfn.model.releases import Release, apply_releases, read_releases, releases_path
+from stack_cfn.model.releases import Release, Sources, apply_releases, read_releases
 from stack_cfn.model.rules import quote
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -93,13 +93,18 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
 
 def load_config(path: str | Path) -> StackConfig:
     """Read and validate a YAML stack description."""
+    return load_with_sources(path)[0]
+
+
+def load_with_sources(path: str | Path) -> tuple[StackConfig, Sources]:
+    """A stack description, and where each service's version comes from (the stack file or its releases file)."""
     path = Path(path)
     try:
         raw = read_bounded(path, MAX_FILE_BYTES)  # a FIFO, a device or a directory is refused before it is opened
     except OSError as exc:
         raise ConfigError(str(path), os_problem(exc), "check the path") from None
     releases = read_releases(path)  # what stack-cfn release shipped, on top of the stack file
-    return parse_config(decode(raw, str(path)), source=str(path), releases=releases)
+    return parse_with_sources(decode(raw, str(path)), str(path), releases)
 
 
 def states_region(path: str | Path, cfg: StackConfig) -> bool:
@@ -127,12 +132,15 @@ def decode(raw: bytes, source: str) -> str:
 
 
 def parse_config(text: str, source: str = "<string>", releases: Mapping[str, Release] | None = None) -> StackConfig:
+    return parse_with_sources(text, source, releases or {})[0]
+
+
+def parse_with_sources(text: str, source: str, releases: Mapping[str, Release]) -> tuple[StackConfig, Sources]:
     data = parse_yaml(text, source)
     if not isinstance(data, dict):
-        raise ConfigError(source, "must be a YAML mapping of settings", "start with name:, environment: and key_name:")
-    if releases:
-        data = apply_releases(data, releases, releases_path(source).name)
-    return from_mapping(StackConfig, with_stack_alarms(with_default_load_balancer(data)), "")
+        raise ConfigError(source, "must be a YAML mapping of settings", "start with name: and environment: (every other setting has a default)")
+    data, sources = apply_releases(data, releases, source)
+    return from_mapping(StackConfig, with_stack_alarms(with_default_load_balancer(data)), ""), sources
 
 
 def with_stack_alarms(data: dict[str, Any]) -> dict[str, Any]:

@@ -71,7 +71,7 @@ class AwsTarget:
                 return boto3.session.Session(region_name=self.region, **LOCAL_CREDENTIALS)
             raise DeployError(
                 "no AWS credentials found: configure a profile or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-                "or run against the local AWS with --local (or --endpoint-url)"
+                "or try it on a local AWS: stack-cfn up --local (or --endpoint-url URL of one)"
             )
         return s
 
@@ -99,7 +99,7 @@ class AwsTarget:
                                   "or run against the local AWS with stack-cfn up --local") from None
             raise DeployError(f"--endpoint-url: nothing answers at {self.endpoint_url}; start it (stack-cfn up --local --keep) or fix the URL") from None
         except botocore.exceptions.NoCredentialsError:
-            raise DeployError("no AWS credentials found: configure a profile, or use --local") from None
+            raise DeployError("no AWS credentials found: configure a profile, or try it on a local AWS: stack-cfn up --local") from None
         except botocore.exceptions.ClientError as exc:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
             if self.endpoint_url and status >= 500:

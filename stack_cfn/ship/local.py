@@ -46,6 +46,53 @@ def fill_moto_cloudformation_gaps() -> None:
     _rds_managed_master_password()  # third: ManageMasterUserPassword on DB instances
     _select_by_reference()  # fourth: Fn::Select with a Ref as its index
     _path_style_template_urls()  # fifth: what `aws cloudformation package` writes against this endpoint
+    _stack_set_instance_names()  # fifth: StackSet instances' stacks named as CloudFormation names them
+
+
+def _stack_set_instance_names() -> None:
+    """A StackSet instance's stack is named `StackSet-<stack set name>-<uuid>` by CloudFormation (AWS CloudFormation
+    User Guide, "StackSets concepts": a stack instance's stack is named StackSet-<name>-<id>); moto 5.2.5 names it
+    `StackSet:<name>`, and the colon reaches every name generated from it (a nested stack's DB instance identifier,
+    refused as invalid). This gives the stack CloudFormation's name; tests/test_local_aws.py checks plain moto still lacks it."""
+    import uuid
+
+    from moto.cloudformation.models import CloudFormationBackend
+
+    original = CloudFormationBackend.create_stack
+
+    def create_stack(self: CloudFormationBackend, name: str, *args: object, **kwargs: object) -> object:
+        if name.startswith("StackSet:"):
+            name = f"StackSet-{name.split(':', 1)[1]}-{uuid.uuid4()}"
+        return original(self, name, *args, **kwargs)
+
+    CloudFormationBackend.create_stack = create_stack  # type: ignore[method-assign]
+    _generated_db_identifiers()
+
+
+RDS_GENERATED = ("AWS::RDS::DBInstance", "AWS::RDS::DBCluster")
+
+
+def _generated_db_identifiers() -> None:
+    """An RDS identifier CloudFormation generates is a valid one: 1 to 63 letters, digits and hyphens, a letter first, no
+    hyphen last or twice in a row (RDS API reference, CreateDBInstance: DBInstanceIdentifier; CloudFormation reference,
+    AWS::RDS::DBInstance: "If you don't specify a name, AWS CloudFormation generates a unique physical ID"). moto 5.2.5
+    joins the whole stack name, logical id and a suffix, which a nested stack of a StackSet instance
+    (StackSet-<name>-<uuid>-MainDatabase-<suffix>) takes past 63 characters, and then refuses its own name. This keeps
+    moto's name within the rule: lowercase, its last 63 characters' worth of stack name trimmed from the front."""
+    import re
+
+    from moto.cloudformation import parsing
+
+    original = parsing.generate_resource_name
+
+    def generate_resource_name(resource_type: str, stack_name: str, logical_id: str) -> str:
+        name = original(resource_type, stack_name, logical_id)
+        if resource_type not in RDS_GENERATED:
+            return name
+        name = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", name.lower()))[-63:].strip("-")
+        return name if name[:1].isalpha() else f"d{name[1:]}"
+
+    parsing.generate_resource_name = generate_resource_name  # type: ignore[assignment]
 
 
 def _select_by_reference() -> None:

@@ -62,6 +62,21 @@ def _seat(path: Path, name: str, value: Any) -> Seat:
     return Seat(value["scheme"], value["balancer"], value["priority"])
 
 
+def precedence_notes(path: Path, placement: Placement, recorded: Placement, group_size: int | None) -> list[str]:
+    """What the placement file decides over the stack file, said rather than silent: a recorded service stays in its stack
+    even where service_group_size now allows fewer (moving a service replaces it)."""
+    if group_size is None:
+        return []
+    notes = []
+    for number in sorted(set(placement.groups.values())):
+        kept = [name for name in placement.members(number) if recorded.groups.get(name) == number]
+        if len(placement.members(number)) > group_size and kept:
+            where = "the root" if number == 0 else f"service group {number}"
+            notes.append(f"{path.name} keeps {len(placement.members(number))} services in {where}, more than service_group_size {group_size}: "
+                         f"recorded services stay where they are (moving one replaces it); remove a service's line from {path.name} to place it anew")
+    return notes
+
+
 def placement_text(placement: Placement) -> str:
     body = {"services": dict(placement.groups),
             "load_balancers": {name: {"scheme": s.scheme, "balancer": s.index, "priority": s.priority} for name, s in placement.seats.items()}}

@@ -17,7 +17,7 @@ import botocore.exceptions
 
 from stack_cfn.errors import ConfigError, DeployError
 from stack_cfn.model.config import StackConfig
-from stack_cfn.model.releases import Release
+from stack_cfn.model.releases import Release, Sources
 from stack_cfn.model.rules import quote
 from stack_cfn.ship.aws import AwsTarget
 
@@ -61,6 +61,13 @@ def released_config(cfg: StackConfig, requests: Mapping[str, Release]) -> StackC
     services = tuple(dataclasses.replace(s, version=requests[s.name].version, image=requests[s.name].image or s.image)
                      if s.name in requests else s for s in cfg.services)
     return cfg.with_changes(services=services)
+
+
+def recorded(requests: Mapping[str, Release], sources: Sources) -> dict[str, Release]:
+    """What the releases file records: each release over the stack file's own version (and image, when the release changes it),
+    so that editing the stack file since makes the stack file win (model/releases.py)."""
+    return {name: Release(r.version, r.image, sources.stack_file[name].version, sources.stack_file[name].image if r.image else "")
+            for name, r in requests.items()}
 
 
 def foreign_changes(changes: Iterable[Mapping[str, Any]], logical_ids: Iterable[str]) -> list[str]:

@@ -168,6 +168,10 @@ class Reporter:
         self._steps: list[tuple[str, str]] = []
         self.at_interrupt: list[tuple[str, str]] = []
 
+    def machine_output(self) -> None:
+        """--json: standard output carries only the JSON; tables and progress for people go to standard error."""
+        self.out = self.err
+
     @contextlib.contextmanager
     def step(self, doing: str, if_interrupted: str) -> Iterator[None]:
         """Say, should Ctrl-C come now, what was going on and what it means (see interrupted())."""
@@ -264,24 +268,6 @@ class Reporter:
         self.out.print("Created in the local AWS:")
         for key, value in counts.items():
             self.out.print(f"  {key}: {value}")
-
-    def roll(self, plan: Any) -> None:
-        old = sum(1 for i in plan.instances if i.image != plan.target_image)
-        self.out.print(f"AMI change on {plan.group}: {old} of {len(plan.instances)} instance(s) run another image than {plan.target_image}", soft_wrap=True)
-        if not plan.batches:
-            self.out.print("nothing to replace: every instance runs the target image")
-            return
-        table = Table(title="instances")
-        for col in ("instance", "zone", "image", "launch template version", "tasks"):
-            table.add_column(col)
-        for i in plan.instances:
-            table.add_row(i.id, i.zone, i.image, i.template_version, str(i.tasks))
-        self.out.print(table)
-        for b in plan.batches:
-            first = f"launch {b.launch_first} new instance(s), then " if b.launch_first else ""
-            self.out.print(f"batch {b.number}: {first}drain and terminate {', '.join(b.replace)}; at least {b.in_service} in service", soft_wrap=True)
-        self.out.print(f"ecs_min_size {plan.min_in_service} is kept in service (MinInstancesInService); one instance per batch, 5 min apart; "
-                       "ECS managed instance draining moves each instance's tasks before it terminates. Run stack-cfn deploy to roll.", soft_wrap=True)
 
     def stackset(self, result: Any) -> None:
         table = Table(title=f"stack set {result.name}: operation {result.operation_status}")

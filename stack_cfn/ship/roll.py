@@ -66,6 +66,25 @@ def plan_roll(instances: list[Instance], target_image: str, min_in_service: int,
     return RollPlan(group, target_image, min_in_service, tuple(instances), tuple(batches))
 
 
+def plan_text(plan: RollPlan) -> str:
+    """The plan for people, in plain aligned columns as wide as their longest value: an instance or AMI id is never cut,
+    whatever the terminal's width (a table fitted to 80 columns cut them)."""
+    old = sum(1 for i in plan.instances if i.image != plan.target_image)
+    lines = [f"AMI change on {plan.group}: {old} of {len(plan.instances)} instance(s) run another image than {plan.target_image}"]
+    if not plan.batches:
+        return "\n".join([*lines, "nothing to replace: every instance runs the target image"]) + "\n"
+    rows = [("instance", "zone", "image", "launch template version", "tasks")]
+    rows += [(i.id, i.zone, i.image, i.template_version, str(i.tasks)) for i in plan.instances]
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    lines += ["  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    for b in plan.batches:
+        first = f"launch {b.launch_first} new instance(s), then " if b.launch_first else ""
+        lines.append(f"batch {b.number}: {first}drain and terminate {', '.join(b.replace)}; at least {b.in_service} in service")
+    lines.append(f"ecs_min_size {plan.min_in_service} is kept in service (MinInstancesInService); one instance per batch, {PAUSE} apart; "
+                 "ECS managed instance draining moves each instance's tasks before it terminates. Run stack-cfn deploy to roll.")
+    return "\n".join(lines) + "\n"
+
+
 def _version(text: str) -> int:
     return int(text) if text.isdigit() else 0
 

@@ -46,6 +46,12 @@ class RegionPlan:
 def region_plans(cfg: StackConfig, regions: Sequence[str], cidrs: Mapping[str, str] | None = None) -> tuple[RegionPlan, ...]:
     """Validate the region list and give each region its address plan."""
     cidrs = dict(cidrs or {})
+    if cfg.iam_users:
+        # IAM users are global and named <nested stack name>-<user> (blueprints/iam_user.py): in a StackSet instance that
+        # is StackSet-<set>-<uuid>-<User>-<suffix>-<user>, past IAM's 64 characters for a user name (IAM User Guide,
+        # "IAM object quotas"), and one per region would collide in the account.
+        raise ConfigError(f"iam_users.{cfg.iam_users[0].name}", "cannot be part of a StackSet (IAM users are global, and their names would pass "
+                          "IAM's 64 characters)", "deploy the users once with stack-cfn deploy, in a stack file of their own")
     if not regions:
         raise ConfigError("--regions", "is empty", "give at least one region, e.g. --regions us-east-1,us-west-2")
     seen: set[str] = set()
