@@ -26,7 +26,8 @@ from stack_cfn.errors import ConfigError
 from stack_cfn.model import cidr as cidr_plan
 from stack_cfn.model import rules as R
 from stack_cfn.model.alarms import AlarmsConfig, ServiceAlarms
-from stack_cfn.model.aws_facts import check_instance_type, region_of_arn
+from stack_cfn.model.aws_checks import check_aws_rules
+from stack_cfn.model.aws_facts import region_of_arn
 from stack_cfn.model.checks import Check, check_fields, run_checks, setting
 from stack_cfn.model.data import DatabaseConfig, IamUserConfig
 from stack_cfn.model.policies import load_policies
@@ -345,11 +346,10 @@ class StackConfig:
         run_checks(self, STACK_CHECKS)
         if self.ssh_cidr:
             cidr_plan.parse_ipv4_any(self.ssh_cidr, "ssh_cidr")
-        for t in ("nat_instance_type", "bastion_instance_type", "ecs_instance_type"):
-            check_instance_type(t, getattr(self, t))
         self.plan  # noqa: B018  derives, and so checks, the address plan
         run_checks(self, SERVICES_CHECKS)
         run_checks(self, DATA_CHECKS)
+        check_aws_rules(self, self.region)  # AWS's deploy-time rules: offerings in the region, derived names, ARNs, sizes
 
     @functools.cached_property
     def plan(self) -> cidr_plan.SubnetPlan:
