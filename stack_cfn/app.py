@@ -468,3 +468,20 @@ def _deploy_locally(args: argparse.Namespace, out: Reporter, cfg: StackConfig, c
         ))
         out.info("stopping the local AWS")
     return code
+
+
+def cmd_check(args: argparse.Namespace, out: Reporter) -> int:
+    """Every rule decidable offline, for the description's region and each --region: nothing is written or sent."""
+    from stack_cfn.errors import ConfigError
+    from stack_cfn.model.aws_checks import check_aws_rules
+    from stack_cfn.model.regions import is_known_region
+
+    cfg = load(args, out)  # the stack file and its own region's rules
+    regions = [r.strip() for r in (args.region or cfg.region).split(",") if r.strip()]
+    for region in regions:
+        if not is_known_region(region):
+            raise ConfigError("--region", f"{region!r} is not an AWS region stack-cfn knows", "use region names such as us-east-1")
+        check_aws_rules(cfg, region, args.stack_name)
+    compile_and_lint(args, cfg, out)
+    out.done(f"{args.config}: every offline check passed for {', '.join(regions)} (nothing written or sent)")
+    return 0

@@ -54,6 +54,7 @@ def region_plans(cfg: StackConfig, regions: Sequence[str], cidrs: Mapping[str, s
             raise ConfigError("--regions", f"{region} is listed twice", "list each region once")
         if not is_known_region(region):
             raise ConfigError("--regions", f"{region!r} is not an AWS region stack-cfn knows", "use region names such as us-east-1")
+        check_aws_rules(cfg, region)  # what each region offers, its partition's ARNs (model/aws_checks.py)
         seen.add(region)
     for region in cidrs:
         if region not in seen:
