@@ -178,7 +178,10 @@ def windows_touch(d: DatabaseConfig) -> bool:
 
 def username_fix(d: DatabaseConfig) -> str:
     limit = F.MASTER_USERNAME_LENGTH[d.engine]
-    rule = f"start with a letter; use letters, digits and _, at most {limit}"
+    if d.master_username.lower() in F.RESERVED_USERNAMES[d.engine]:
+        rule = "choose another master user name, such as app_owner"
+    else:
+        rule = f"start with a letter; use letters, digits and _, at most {limit}"
     return rule if d.username else f"set username: ({rule}; the default is the database's name, with _ for -)"
 
 

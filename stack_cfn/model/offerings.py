@@ -77,11 +77,19 @@ def alternative(wanted: str, offered: Iterable[str]) -> str | None:
         return (m.group(4) != size, m.group(1) != klass, m.group(3) != attrs, abs(g - gen), -g, candidate)
 
     shaped = [c for c in offered if _FAMILY.fullmatch(c)]
-    for wanted_size in (size, "large", "medium"):  # a size that does not exist: the nearest family's large
-        sized = [c for c in shaped if c.rsplit(".", 1)[1] == wanted_size]
-        if sized:
-            return min(sized, key=key)
-    return None
+    same_size = [c for c in shaped if c.rsplit(".", 1)[1] == size]
+    if same_size:
+        return min(same_size, key=key)
+    family = wanted.rsplit(".", 1)[0]  # a size not offered: the family's medium or large, else the newest of the class
+
+    def fallback(candidate: str) -> tuple[Any, ...]:
+        m = _FAMILY.fullmatch(candidate)
+        assert m is not None
+        return (candidate.rsplit(".", 1)[0] != family, m.group(4) != "medium", m.group(1) != klass, m.group(3) != attrs,
+                -int(m.group(2) or 0), candidate)
+
+    usual = [c for c in shaped if c.rsplit(".", 1)[1] in ("medium", "large")]
+    return min(usual, key=fallback) if usual else None
 
 
 def check_ec2_type(field: str, value: str, region: str | None) -> None:
