@@ -275,6 +275,11 @@ SERVICE_CHECKS: tuple[Check[ServiceConfig], ...] = (
           "cannot be added to the existing task_role_arn", "attach them to that role, or drop task_role_arn to get a role of the service's own"),
     Check("TCP health checks have no path", "health_check_path", lambda s: s.protocol == "TCP" and s.health_check_path != "/",
           "a TCP health check has no path", "remove health_check_path"),
+    Check("container ports are distinct", "extra_ports", lambda s: _repeat(tuple(map(str, s.container_ports))),
+          lambda s: f"lists port {_repeat(tuple(map(str, s.container_ports)))} twice (with port)",
+          "list each port once (ECS refuses a container with a port mapped twice)"),
+    Check("volume names are distinct", "volumes", lambda s: _repeat(tuple(v.name for v in s.volumes)),
+          lambda s: f"declares volume {_repeat(tuple(v.name for v in s.volumes))} twice", "give each volume its own name (ECS RegisterTaskDefinition)"),
     Check("the task definition fits ECS", "env", lambda s: s.task_definition_bytes > TASK_DEFINITION_BYTES,
           lambda s: f"makes a task definition of about {s.task_definition_bytes} bytes, over ECS's quota 'task definition size' "
                     f"({TASK_DEFINITION_BYTES} bytes)",

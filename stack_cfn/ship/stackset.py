@@ -20,6 +20,7 @@ import botocore.exceptions
 
 from stack_cfn.blueprints.interfaces import Network
 from stack_cfn.errors import ConfigError, DeployError
+from stack_cfn.model.aws_checks import check_aws_rules
 from stack_cfn.model.cidr import SubnetPlan, explicit_plan, parse_vpc_cidr, plan_subnets, shift_for_region
 from stack_cfn.model.config import StackConfig
 from stack_cfn.model.regions import is_known_region
