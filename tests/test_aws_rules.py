@@ -255,3 +255,47 @@ def test_one_bucket_name_rule_for_the_model_and_deploy() -> None:
         with pytest.raises(ConfigError, match="log_bucket_name"):
             StackConfig(name="demo", environment="dev", log_bucket_name=bad)
     check_bucket_name("stack-cfn-123456789012-us-west-2")
+
+
+SECRET_ARN = "arn:aws:secretsmanager:us-west-2:123456789012:secret:" + "d" * 63 + "-AbCdEf"  # the longest a database secret is
+
+
+def resolved(value: object) -> object:
+    """A policy as IAM sees it: intrinsic functions replaced by the longest values they take in the test stack."""
+    if isinstance(value, list):
+        return [resolved(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) != 1:
+        return {k: resolved(v) for k, v in value.items()}
+    (fn, arg), = value.items()
+    refs = {"AWS::Partition": "aws", "AWS::Region": "us-west-2", "AWS::AccountId": "123456789012"}
+    if fn == "Ref":
+        return refs.get(arg, "x" * 64)
+    if fn == "Fn::Join":
+        return arg[0].join(str(resolved(v)) for v in arg[1])
+    if fn == "Fn::GetAtt":
+        return "arn:aws:logs:us-west-2:123456789012:log-group:/" + "s" * 65 + "/" + "n" * 63 + ":*"
+    if fn in ("Fn::If", "Fn::ImportValue"):
+        return SECRET_ARN
+    return {fn: resolved(arg)}
+
+
+def test_the_execution_policy_estimate_bounds_the_emitted_policy() -> None:
+    """Role policy size: 10,240 characters without white space (IAM and AWS STS quotas); the model's estimate bounds
+    the policy IAM receives (intrinsic functions resolved)."""
+    import re
+
+    from stack_cfn.model.aws_checks import execution_policy_chars
+    from stack_cfn.model.config import ServiceConfig
+
+    for secrets in ({}, {f"S{i}": f"/app/prod/parameter-{i}" for i in range(30)},
+                    {f"M{i}": f"arn:aws:secretsmanager:us-west-2:123456789012:secret:app/prod/s{i}-AbCdEf" for i in range(30)}):
+        svc = ServiceConfig(name="api", image="nginx", port=80, secrets=secrets, databases=("main",))
+        cfg = StackConfig(name="demo", environment="dev", services=(svc,), databases=(DatabaseConfig(name="main"),))
+        template = next(json.loads(b) for b in compile_stack(cfg).files.values() if '"ExecutionRole"' in b)
+        policy = resolved(template["Resources"]["ExecutionRole"]["Properties"]["Policies"][0]["PolicyDocument"])
+        assert len(re.sub(r"\s", "", json.dumps(policy))) <= execution_policy_chars(svc)
+    many = {f"S{i}": f"/app/prod/a-rather-long-parameter-name-{i}" for i in range(120)}
+    with pytest.raises(ConfigError, match="over the quota 'Role policy size'"):
+        StackConfig(name="demo", environment="dev", services=(ServiceConfig(name="api", image="nginx", port=80, secrets=many),))

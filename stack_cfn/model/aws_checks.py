@@ -151,9 +151,20 @@ def _policy_chars(policies: tuple[Any, ...]) -> int:
     return len(re.sub(r"\s", "", json.dumps({"Version": "2012-10-17", "Statement": statements}, default=str)))
 
 
+def execution_policy_chars(s: Any) -> int:
+    """An upper estimate of a service's execution role policy (pull, log, read its secrets, blueprints/iam.py):
+    the fixed statements, and each secret's resource (a parameter name becomes an ARN of up to 60 more)."""
+    refs = [*s.secrets.values(), s.repository_credentials, s.kms_key_arn]
+    return 900 + sum(len(r) + (5 if r.startswith("arn:") else 60) for r in refs if r) + 200 * len(s.databases)
+
+
 def check_policy_sizes(cfg: Any) -> None:
     """Inline policies within IAM's size quotas (a role's and a user's aggregate)."""
     for s in cfg.services:
+        reads = execution_policy_chars(s)
+        if reads > quotas.ROLE_INLINE_POLICY_CHARS.limit:
+            raise ConfigError(f"services.{s.name}.secrets", quotas.ROLE_INLINE_POLICY_CHARS.message(reads, "the execution role's policy (about)"),
+                              "read fewer secrets: keep several values in one Secrets Manager secret (name:json-key::)")
         size = _policy_chars(s.policies)
         if size > quotas.ROLE_INLINE_POLICY_CHARS.limit:
             raise ConfigError(f"services.{s.name}.policies", quotas.ROLE_INLINE_POLICY_CHARS.message(size, "the task role's inline policy"),
