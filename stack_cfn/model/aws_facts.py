@@ -115,12 +115,17 @@ _MYSQL_RESERVED = """add all alter analyze and as asc between by case check colu
 current_timestamp current_user database databases default delete desc distinct drop else exists false for foreign from grant group
 having if in index inner insert into is join key keys left like limit not null on or order outer primary references right select
 set show table then to true union unique update usage use using when where with"""
-RESERVED_USERNAMES = MappingProxyType({
-    "postgres": frozenset({"rdsadmin", "admin", *_POSTGRES_RESERVED.split()}),
-    "aurora-postgresql": frozenset({"rdsadmin", "admin", *_POSTGRES_RESERVED.split()}),
-    "mysql": frozenset({"rdsadmin", "rdsrepladmin", *_MYSQL_RESERVED.split()}),
-    "aurora-mysql": frozenset({"rdsadmin", "rdsrepladmin", *_MYSQL_RESERVED.split()}),
+SQL_RESERVED = MappingProxyType({
+    "postgres": frozenset(_POSTGRES_RESERVED.split()), "aurora-postgresql": frozenset(_POSTGRES_RESERVED.split()),
+    "mysql": frozenset(_MYSQL_RESERVED.split()), "aurora-mysql": frozenset(_MYSQL_RESERVED.split()),
 })
+RESERVED_USERNAMES = MappingProxyType({
+    "postgres": frozenset({"rdsadmin", "admin", *SQL_RESERVED["postgres"]}),
+    "aurora-postgresql": frozenset({"rdsadmin", "admin", *SQL_RESERVED["aurora-postgresql"]}),
+    "mysql": frozenset({"rdsadmin", "rdsrepladmin", *SQL_RESERVED["mysql"]}),
+    "aurora-mysql": frozenset({"rdsadmin", "rdsrepladmin", *SQL_RESERVED["aurora-mysql"]}),
+})
+# DBName / DatabaseName: "Can't be a word reserved by the database engine" (RDS CreateDBInstance API, DBName).
 
 # Backup and maintenance windows: "Must be at least 30 minutes" and "Must not conflict with the preferred
 # maintenance window" (RDS CreateDBInstance / CreateDBCluster API, PreferredBackupWindow, PreferredMaintenanceWindow).
