@@ -72,6 +72,10 @@ def target_for(args: argparse.Namespace, cfg: StackConfig | None, out: Reporter)
     from stack_cfn.ship.aws import AwsTarget  # boto3: only the commands that talk to AWS pay its import
 
     target = AwsTarget.from_env(args.region, args.endpoint_url, args.profile, cfg.region if cfg else "us-east-1")
+    if cfg is not None and target.region != cfg.region:
+        from stack_cfn.model.aws_checks import check_aws_rules
+
+        check_aws_rules(cfg, target.region)  # deployed elsewhere than the description's region: that region's offerings
     with out.step(f"reaching AWS at {target.where}", NOTHING_SENT):
         target.session()  # fails early, in one line, without credentials
         target.check_reachable()

@@ -299,3 +299,10 @@ def test_the_execution_policy_estimate_bounds_the_emitted_policy() -> None:
     many = {f"S{i}": f"/app/prod/a-rather-long-parameter-name-{i}" for i in range(120)}
     with pytest.raises(ConfigError, match="over the quota 'Role policy size'"):
         StackConfig(name="demo", environment="dev", services=(ServiceConfig(name="api", image="nginx", port=80, secrets=many),))
+
+
+def test_deploying_to_another_region_checks_that_regions_offerings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--region (or AWS_REGION) other than the description's: that region's offerings decide, before AWS is reached."""
+    (tmp_path / "stack.yaml").write_text("name: demo\nenvironment: dev\n", encoding="utf-8")
+    assert run(["plan", "--region", "me-south-1", "--endpoint-url", "http://127.0.0.1:9"], tmp_path) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: ecs_instance_type: m7i.large is not offered in me-south-1")
