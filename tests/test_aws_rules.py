@@ -172,11 +172,13 @@ def test_windows_are_apart_across_midnight(backup: str, maintenance: str, ok: bo
 
 
 def test_master_usernames_by_engine() -> None:
-    """MasterUsername: rdsadmin on every engine, admin on PostgreSQL (cfn-lint#4425, aws-cdk#10597); 16 on MySQL, 63 on PostgreSQL."""
+    """MasterUsername: rdsadmin on every engine, admin on PostgreSQL (cfn-lint#4425, aws-cdk#10597); at most 63 on RDS for
+    PostgreSQL, 32 on RDS for MySQL (floci-io/floci#3730), 16 on Aurora (CreateDBCluster API)."""
     DatabaseConfig(name="main", engine="aurora-mysql", username="admin")
     DatabaseConfig(name="main", username="a" * 63)
+    DatabaseConfig(name="main", engine="mysql", username="a" * 32)
     for engine, username in (("postgres", "admin"), ("aurora-postgresql", "ADMIN"), ("mysql", "rdsadmin"), ("postgres", "a" * 64),
-                             ("mysql", "a" * 17)):
+                             ("mysql", "a" * 33), ("aurora-mysql", "a" * 17), ("aurora-postgresql", "a" * 17)):
         with pytest.raises(ConfigError, match="^databases.main.username: "):
             DatabaseConfig(name="main", engine=engine, username=username)  # type: ignore[arg-type]
 

@@ -97,9 +97,10 @@ SAME_REGION_SERVICES = ("acm", "kms", "sns")
 # ---------------------------------------------------------------- databases
 
 # MasterUsername: a letter, then letters, digits and _ (RDS CreateDBInstance / CreateDBCluster API).
-# Length by engine: PostgreSQL 63 (the PostgreSQL identifier length RDS allows; floci-io/floci#3730, verified against
-# a live account); MySQL and Aurora MySQL 16 (CreateDBInstance / CreateDBCluster API: "Must be 1 to 16 letters...").
-MASTER_USERNAME_LENGTH = MappingProxyType({"postgres": 63, "aurora-postgresql": 63, "mysql": 16, "aurora-mysql": 16})
+# Length by engine: RDS for PostgreSQL 63 and RDS for MySQL 32 (the engines' own limits, which RDS accepts: probed
+# against a live account in floci-io/floci#3730); Aurora 16, as the CreateDBCluster API documents ("Must be 1 to 16
+# letters or numbers"), with no live evidence of more.
+MASTER_USERNAME_LENGTH = MappingProxyType({"postgres": 63, "mysql": 32, "aurora-postgresql": 16, "aurora-mysql": 16})
 MASTER_USERNAME = r"[A-Za-z][A-Za-z0-9_]*"
 # "Can't be a reserved word for the chosen database engine" (same API). rdsadmin on every engine (RDS's own
 # user); admin on PostgreSQL ("MasterUsername admin cannot be used as it is a reserved word used by the engine",
