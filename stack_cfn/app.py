@@ -99,6 +99,10 @@ def target_for(args: argparse.Namespace, cfg: StackConfig | None, out: Reporter)
 
     region = region_for(args, cfg)
     target = AwsTarget.from_env(region, args.endpoint_url, args.profile, region)
+    if cfg is not None and target.region != cfg.region:
+        from stack_cfn.model.aws_checks import check_aws_rules
+
+        check_aws_rules(cfg, target.region)  # deployed elsewhere than the description's region: that region's offerings
     with out.step(f"reaching AWS at {target.where}", NOTHING_SENT):
         target.session()  # fails early, in one line, without credentials
         target.check_reachable()
@@ -613,4 +617,17 @@ def cmd_package(args: argparse.Namespace, out: Reporter) -> int:
     record_placement(args, out, compiled)
     out.done(f"wrote the bundle of {len(compiled.stacks)} stack(s) to {output}/ ({package.MANIFEST} lists them in deploy order); "
              f"uploaded {len(uploaded.uploaded)}, unchanged {len(uploaded.skipped)}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, out: Reporter) -> int:
+    """Every rule decidable offline, for the description's region and each --region: nothing is written or sent."""
+    from stack_cfn.model.aws_checks import check_aws_rules
+
+    cfg = load(args, out)  # the stack file and its own region's rules
+    regions = list(args.region or (cfg.region,))  # flags.regions: each known, once, one partition
+    for region in regions:
+        check_aws_rules(cfg, region, args.stack_name)
+    compile_and_lint(args, cfg, out)
+    out.done(f"{args.config}: every offline check passed for {', '.join(regions)} (nothing written or sent)")
     return 0

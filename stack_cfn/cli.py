@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         return c
 
     _file_commands(command)
+    _check_command(command)
     _aws_commands(command)
     return p
 
@@ -126,6 +127,12 @@ def _file_commands(command: Command) -> None:
     c.add_argument("--reference", type=flags.path, metavar="DIR", help="instead, write stack-cfn's own reference pages (templates.md, settings.md) into DIR")
     c = command("diagram", app.cmd_diagram, "Draw the stack as a Mermaid diagram (renders on GitHub and most Markdown viewers).")
     c.add_argument("-o", "--output", type=flags.path, default="-", help="a Markdown file to write, or - for standard output (default)")
+
+
+def _check_command(command: Command) -> None:
+    c = command("check", app.cmd_check, "Check the description against every rule decidable offline, AWS's region offerings included.")
+    c.add_argument("--region", type=flags.regions, help="comma-separated target regions of one partition (default: the description's region)")
+    c.add_argument("--stack-name", type=flags.stack_name, help="the stack name the names are derived from (default: <name>-<environment>)")
 
 
 def _aws_commands(command: Command) -> None:

@@ -111,7 +111,7 @@ def test_layer_parameter_names_are_stable(contract: type[Contract]) -> None:
 
 def test_the_scale_and_day_two_interfaces_are_stable() -> None:
     """Shared load balancers, service groups and alarms: parameter, output and logical names other stacks and users rely on."""
-    cfg = StackConfig(name="a", environment="b", shared_certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012",
+    cfg = StackConfig(name="a", environment="b", shared_certificate_arn="arn:aws:acm:us-west-2:123456789012:certificate/12345678-1234-1234-1234-123456789012",
                       alarms=AlarmsConfig())
     ingress = IngressShape(cfg, internal=1, public=1)
     assert {p.name for p in Ingress.declared(ingress)} == {

@@ -17,7 +17,7 @@ from stack_cfn.model.loading import parse_config
 from stack_cfn.model.placement import Placement, Seat, seat
 from stack_cfn.ship.placement_file import placement_path
 
-CERT = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+CERT = "arn:aws:acm:us-west-2:123456789012:certificate/12345678-1234-1234-1234-123456789012"
 
 
 def shared(n: int, kind: str = "service") -> tuple[ServiceConfig, ...]:

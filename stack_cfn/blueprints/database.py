@@ -102,10 +102,17 @@ def _instance(t: Template, shape: DatabaseShape, p: Declared, env_tags: object, 
         MonitoringInterval=p[D.MonitoringInterval], MonitoringRoleArn=monitoring_role, Tags=env_tags, Metadata=skipping(*DATABASE_OPTIONS)))
 
 
+class ServerlessV2Scaling(rds.ServerlessV2ScalingConfiguration):
+    """AWS's Aurora Serverless v2 bounds, 0 to 256 ACUs (model/aws_facts.py, checked there): troposphere's
+    validator stops at 0.5 to 128 and would crash the build."""
+
+    props = {**rds.ServerlessV2ScalingConfiguration.props, "MinCapacity": (float, False), "MaxCapacity": (float, False)}
+
+
 def _cluster(t: Template, shape: DatabaseShape, p: Declared, env_tags: object, sg: Ref, subnets: Ref, monitoring_role: If) -> rds.DBCluster:
     """An Aurora cluster of instance_count instances (db.serverless ones with serverless capacity)."""
     db = shape.db
-    scaling = rds.ServerlessV2ScalingConfiguration(MinCapacity=db.serverless.min_acu, MaxCapacity=db.serverless.max_acu) if db.serverless else NoValue
+    scaling = ServerlessV2Scaling(MinCapacity=float(db.serverless.min_acu), MaxCapacity=float(db.serverless.max_acu)) if db.serverless else NoValue
     cluster = t.add_resource(rds.DBCluster(
         "Database", DeletionPolicy="Snapshot", UpdateReplacePolicy="Snapshot", **_common(shape, p),
         DatabaseName=p[D.DatabaseName], DBSubnetGroupName=subnets, VpcSecurityGroupIds=[sg],

@@ -1,34 +1,161 @@
-"""What AWS accepts, read from data botocore already ships (no network, no list of our own)."""
+"""AWS's deploy-time rules that the model checks, in one place, each fact with its source beside it.
+
+What is here: names (lengths, characters, forbidden prefixes, reserved words), regions and
+partitions, database facts (master usernames, windows), instance offerings (read from the data
+cfn-lint ships, model/offerings.py) and size limits that are not account quotas. Count and size
+quotas are in model/quotas.py, the shape of single values (patterns, ranges) in model/rules.py;
+docs/aws-rules.md lists all three. A rule is written here once and checked at build time, before
+anything is written or sent (`stack-cfn check` runs the same checks).
+"""
 
 from __future__ import annotations
 
-import functools
+import re
+from dataclasses import dataclass
+from types import MappingProxyType
 
 from stack_cfn.errors import ConfigError
 
-# Types the defaults use: known good, so the common path needs no model load.
-COMMON_INSTANCE_TYPES = frozenset({"t2.micro", "t3.micro", "t3.nano", "m4.large", "m7i.large", "t4g.micro", "m7g.large"})
+# ---------------------------------------------------------------- names AWS gives a length, a shape or forbidden prefixes
 
 
-@functools.lru_cache(maxsize=1)
-def ec2_instance_types() -> frozenset[str]:
-    """Every instance type in botocore's EC2 service model (the API's InstanceType enum)."""
-    import botocore.session
+@dataclass(frozen=True)
+class NameRule:
+    """What a name of one kind of AWS resource may be."""
 
-    model = botocore.session.get_session().get_service_model("ec2")
-    return frozenset(model.shape_for("InstanceType").enum)
+    what: str  # "an IAM user name"
+    max_length: int
+    source: str
+    regex: str = r".+"
+    forbidden_prefixes: tuple[str, ...] = ()
+
+    def problem(self, name: str) -> str | None:
+        if len(name) > self.max_length:
+            return f"{self.what} would be {name!r}, {len(name)} characters, over the {self.max_length} AWS allows ({self.source})"
+        bad = next((p for p in self.forbidden_prefixes if name.lower().startswith(p)), None)
+        if bad:
+            return f"{self.what} would be {name!r}, which starts with {bad!r}, a prefix AWS reserves ({self.source})"
+        if re.fullmatch(self.regex, name) is None:
+            return f"{self.what} would be {name!r}, which is not allowed ({self.source})"
+        return None
 
 
-def check_instance_type(field: str, value: str) -> None:
-    if value in COMMON_INSTANCE_TYPES or value in ec2_instance_types():
-        return
-    family = value.split(".")[0]
-    near = sorted(t for t in ec2_instance_types() if t.startswith(family + "."))[:4]
-    hint = f"use a type EC2 offers, such as {', '.join(near)}" if near else "use a type EC2 offers, such as m7i.large or t3.micro"
-    raise ConfigError(field, f"{value} is not an EC2 instance type", hint)
+STACK_NAME = NameRule("the stack name", 128, "CloudFormation CreateStack API: StackName, 1-128 characters, a letter first",
+                      r"[A-Za-z][A-Za-z0-9-]*")
+EXPORT_NAME = NameRule("an export name", 255, "CloudFormation: 'The Name field of every Export member must not be longer than ...' (aws-cdk#9733)")
+IAM_USER_NAME = NameRule("an IAM user name", 64, "IAM and AWS STS quotas, IAM name requirements; AWS::IAM::User UserName maxLength 64",
+                         r"[\w+=,.@-]+")
+IAM_ROLE_NAME = NameRule("an IAM role name", 64, "IAM and AWS STS quotas; AWS::IAM::Role RoleName maxLength 64", r"[\w+=,.@-]+")
+TARGET_GROUP_NAME = NameRule("a target group name", 32, "ELB CreateTargetGroup API: Name, at most 32 alphanumerics or hyphens",
+                             r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
+LOAD_BALANCER_NAME = NameRule("a load balancer name", 32, "ELB CreateLoadBalancer API: Name, at most 32 alphanumerics or hyphens, not internal-",
+                              r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?", ("internal-",))
+DB_IDENTIFIER = NameRule("a DB identifier", 63, "AWS::RDS::DBInstance DBInstanceIdentifier / DBCluster DBClusterIdentifier, 1-63, a letter first",
+                         r"[a-zA-Z](?:-?[a-zA-Z0-9]){0,62}")
+ECS_CLUSTER_NAME = NameRule("the ECS cluster name", 255, "ECS CreateCluster API: clusterName, up to 255 letters, digits, hyphens and underscores",
+                            r"[A-Za-z0-9_-]+")
+ECS_SERVICE_NAME = NameRule("an ECS service name", 255, "ECS CreateService API: serviceName, up to 255 letters, digits, hyphens and underscores",
+                            r"[A-Za-z0-9_-]+")
+LOG_GROUP_NAME = NameRule("a log group name", 512, "AWS::Logs::LogGroup LogGroupName, 1-512 of [.-_/#A-Za-z0-9]", r"[.\-_/#A-Za-z0-9]+")
+ALARM_NAME = NameRule("an alarm name", 255, "AWS::CloudWatch::Alarm AlarmName maxLength 255")
+# ECS: "The name can't be prefixed with "aws", "ecs", or "fargate"" (CreateCapacityProvider API; aws-cdk#29151).
+CAPACITY_PROVIDER_NAME = NameRule("the capacity provider name", 255, "ECS CreateCapacityProvider API: up to 255, not prefixed aws, ecs or fargate",
+                                  r"[A-Za-z0-9_.-]+", ("aws", "ecs", "fargate"))
+
+# ---------------------------------------------------------------- regions and partitions
+
+# Partitions by region prefix: botocore data/endpoints.json, partitions[].regionRegex.
+PARTITION_PREFIXES = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"), ("us-iso-", "aws-iso"),
+                      ("eu-isoe-", "aws-iso-e"), ("us-isof-", "aws-iso-f"), ("eusc-", "aws-eusc"))
+
+
+def partition_of(region: str) -> str:
+    return next((p for prefix, p in PARTITION_PREFIXES if region.startswith(prefix)), "aws")
+
+
+ARN = re.compile(r"arn:(?P<partition>[a-z-]+):(?P<service>[a-z0-9-]*):(?P<region>[a-z0-9-]*):(?P<account>[a-z0-9]*):.+")
 
 
 def region_of_arn(arn: str) -> str:
     """The region field of an ARN (arn:partition:service:region:account:resource)."""
     parts = arn.split(":")
     return parts[3] if len(parts) > 3 else ""
+
+
+def partition_of_arn(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[1] if len(parts) > 1 else ""
+
+
+# Regional resources a stack may only use from its own region (a load balancer's certificate: ELB
+# "SSL certificates", ACM certificates are regional; KMS keys are regional (a key ARN names its
+# region, and a resource uses a key in its own region, KMS developer guide "Regions"); an SNS topic
+# that CloudWatch alarms notify: "the topic must be in the same Region as the alarm",
+# CloudWatch user guide "Using Amazon SNS notifications").
+SAME_REGION_SERVICES = ("acm", "kms", "sns")
+
+# ---------------------------------------------------------------- databases
+
+# MasterUsername: a letter, then letters, digits and _ (RDS CreateDBInstance / CreateDBCluster API).
+# Length by engine: RDS for PostgreSQL 63 and RDS for MySQL 32 (the engines' own limits, which RDS accepts: probed
+# against a live account in floci-io/floci#3730); Aurora 16, as the CreateDBCluster API documents ("Must be 1 to 16
+# letters or numbers"), with no live evidence of more.
+MASTER_USERNAME_LENGTH = MappingProxyType({"postgres": 63, "mysql": 32, "aurora-postgresql": 16, "aurora-mysql": 16})
+MASTER_USERNAME = r"[A-Za-z][A-Za-z0-9_]*"
+# "Can't be a reserved word for the chosen database engine" (same API). rdsadmin on every engine (RDS's own
+# user); admin on PostgreSQL ("MasterUsername admin cannot be used as it is a reserved word used by the engine",
+# aws-cdk#10597, cfn-lint#4425 verified against CloudFormation). Beyond those: SQL key words the engine reserves
+# (PostgreSQL documentation, Appendix C "SQL Key Words", the PostgreSQL "reserved" column; MySQL 8.0 reference
+# "Keywords and Reserved Words", the (R) words that are common SQL: a subset of the MySQL list).
+_POSTGRES_RESERVED = """all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create
+current_catalog current_date current_role current_time current_timestamp current_user default deferrable desc distinct do else end
+except false fetch for foreign from grant group having in initially intersect into lateral leading limit localtime localtimestamp not
+null offset on only or order placing primary references returning select session_user some symmetric system_user table then to
+trailing true union unique user using variadic when where window with"""
+_MYSQL_RESERVED = """add all alter analyze and as asc between by case check column constraint create cross current_date current_time
+current_timestamp current_user database databases default delete desc distinct drop else exists false for foreign from grant group
+having if in index inner insert into is join key keys left like limit not null on or order outer primary references right select
+set show table then to true union unique update usage use using when where with"""
+SQL_RESERVED = MappingProxyType({
+    "postgres": frozenset(_POSTGRES_RESERVED.split()), "aurora-postgresql": frozenset(_POSTGRES_RESERVED.split()),
+    "mysql": frozenset(_MYSQL_RESERVED.split()), "aurora-mysql": frozenset(_MYSQL_RESERVED.split()),
+})
+RESERVED_USERNAMES = MappingProxyType({
+    "postgres": frozenset({"rdsadmin", "admin", *SQL_RESERVED["postgres"]}),
+    "aurora-postgresql": frozenset({"rdsadmin", "admin", *SQL_RESERVED["aurora-postgresql"]}),
+    "mysql": frozenset({"rdsadmin", "rdsrepladmin", *SQL_RESERVED["mysql"]}),
+    "aurora-mysql": frozenset({"rdsadmin", "rdsrepladmin", *SQL_RESERVED["aurora-mysql"]}),
+})
+# DBName / DatabaseName: "Can't be a word reserved by the database engine" (RDS CreateDBInstance API, DBName).
+
+# Backup and maintenance windows: "Must be at least 30 minutes" and "Must not conflict with the preferred
+# maintenance window" (RDS CreateDBInstance / CreateDBCluster API, PreferredBackupWindow, PreferredMaintenanceWindow).
+MIN_WINDOW_MINUTES = 30
+
+# Provisioned IOPS storage (io1, io2) needs Iops: "Required if StorageType is io1/io2" (AWS::RDS::DBInstance Iops;
+# RDS user guide "Provisioned IOPS SSD storage"). stack-cfn does not set Iops, so it offers gp3 and gp2 only.
+IOPS_STORAGE_TYPES = ("io1", "io2")
+
+# Aurora Serverless v2: "The largest value that you can use is 256 for recent Aurora versions" and "the smallest
+# value that you can use is 0" with auto-pause, in half steps (RDS API, ServerlessV2ScalingConfiguration).
+SERVERLESS_MAX_ACU = 256.0
+SERVERLESS_MIN_ACU = 0.0
+
+# ---------------------------------------------------------------- load balancers and instances
+
+# ALB host conditions: "The maximum length of each string is 128 characters ... You must include at least one '.'
+# character. You can include only alphabetical characters after the final '.' character."
+# (ELB API, HostHeaderConditionConfig; AWS::ElasticLoadBalancingV2::ListenerRule HostHeaderConfig).
+HOST_CONDITION_LENGTH = 128
+HOST_CONDITION = re.compile(r"[A-Za-z0-9.*?-]*\.[A-Za-z]+")
+
+# "User data is limited to 16 KB, in raw form, before it is base64-encoded" (EC2 user guide, "Work with instance
+# user data"); cfn-lint and the EC2 API check the encoded form: at most 21,847 characters (ceil(16384/3)*4 + 1).
+USER_DATA_BYTES = 16 * 1024
+
+
+def check_name(rule: NameRule, name: str, setting: str, fix: str) -> None:
+    """Refuse a name the stack would derive from `setting` when AWS would refuse it."""
+    problem = rule.problem(name)
+    if problem:
+        raise ConfigError(setting, problem, fix)

@@ -26,7 +26,8 @@ from stack_cfn.errors import ConfigError
 from stack_cfn.model import cidr as cidr_plan
 from stack_cfn.model import rules as R
 from stack_cfn.model.alarms import AlarmsConfig, ServiceAlarms
-from stack_cfn.model.aws_facts import check_instance_type, region_of_arn
+from stack_cfn.model.aws_checks import check_aws_rules
+from stack_cfn.model.aws_facts import region_of_arn
 from stack_cfn.model.checks import Check, check_fields, run_checks, setting
 from stack_cfn.model.data import DatabaseConfig, IamUserConfig
 from stack_cfn.model.policies import load_policies
@@ -275,6 +276,11 @@ SERVICE_CHECKS: tuple[Check[ServiceConfig], ...] = (
           "cannot be added to the existing task_role_arn", "attach them to that role, or drop task_role_arn to get a role of the service's own"),
     Check("TCP health checks have no path", "health_check_path", lambda s: s.protocol == "TCP" and s.health_check_path != "/",
           "a TCP health check has no path", "remove health_check_path"),
+    Check("container ports are distinct", "extra_ports", lambda s: _repeat(tuple(map(str, s.container_ports))),
+          lambda s: f"lists port {_repeat(tuple(map(str, s.container_ports)))} twice (with port)",
+          "list each port once (ECS refuses a container with a port mapped twice)"),
+    Check("volume names are distinct", "volumes", lambda s: _repeat(tuple(v.name for v in s.volumes)),
+          lambda s: f"declares volume {_repeat(tuple(v.name for v in s.volumes))} twice", "give each volume its own name (ECS RegisterTaskDefinition)"),
     Check("the task definition fits ECS", "env", lambda s: s.task_definition_bytes > TASK_DEFINITION_BYTES,
           lambda s: f"makes a task definition of about {s.task_definition_bytes} bytes, over ECS's quota 'task definition size' "
                     f"({TASK_DEFINITION_BYTES} bytes)",
@@ -351,11 +357,10 @@ class StackConfig:
         run_checks(self, STACK_CHECKS)
         if self.ssh_cidr:
             cidr_plan.parse_ipv4_any(self.ssh_cidr, "ssh_cidr")
-        for t in ("nat_instance_type", "bastion_instance_type", "ecs_instance_type"):
-            check_instance_type(t, getattr(self, t))
         self.plan  # noqa: B018  derives, and so checks, the address plan
         run_checks(self, SERVICES_CHECKS)
         run_checks(self, DATA_CHECKS)
+        check_aws_rules(self, self.region)  # AWS's deploy-time rules: offerings in the region, derived names, ARNs, sizes
 
     @functools.cached_property
     def plan(self) -> cidr_plan.SubnetPlan:

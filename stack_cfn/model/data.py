@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from stack_cfn.errors import ConfigError
+from stack_cfn.model import aws_facts as F
 from stack_cfn.model import rules as R
 from stack_cfn.model.checks import Check, check_fields, run_checks, setting
 from stack_cfn.model.policies import load_policies
@@ -54,10 +55,10 @@ class Serverless:
     max_acu: float = setting(4.0, doc="most ACUs (1 to 256, in steps of 0.5)")
 
     def __post_init__(self) -> None:
-        for name, low in (("min_acu", 0.0), ("max_acu", 1.0)):
+        for name, low in (("min_acu", F.SERVERLESS_MIN_ACU), ("max_acu", 1.0)):
             value = getattr(self, name)
-            if not low <= value <= 256 or value * 2 != int(value * 2):
-                raise ConfigError(name, f"{value} is not {low:g} to 256 in steps of 0.5", "use a value such as 0.5, 1 or 8")
+            if not low <= value <= F.SERVERLESS_MAX_ACU or value * 2 != int(value * 2):
+                raise ConfigError(name, f"{value} is not {low:g} to {F.SERVERLESS_MAX_ACU:g} in steps of 0.5", "use a value such as 0.5, 1 or 8")
         if self.min_acu > self.max_acu:
             raise ConfigError("min_acu", f"{self.min_acu} is above max_acu {self.max_acu}", "lower it")
 
@@ -123,7 +124,7 @@ class DatabaseConfig:
 
     @property
     def storage_gib(self) -> int:
-        return self.allocated_storage or 20
+        return 20 if self.allocated_storage is None else self.allocated_storage  # 0 is refused, never read as the default
 
     @property
     def record_name(self) -> str:
@@ -143,13 +144,58 @@ def _minutes(hhmm: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEK = 7 * 1440
+
+
+def _backup_span(d: DatabaseConfig) -> tuple[int, int] | None:
+    """The daily backup window as (start minute, length); it may cross midnight (23:30-00:30)."""
+    if WINDOW.problem(d.backup_window):
+        return None
+    start, end = (_minutes(x) for x in d.backup_window.split("-"))
+    return start, (end - start) % 1440
+
+
+def _maintenance_span(d: DatabaseConfig) -> tuple[int, int] | None:
+    """The weekly maintenance window as (start minute of the week, length); it may cross midnight or Sunday."""
+    if MAINTENANCE.problem(d.maintenance_window):
+        return None
+    start, end = (DAYS.index(x[:3].lower()) * 1440 + _minutes(x[4:]) for x in d.maintenance_window.split("-"))
+    return start, (end - start) % WEEK
+
+
+def window_too_short(span: tuple[int, int] | None) -> bool:
+    return span is not None and span[1] < F.MIN_WINDOW_MINUTES
+
+
 def windows_touch(d: DatabaseConfig) -> bool:
-    """RDS refuses a maintenance window that overlaps (or touches) the daily backup window."""
-    if WINDOW.problem(d.backup_window) or MAINTENANCE.problem(d.maintenance_window):
+    """RDS refuses a maintenance window that overlaps (or touches) the daily backup window, across midnight too."""
+    backup, maintenance = _backup_span(d), _maintenance_span(d)
+    if backup is None or maintenance is None:
         return False
-    b1, b2 = (_minutes(x) for x in d.backup_window.split("-"))
-    m1, m2 = (_minutes(x.split(":", 1)[1]) for x in d.maintenance_window.split("-"))
-    return max(b1, m1) <= min(b2, m2) if b1 <= b2 and m1 <= m2 else False
+    weekly = {(day * 1440 + backup[0] + m) % WEEK for day in range(7) for m in range(backup[1] + 1)}
+    return any((maintenance[0] + m) % WEEK in weekly for m in range(maintenance[1] + 1))
+
+
+def username_fix(d: DatabaseConfig) -> str:
+    limit = F.MASTER_USERNAME_LENGTH[d.engine]
+    if d.master_username.lower() in F.RESERVED_USERNAMES[d.engine]:
+        rule = "choose another master user name, such as app_owner"
+    else:
+        rule = f"start with a letter; use letters, digits and _, at most {limit}"
+    return rule if d.username else f"set username: ({rule}; the default is the database's name, with _ for -)"
+
+
+def username_problem(d: DatabaseConfig) -> str | None:
+    """Why RDS would refuse the master username (given, or derived from the name), or None."""
+    name, limit = d.master_username, F.MASTER_USERNAME_LENGTH[d.engine]
+    if not re.fullmatch(F.MASTER_USERNAME, name):
+        return f"{R.quote(name)} is not a valid master user name"
+    if len(name) > limit:
+        return f"{name!r} is {len(name)} characters; {d.engine} takes master user names of at most {limit} (RDS MasterUsername)"
+    if name.lower() in F.RESERVED_USERNAMES[d.engine]:
+        return f"{name!r} is a name {d.engine} reserves (RDS: 'cannot be used as it is a reserved word used by the engine')"
+    return None
 
 
 def _major(version: str) -> str:
@@ -164,8 +210,10 @@ DATABASE_CHECKS: tuple[Check[DatabaseConfig], ...] = (
           lambda d: f"use one of {', '.join(d.facts.versions)} (or leave it out for {d.facts.default_version})"),
     Check("database name", "database", lambda d: d.database and not re.fullmatch(d.facts.identifier, d.database),
           lambda d: f"{R.quote(d.database)} is not a valid {d.engine} database name", "start with a letter; use letters, digits and _"),
-    Check("user name", "username", lambda d: d.username and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,15}", d.username),
-          lambda d: f"{R.quote(d.username)} is not a valid master user name", "start with a letter; use letters, digits and _, at most 16"),
+    Check("user name RDS accepts", "username", username_problem, username_problem, username_fix),
+    Check("database name not reserved", "database", lambda d: d.db_name.lower() in F.SQL_RESERVED[d.engine],
+          lambda d: f"{d.db_name!r} is a word {d.engine} reserves (RDS DBName)",
+          lambda d: "choose another name" if d.database else "set database: (the default is the database's name, with _ for -)"),
     Check("instances count on clusters only", "instance_count", lambda d: not d.is_cluster and d.instance_count != 1,
           lambda d: f"applies to Aurora clusters, not {d.engine}", "remove it, or use engine aurora-postgresql or aurora-mysql"),
     Check("serverless is Aurora", "serverless", lambda d: d.serverless and not d.is_cluster,
@@ -177,6 +225,12 @@ DATABASE_CHECKS: tuple[Check[DatabaseConfig], ...] = (
           lambda d: f"use {d.facts.storage[0]} to {d.facts.storage[1]} GiB"),
     Check("major upgrades are an instance setting", "allow_major_version_upgrade", lambda d: d.is_cluster and d.allow_major_version_upgrade,
           "applies to RDS instances; an Aurora cluster upgrades when engine_version changes", "remove it"),
+    Check("backup window long enough", "backup_window", lambda d: window_too_short(_backup_span(d)),
+          lambda d: f"{d.backup_window} is shorter than the {F.MIN_WINDOW_MINUTES} minutes RDS requires", "make it at least 30 minutes"),
+    Check("maintenance window long enough", "maintenance_window", lambda d: window_too_short(_maintenance_span(d)),
+          lambda d: f"{d.maintenance_window} is shorter than the {F.MIN_WINDOW_MINUTES} minutes RDS requires", "make it at least 30 minutes"),
+    Check("provisioned IOPS", "storage_type", lambda d: d.storage_type in F.IOPS_STORAGE_TYPES,
+          lambda d: f"{d.storage_type} needs provisioned IOPS (RDS Iops), which stack-cfn does not set", "use gp3 (its baseline IOPS grow with size)"),
     Check("windows apart", "maintenance_window", windows_touch,
           lambda d: f"{d.maintenance_window} overlaps or touches the backup window {d.backup_window}", "move one of them (RDS refuses overlapping windows)"),
     Check("not public", "publicly_accessible", lambda d: d.publicly_accessible, "databases live in the internal subnets, out of the internet's reach",

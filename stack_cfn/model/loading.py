@@ -32,6 +32,7 @@ from stack_cfn.model.rules import quote
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 100_000  # values after expanding aliases
+MAX_DEPTH = 50  # nested lists and mappings: a stack file needs 6; Python's recursion stops near 1000
 
 
 class _Number:
@@ -89,6 +90,22 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
         size = 1
     memo[id(node)] = min(size, MAX_NODES + 1)
     return memo[id(node)]
+
+
+def _too_deep(node: yaml.Node) -> bool:
+    """Whether lists and mappings nest deeper than MAX_DEPTH (walked without recursion)."""
+    todo: list[tuple[yaml.Node, int]] = [(node, 1)]
+    deepest: dict[int, int] = {}  # an alias is walked again only where it sits deeper than before
+    while todo:
+        current, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if deepest.get(id(current), 0) >= depth or not isinstance(current, yaml.SequenceNode | yaml.MappingNode):
+            continue
+        deepest[id(current)] = depth
+        children = current.value if isinstance(current, yaml.SequenceNode) else [n for pair in current.value for n in pair]
+        todo.extend((child, depth + 1) for child in children)
+    return False
 
 
 def load_config(path: str | Path) -> StackConfig:
@@ -181,6 +198,8 @@ def parse_yaml(text: str, source: str) -> Any:
             node = loader.get_single_node()
             if node is None:
                 return None
+            if _too_deep(node):
+                raise ConfigError(source, f"nests lists and mappings deeper than {MAX_DEPTH} levels", "flatten it; a stack file needs a few levels")
             if _expanded_size(node, {}) > MAX_NODES:
                 raise ConfigError(source, f"expands to more than {MAX_NODES} values through YAML aliases", "write the values out, or use fewer aliases")
             return loader.construct_document(node)
@@ -306,3 +325,12 @@ def coerce(hint: Any, value: Any, where: str) -> Any:
             raise ConfigError(where, f"expected a mapping, got {quote(value)}", "write it as key: value pairs")
         return from_mapping(hint, value, f"{where}.")  # type: ignore[type-var]
     raise TypeError(f"no coercion for {hint!r}")  # a programming error, not user input
+
+
+def strict_yaml(text: str, path: Path, fix: str) -> Any:
+    """A file stack-cfn writes beside the stack file (placement, releases), read as strictly as the stack file."""
+    try:
+        return parse_yaml(text, str(path)) or {}
+    except ConfigError as exc:
+        field = str(path) if exc.field == str(path) else f"{path.name}: {exc.field}"
+        raise ConfigError(field, exc.problem, fix) from None

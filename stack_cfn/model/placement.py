@@ -151,3 +151,14 @@ def seat(services: Sequence[tuple[str, str]], recorded: Mapping[str, Seat], per_
         used.add(priority)
         seats[name] = Seat(scheme, index, priority)
     return seats
+
+
+def check_seats(seats: Mapping[str, Seat], where: str, fix: str) -> None:
+    """A listener rule's priority is unique on its listener: two services with one (scheme, balancer, priority)
+    would make CloudFormation fail with "Priority '<n>' is currently in use" (ELB CreateRule API: PriorityInUse)."""
+    taken: dict[tuple[str, int, int], str] = {}
+    for name, s in seats.items():
+        key = (s.scheme, s.index, s.priority)
+        if key in taken:
+            raise ConfigError(f"{where}.{name}", f"has priority {s.priority} on {s.scheme} load balancer {s.index}, as {taken[key]} has", fix)
+        taken[key] = name

@@ -44,3 +44,8 @@ RULE_PRIORITIES = 50000  # a listener rule's priority is 1 to 50,000
 
 # Amazon ECS developer guide, "Amazon ECS service quotas": task definition size, 64 KiB.
 TASK_DEFINITION_BYTES = 64 * 1024
+
+# IAM and AWS STS quotas: "User policy size cannot exceed 2,048 characters", "Role policy size cannot exceed
+# 10,240 characters" (the aggregate of a user's or role's inline policies; IAM does not count white space).
+USER_INLINE_POLICY_CHARS = Quota("User policy size", 2048, "IAM and AWS STS quotas: all inline policies of a user, white space not counted")
+ROLE_INLINE_POLICY_CHARS = Quota("Role policy size", 10240, "IAM and AWS STS quotas: all inline policies of a role, white space not counted")

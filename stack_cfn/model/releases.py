@@ -64,18 +64,35 @@ def read_releases(config: str | Path) -> dict[str, Release]:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), f"cannot be read ({exc})", "fix or remove the file") from None
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError:
-        raise ConfigError(str(path), "is not valid YAML", "remove it; stack-cfn release writes it anew") from None
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise ConfigError(str(path), "is not a mapping of service: {version, image}", "remove it; stack-cfn release writes it anew")
+    data = _parse(text, path)
     out = {}
     for name, entry in data.items():
-        release = Release(*(str(entry.get(k, "")) for k in ("version", "image", "over", "over_image")))
-        release.check(f"{path.name}: {name}")
+        where = f"{path.name}: {name}"
+        release = Release(_text(entry.get("version"), where, required=True), _text(entry.get("image", ""), f"{where}.image"),
+                          _text(entry.get("over", ""), f"{where}.over"), _text(entry.get("over_image", ""), f"{where}.over_image"))
+        release.check(where)
         out[str(name)] = release
     return out
+
+
+def _parse(text: str, path: Path) -> dict[Any, Any]:
+    """The file read as strictly as the stack file (duplicate keys, alias bombs, deep nesting are refused)."""
+    from stack_cfn.model.loading import strict_yaml  # loading applies releases: imported here, not at the top
+
+    data = strict_yaml(text, path, "remove it; stack-cfn release writes it anew")
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ConfigError(str(path), "is not a mapping of service: {version, image}", "remove it; stack-cfn release writes it anew")
+    return data
+
+
+def _text(value: Any, where: str, required: bool = False) -> str:
+    """A version or image as written: a YAML number (1.10 is 1.1) or null is refused, never converted."""
+    if isinstance(value, str):
+        return value
+    if value is None or (value == "" and required):
+        raise ConfigError(where, "has no version" if required else "has no value", "write the version as a quoted string, e.g. \"1.4.2\"")
+    text = getattr(value, "text", str(value))
+    raise ConfigError(where, f"{text} is read as the number {value!r}, not a version", f'quote it to keep it as written: "{text}"')
 
 
 def releases_text(releases: Mapping[str, Release]) -> str:

@@ -172,9 +172,13 @@ CLOUD_CONFIG_TYPE = Pattern(r"text/[a-z0-9.+-]+", "a MIME text type", "use text/
 # ALB health-check paths are at most 1,024 characters of visible ASCII.
 HTTP_PATH = Pattern(r"/[\x21-\x7e]*", "an HTTP path", "write it like /health (visible ASCII, at most 1024 characters)", 1024)
 ONE_LINE = Pattern(r"[^\n\r]*", "one line", "write it on one line")
-# S3 bucket names: 3-63 characters, not shaped like an IP address.
-BUCKET_NAME = Pattern(r"(?!\d+\.\d+\.\d+\.\d+$)(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "a valid S3 bucket name",
-                      "use 3-63 lowercase letters, digits, dots and hyphens, not shaped like an IP address")
+# S3 general purpose bucket names (S3 user guide, "General purpose bucket naming rules"): 3-63 lowercase letters,
+# digits, dots and hyphens, a letter or digit first and last, no "..", not an IP address, not the reserved prefixes
+# xn--, sthree-, amzn-s3-demo- nor the suffixes -s3alias, --ol-s3, .mrap, --x-s3, --table-s3. The one rule for
+# every bucket name stack-cfn takes (log_bucket_name, --bucket; ship/deploy.py uses it too).
+BUCKET_NAME = Pattern(r"(?!\d+\.\d+\.\d+\.\d+$)(?!xn--|sthree-|amzn-s3-demo-)(?!.*\.\.)(?!.*(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$)"
+                      r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "a valid S3 bucket name",
+                      "use 3-63 lowercase letters, digits, dots and hyphens, not shaped like an IP address nor with a prefix or suffix S3 reserves")
 CONTAINER_PATH = Pattern(r"/[^\n\r]*", "an absolute path", "write it like /data")
 
 PORT = Range(1, 65535)

@@ -16,12 +16,12 @@ import botocore.exceptions
 from stack_cfn.blueprints.compiler import Compiled, content_name
 from stack_cfn.blueprints.interfaces import Root
 from stack_cfn.errors import DeployError
+from stack_cfn.model.rules import BUCKET_NAME
 from stack_cfn.ship.aws import AwsTarget
 
 FINGERPRINT_TAG = "stack-cfn:fingerprint"
 CHANGE_SET_PREFIX = "stack-cfn-"
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
-BUCKET_NAME = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 BUSY = re.compile(r"_IN_PROGRESS$")
 DONE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
 DONE_FAILED = {
@@ -32,8 +32,9 @@ NO_CHANGES = ("didn't contain changes", "No updates are to be performed", "submi
 
 
 def check_bucket_name(bucket: str) -> None:
-    if not BUCKET_NAME.match(bucket):
-        raise DeployError(f"--bucket: {bucket!r} is not a valid S3 bucket name; use 3-63 lowercase letters, digits, dots and hyphens")
+    problem = BUCKET_NAME.problem(bucket)
+    if problem:
+        raise DeployError(f"--bucket: {problem}; {BUCKET_NAME.fix}")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 
 from stack_cfn.errors import ConfigError
-from stack_cfn.model.placement import Placement, Seat
+from stack_cfn.model.loading import strict_yaml
+from stack_cfn.model.placement import Placement, Seat, check_seats
 from stack_cfn.model.reading import read_side_file
 from stack_cfn.ship.files import write_generated
 
@@ -36,10 +37,7 @@ def read_placement(config: str | Path) -> Placement:
         return Placement()
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), f"cannot be read ({exc})", "fix or remove the file") from None
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError:
-        raise ConfigError(str(path), "is not valid YAML", FIX) from None
+    data = strict_yaml(text, path, FIX)
     services = data.get("services", {}) if isinstance(data, dict) else None
     balancers = data.get("load_balancers", {}) if isinstance(data, dict) else None
     if not isinstance(services, dict) or not isinstance(balancers, dict):
@@ -47,11 +45,13 @@ def read_placement(config: str | Path) -> Placement:
     for name, number in services.items():
         if not _count(number):
             raise ConfigError(f"{path.name}: services.{name}", f"is {number!r}, not a stack number (0 is the root, 1 and up service groups)", FIX)
-    return Placement({str(k): v for k, v in services.items()}, {str(k): _seat(path, str(k), v) for k, v in balancers.items()})
+    seats = {str(k): _seat(path, str(k), v) for k, v in balancers.items()}
+    check_seats(seats, f"{path.name}: load_balancers", FIX)
+    return Placement({str(k): int(v) for k, v in services.items()}, seats)
 
 
 def _count(value: Any) -> bool:
-    return type(value) is int and value >= 0
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _seat(path: Path, name: str, value: Any) -> Seat:
@@ -59,7 +59,7 @@ def _seat(path: Path, name: str, value: Any) -> Seat:
           and _count(value.get("priority")) and 1 <= value["priority"] <= 50000)
     if not ok:
         raise ConfigError(f"{path.name}: load_balancers.{name}", f"is {value!r}, not {{scheme: internal|public, balancer: n, priority: 1-50000}}", FIX)
-    return Seat(value["scheme"], value["balancer"], value["priority"])
+    return Seat(value["scheme"], int(value["balancer"]), int(value["priority"]))
 
 
 def precedence_notes(path: Path, placement: Placement, recorded: Placement, group_size: int | None) -> list[str]:

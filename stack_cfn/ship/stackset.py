@@ -20,6 +20,7 @@ import botocore.exceptions
 
 from stack_cfn.blueprints.interfaces import Network
 from stack_cfn.errors import ConfigError, DeployError
+from stack_cfn.model.aws_checks import check_aws_rules
 from stack_cfn.model.cidr import SubnetPlan, explicit_plan, parse_vpc_cidr, plan_subnets, shift_for_region
 from stack_cfn.model.config import StackConfig
 from stack_cfn.model.regions import is_known_region
@@ -60,6 +61,7 @@ def region_plans(cfg: StackConfig, regions: Sequence[str], cidrs: Mapping[str, s
             raise ConfigError("--regions", f"{region} is listed twice", "list each region once")
         if not is_known_region(region):
             raise ConfigError("--regions", f"{region!r} is not an AWS region stack-cfn knows", "use region names such as us-east-1")
+        check_aws_rules(cfg, region)  # what each region offers, its partition's ARNs (model/aws_checks.py)
         seen.add(region)
     for region in cidrs:
         if region not in seen:
