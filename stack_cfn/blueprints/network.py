@@ -49,7 +49,6 @@ from stack_cfn.model.regions import ELB_LOG_DELIVERY_PRINCIPAL, USE_SERVICE_PRIN
 USE_NAT_GATEWAYS = "UseNatGateways"
 USE_NAT_INSTANCES = N.UseNatInstances.name  # the condition bears its parameter's name
 USE_NAT_INSTANCE_EIPS = "UseNatInstanceEips"
-USE_NAT_EIPS = "UseNatEips"
 AUTO_AZ = "AutoAvailabilityZone{}"
 EXPIRE_LOGS = "ExpireLogs"
 HAS_LOG_BUCKET_NAME = "HasLogBucketName"
@@ -137,7 +136,6 @@ def _conditions(net: Net) -> None:
     t.add_condition(USE_NAT_INSTANCES, nat_instances)
     t.add_condition(USE_NAT_GATEWAYS, Not(nat_instances))
     t.add_condition(USE_NAT_INSTANCE_EIPS, And(nat_instances, eips))
-    t.add_condition(USE_NAT_EIPS, Not(And(nat_instances, Not(eips))))
     t.add_condition(EXPIRE_LOGS, is_true(p[N.LogsExpirationEnabled]))
     t.add_condition(HAS_LOG_BUCKET_NAME, Not(Equals(p[N.LogBucketName], "")))
     t.add_condition(HAS_SSH_CIDR, Not(Equals(p[N.SshCidr], "")))
@@ -207,19 +205,29 @@ def _nat(net: Net, ext_subnets: list[ec2.Subnet], int_tables: list[ec2.RouteTabl
 
 
 def _nat_in_zone(net: Net, i: int, subnet: ec2.Subnet, table: ec2.RouteTable, nat_sg: ec2.SecurityGroup) -> object:
+    """A gateway or an instance, each with an Elastic IP of its own kind. One EIP shared by both kinds cannot
+    survive a switch: CloudFormation creates the new gateway or association before it deletes the old holder
+    (removed resources go in the cleanup phase, after every create), and EC2 refuses an address that is still
+    associated ("Elastic IP address ... is already associated", AssociateAddress / CreateNatGateway). A switch
+    therefore changes the public egress address; NatEip<n> stays the gateways' (the default) so their address is kept."""
     t, p, name = net.t, net.p, Sub(f"${{Name}}-nat-{az_label(i)}")
-    eip = t.add_resource(ec2.EIP(f"NatEip{i + 1}", Condition=USE_NAT_EIPS, Domain="vpc", DependsOn=net.attach, Tags=net.tags(name)))
+    eip = t.add_resource(ec2.EIP(f"NatEip{i + 1}", Condition=USE_NAT_GATEWAYS, Domain="vpc", DependsOn=net.attach, Tags=net.tags(name)))
     gw = t.add_resource(ec2.NatGateway(f"NatGateway{i + 1}", Condition=USE_NAT_GATEWAYS, AllocationId=GetAtt(eip, "AllocationId"),
                                        SubnetId=Ref(subnet), Tags=net.tags(name)))
+    # No EbsOptimized: true is refused at launch by types without EBS optimization (t2 among those the settings
+    # allow), and every current-generation type is EBS-optimized by default (Amazon EC2 user guide,
+    # "Amazon EBS-optimized instance types"); neither botocore nor cfn-lint ships the per-type data to derive it.
     instance = t.add_resource(ec2.Instance(
         f"NatInstance{i + 1}", Condition=USE_NAT_INSTANCES, DependsOn=net.attach, ImageId=p[N.NatInstanceAmi], InstanceType=p[N.NatInstanceType],
         SubnetId=Ref(subnet), SourceDestCheck=False, SecurityGroupIds=[Ref(nat_sg)],
         MetadataOptions=ec2.MetadataOptions(HttpTokens="required", HttpPutResponseHopLimit=1, HttpEndpoint="enabled"),
-        IamInstanceProfile=Ref("NatInstanceProfile"), Monitoring=True, EbsOptimized=True,
+        IamInstanceProfile=Ref("NatInstanceProfile"), Monitoring=True,
         BlockDeviceMappings=[ec2.BlockDeviceMapping(DeviceName="/dev/xvda", Ebs=ec2.EbsBlockDevice(VolumeType="gp3", VolumeSize=NAT_ROOT_GIB, Encrypted=True, DeleteOnTermination=True))],
         UserData=Base64(Sub(NAT_USER_DATA, Cidr=p[N.Cidr])), Tags=net.tags(Sub(f"${{Name}}-internal-{az_label(i)} NAT"))))
+    instance_eip = t.add_resource(ec2.EIP(f"NatInstanceEip{i + 1}", Condition=USE_NAT_INSTANCE_EIPS, Domain="vpc", DependsOn=net.attach,
+                                          Tags=net.tags(name)))
     t.add_resource(ec2.EIPAssociation(f"NatEipAssociation{i + 1}", Condition=USE_NAT_INSTANCE_EIPS,
-                                      AllocationId=GetAtt(eip, "AllocationId"), InstanceId=Ref(instance)))
+                                      AllocationId=GetAtt(instance_eip, "AllocationId"), InstanceId=Ref(instance)))
     # One route whose target follows the NAT mode: switching modes is an
     # in-place ReplaceRoute, where two conditional routes would collide on
     # 0.0.0.0/0. troposphere's validator cannot see that only one target
@@ -227,7 +235,7 @@ def _nat_in_zone(net: Net, i: int, subnet: ec2.Subnet, table: ec2.RouteTable, na
     t.add_resource(ec2.Route(
         f"InternalDefaultRoute{i + 1}", RouteTableId=Ref(table), DestinationCidrBlock="0.0.0.0/0",
         NatGatewayId=If(USE_NAT_GATEWAYS, Ref(gw), NoValue), InstanceId=If(USE_NAT_INSTANCES, Ref(instance), NoValue)).no_validation())
-    return If(USE_NAT_EIPS, Ref(eip), GetAtt(instance, "PublicIp"))
+    return If(USE_NAT_GATEWAYS, Ref(eip), If(USE_NAT_INSTANCE_EIPS, Ref(instance_eip), GetAtt(instance, "PublicIp")))
 
 
 def _dns(net: Net) -> route53.HostedZone:
