@@ -45,6 +45,67 @@ def fill_moto_cloudformation_gaps() -> None:
     _outputs_after_change_sets()  # second: outputs of stacks made by change sets
     _rds_managed_master_password()  # third: ManageMasterUserPassword on DB instances
     _select_by_reference()  # fourth: Fn::Select with a Ref as its index
+    _ecs_capacity_providers()  # fifth: AWS::ECS::CapacityProvider, which services name in their strategy
+
+
+def _ecs_capacity_providers() -> None:
+    """AWS::ECS::CapacityProvider through CloudFormation, on moto's own ECS capacity providers.
+
+    moto 5.2.5's ECS API has capacity providers, but its CloudFormation knows no such resource type: the
+    cluster layer's CapacityProvider output comes back empty, its export is never made, and a service
+    group's services (which import it for their capacity provider strategy) cannot deploy. This maps
+    the resource onto moto's create/delete_capacity_provider; Ref is the provider's name, as in AWS.
+    tests/test_local_aws.py checks plain moto still lacks it."""
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+    from moto.ecs.models import CapacityProvider, ecs_backends
+
+    if "AWS::ECS::CapacityProvider" in parsing.get_model_map():
+        return
+
+    class CfnCapacityProvider(CapacityProvider, CloudFormationModel):
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "Name"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ECS::CapacityProvider"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return False
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,  # type: ignore[override]
+                                            **kwargs: object) -> CapacityProvider:
+            group = cloudformation_json.get("Properties", {}).get("AutoScalingGroupProvider", {})
+            details = {"autoScalingGroupArn": group.get("AutoScalingGroupArn", ""), "managedDraining": group.get("ManagedDraining", "ENABLED"),
+                       "managedTerminationProtection": group.get("ManagedTerminationProtection", "DISABLED"),
+                       "managedScaling": {k[0].lower() + k[1:]: v for k, v in (group.get("ManagedScaling") or {}).items()}}
+            backend = ecs_backends[account_id][region_name]
+            provider = cls(account_id, region_name, resource_name, details, None)
+            backend.capacity_providers[resource_name] = provider
+            return provider
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: CapacityProvider, new_resource_name: str, cloudformation_json: dict,  # type: ignore[override]
+                                            account_id: str, region_name: str) -> CapacityProvider:
+            return original_resource
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str) -> None:  # type: ignore[override]
+            ecs_backends[account_id][region_name].capacity_providers.pop(resource_name, None)
+
+        def is_created(self) -> bool:
+            return True
+
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
 
 
 def _select_by_reference() -> None:
