@@ -115,6 +115,7 @@ def test_a_release_that_never_becomes_healthy_fails_with_the_reasons(released, m
 def test_stopped_task_reasons_come_from_ecs() -> None:
     class FakeEcs:
         def list_tasks(self, **kw: object) -> dict:
+            assert kw["family"] == "api", "by task family: the ECS service's own name is CloudFormation's"
             return {"taskArns": ["t1"]}
 
         def describe_tasks(self, **kw: object) -> dict:

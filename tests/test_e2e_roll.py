@@ -83,7 +83,7 @@ def test_roll_bad_input_is_one_line(deployed, tmp_path) -> None:  # noqa: ANN001
 
 
 @pytest.mark.e2e
-@moto_gap("no CloudFormation support for AWS::ECS::CapacityProvider: the draining provider is not created")
+@moto_gap("no CloudFormation support for AWS::ECS::ClusterCapacityProviderAssociations: the cluster lists no capacity provider")
 def test_the_draining_capacity_provider_exists_in_ecs(deployed) -> None:  # noqa: ANN001
     _, target, _ = deployed
     ecs = target.client("ecs")
