@@ -225,11 +225,9 @@ def _capacity_provider(t: Template, cluster: ecs.Cluster, asg: autoscaling.AutoS
     `named`: CloudFormation's own name would start with the stack's, which ECS refuses for aws/ecs/fargate; then
     cp-<the group's name>, which changes whenever the group is replaced (a provider cannot be replaced under the
     same name, nor share a group with another provider)."""
-    name = {"Name": Join("", [CAPACITY_PROVIDER_PREFIX, Ref(asg)])} if named else {}
     provider = t.add_resource(
         ecs.CapacityProvider(
             "CapacityProvider",
-            **name,
             AutoScalingGroupProvider=ecs.AutoScalingGroupProvider(
                 AutoScalingGroupArn=Ref(asg),
                 ManagedScaling=ecs.ManagedScaling(Status="ENABLED", TargetCapacity=100) if managed else ecs.ManagedScaling(Status="DISABLED"),
@@ -238,6 +236,8 @@ def _capacity_provider(t: Template, cluster: ecs.Cluster, asg: autoscaling.AutoS
             ),
         )
     )
+    if named:
+        provider.Name = Join("", [CAPACITY_PROVIDER_PREFIX, Ref(asg)])
     strategy = [ecs.CapacityProviderStrategy(CapacityProvider=Ref(provider), Weight=1)] if managed else []
     t.add_resource(
         ecs.ClusterCapacityProviderAssociations(

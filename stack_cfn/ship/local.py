@@ -59,6 +59,9 @@ def _ecs_capacity_providers() -> None:
     from moto.cloudformation import parsing
     from moto.core.common_models import CloudFormationModel
     from moto.ecs.models import CapacityProvider, ecs_backends
+    from troposphere import ecs
+
+    name_property = next(iter(ecs.CapacityProvider("P", Name="-").properties))  # the property that names it
 
     if "AWS::ECS::CapacityProvider" in parsing.get_model_map():
         return
@@ -66,19 +69,14 @@ def _ecs_capacity_providers() -> None:
     class CfnCapacityProvider(CapacityProvider, CloudFormationModel):
         @staticmethod
         def cloudformation_name_type() -> str:
-            return "Name"
+            return name_property
 
         @staticmethod
         def cloudformation_type() -> str:
             return "AWS::ECS::CapacityProvider"
 
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return False
-
-        @property
-        def physical_resource_id(self) -> str:
-            return self.name
+        has_cfn_attr = classmethod(lambda cls, attr: False)  # type: ignore[assignment]
+        physical_resource_id = property(lambda self: self.name)  # type: ignore[assignment]
 
         @classmethod
         def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,  # type: ignore[override]
