@@ -80,8 +80,9 @@ def test_item13_services_can_be_replaced_and_run_on_the_capacity_provider() -> N
     """AWS::ECS::Service, ServiceName: "If you specify a name, you can't perform updates that require replacement of this
     resource" (a classic ELB <-> ALB change replaces it: Role). No ServiceName: CloudFormation names it, and a
     replacement works. Every service names the cluster's capacity provider in its strategy, in both scaling modes:
-    services created on launch type EC2 are never counted by managed scaling after ecs_scaling becomes managed
-    (a service keeps its launch type; UpdateService only changes a capacity provider strategy)."""
+    a cluster's default capacity provider strategy applies only to services created without a launch type or
+    strategy (CreateService, capacityProviderStrategy), so services created while ecs_scaling was simple stayed on
+    launch type EC2, outside managed scaling, after the switch. Naming the provider, they have nothing to change."""
     alb = ServiceConfig(name="api", image="nginx", port=80)
     classic = ServiceConfig(name="api", image="nginx", port=80, load_balancer="classic")
     worker = ServiceConfig(name="jobs", image="busybox", kind="worker")
