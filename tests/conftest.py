@@ -76,3 +76,14 @@ def all_exports(cfn) -> dict[str, str]:  # noqa: ANN001
     """Every export, across pages."""
     # moto lists an export whose value it could not resolve (a resource it does not model) without a Value
     return {e["Name"]: e.get("Value") for page in cfn.get_paginator("list_exports").paginate() for e in page["Exports"]}
+
+
+def services_by_name(ecs, cluster: str) -> dict[str, dict]:  # noqa: ANN001
+    """The cluster's ECS services by their stack-file name (their task family): CloudFormation names the services
+    themselves (no ServiceName, so they can be replaced; issue 18)."""
+    arns = [a for page in ecs.get_paginator("list_services").paginate(cluster=cluster) for a in page["serviceArns"]]
+    described = [s for i in range(0, len(arns), 10) for s in ecs.describe_services(cluster=cluster, services=arns[i:i + 10])["services"]]
+    # moto 5.2.5 updates a nested stack by making it anew and leaves the old stack's service ACTIVE: the newest
+    # task definition revision of a family is the service CloudFormation now holds.
+    active = sorted((s for s in described if s.get("status") == "ACTIVE"), key=lambda s: int(s["taskDefinition"].rsplit(":", 1)[1]))
+    return {s["taskDefinition"].rsplit("/", 1)[1].split(":")[0]: s for s in active}

@@ -30,6 +30,7 @@ NETWORK_IDS_3AZ = {
     *(f"{kind}{i}" for i in (1, 2, 3) for kind in (
         "ExternalSubnet", "InternalSubnet", "InternalRouteTable", "NatEip", "NatGateway", "NatInstance",
         "NatEipAssociation", "InternalDefaultRoute", "NatIngressFromInternalSubnet",
+        "NatInstanceEip",  # issue 18, item 14: the instances' EIPs apart from the gateways' (NatEip)
     )),
     *(f"{kind}Subnet{i}RouteTableAssociation" for i in (1, 2, 3) for kind in ("External", "Internal")),
     "NatSecurityGroup", "DhcpOptions", "DhcpOptionsAssociation", "HostedZone",
@@ -135,10 +136,10 @@ def test_every_scaling_mode_drains_instances_before_terminating_them(cfg: StackC
     provider = resources["CapacityProvider"]["Properties"]["AutoScalingGroupProvider"]
     assert provider["ManagedDraining"] == "ENABLED" and provider["AutoScalingGroupArn"] == {"Ref": "AutoScalingGroup"}
     assert provider["ManagedScaling"]["Status"] == ("ENABLED" if mode == "managed" else "DISABLED")
-    assert provider["ManagedTerminationProtection"] == ("ENABLED" if mode == "managed" else "DISABLED"), "protection needs managed scaling"
+    assert provider["ManagedTerminationProtection"] == "DISABLED", "never: a deleted provider leaves instances protected (issue 18, item 10)"
     associations = resources["ClusterCapacityProviders"]["Properties"]
     assert associations["CapacityProviders"] == [{"Ref": "CapacityProvider"}]
-    assert bool(associations["DefaultCapacityProviderStrategy"]) == (mode == "managed"), "simple: services keep their launch type"
+    assert bool(associations["DefaultCapacityProviderStrategy"]) == (mode == "managed"), "services name the provider themselves (service.py)"
     rolling = resources["AutoScalingGroup"]["UpdatePolicy"]["AutoScalingRollingUpdate"]
     assert rolling == {"MaxBatchSize": 1, "MinInstancesInService": {"Ref": "EcsMinSize"}, "PauseTime": "PT5M", "WaitOnResourceSignals": False}
     extra = set(as_dict(build_cluster(cfg.with_changes(ecs_security_groups=("sg-12345678", "sg-0123456789abcdef0"))))["Resources"])
@@ -170,7 +171,8 @@ def test_launch_template(cfg: StackConfig) -> None:
     assert data["MetadataOptions"] == {"HttpEndpoint": "enabled", "HttpPutResponseHopLimit": {"Fn::If": ["AllowContainerImdsOn", 2, 1]},
                                        "HttpTokens": "required"}
     assert res["Parameters"]["AllowContainerImds"]["Default"] == "false", "hop limit 1 unless the stack file opts out"
-    assert data["ImageId"] == {"Fn::If": ["HasEcsAmi", {"Ref": "EcsAmi"}, {"Ref": "EcsAmiSsmParameter"}]}
+    assert data["ImageId"] == {"Fn::If": ["HasEcsAmi", {"Ref": "EcsAmi"},
+                                          {"Fn::If": ["HasEcsStockAmi", {"Ref": "EcsStockAmi"}, {"Ref": "EcsAmiSsmParameter"}]}]}
     assert res["Parameters"]["EcsAmi"]["Default"] == "ami-0123456789abcdef0"
     devices = {d["DeviceName"]: d["Ebs"] for d in data["BlockDeviceMappings"]}
     assert devices["/dev/xvda"]["Encrypted"] is True and devices["/dev/xvda"]["VolumeType"] == "gp3"

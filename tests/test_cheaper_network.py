@@ -29,7 +29,7 @@ def test_existing_logical_ids_stay_and_zone_1_gateway_serves_every_zone_when_one
     assert r["NatGateway1"]["Condition"] == "UseNatGateways" and r["NatGateway2"]["Condition"] == "NatGatewayPerZone"
     route = r["InternalDefaultRoute2"]["Properties"]["NatGatewayId"]
     assert route == {"Fn::If": ["UseNatGateways", {"Fn::If": ["OneNatGateway", {"Ref": "NatGateway1"}, {"Ref": "NatGateway2"}]}, {"Ref": "AWS::NoValue"}]}
-    assert {"OneNatGateway", "NatGatewayPerZone", "NatEipPerZone"} <= set(t["Conditions"])
+    assert {"OneNatGateway", "NatGatewayPerZone"} <= set(t["Conditions"])
 
 
 def test_the_s3_endpoint_is_a_gateway_on_the_internal_route_tables_only() -> None:

@@ -25,7 +25,7 @@ def test_seed_defaults(cfg: StackConfig) -> None:
     bare = StackConfig(name="my-app", environment="prod")
     assert bare.ssh_cidr == "" and bare.key_name == "", "no SSH from anywhere, no key needed: Session Manager"
     assert cfg.bastion and cfg.flow_logs and not cfg.allow_container_imds
-    assert cfg.cluster_name == "my-app"
+    assert cfg.cluster_name == "my-app-prod", "name and environment: two environments of one name share an account without sharing a cluster"
     assert [str(n) for n in cfg.plan.internal] == ["10.30.0.0/19", "10.30.64.0/19", "10.30.128.0/19"]
     assert [str(n) for n in cfg.plan.external] == ["10.30.32.0/20", "10.30.96.0/20", "10.30.160.0/20"]
 

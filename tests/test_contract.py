@@ -96,7 +96,9 @@ STABLE_PARAMETERS = {
               "LogsExpirationDays", "LogBucketName"},
     Cluster: {"Name", "Environment", "ExportPrefix", "EcsClusterName", "KeyName", "AllowContainerImds", "VpcId", "InternalSubnets", "InternalSsh", "InternalElb",
               "ExternalElb", "EcsAmi", "EcsAmiSsmParameter", "EcsInstanceType", "EcsInstanceEbsOptimized", "EcsMinSize", "EcsMaxSize",
-              "EcsDesiredCapacity", "EcsRootVolumeSize", "EcsDockerVolumeSize", "EcsDockerAuthType", "EcsDockerAuthSecretArn", "ExtraCloudConfigType",
+              # issue 18: EcsDesiredCapacity went (DesiredCapacity reset scaling on every update); EcsStockAmi pins the stock image;
+              # EcsDockerVolumeSize only with a custom AMI (ecs_ami), which mounts the docker volume
+              "EcsStockAmi", "EcsRootVolumeSize", "EcsDockerAuthType", "EcsDockerAuthSecretArn", "ExtraCloudConfigType",
               "ExtraCloudConfigContent"},
     Bastion: {"Name", "Environment", "ExportPrefix", "KeyName", "SubnetId", "ExternalSsh", "InternalSsh", "BastionInstanceType", "BastionAmi",
               "BastionAmiSsmParameter", "BastionRootVolumeSize"},
@@ -122,6 +124,8 @@ def test_the_scale_and_day_two_interfaces_are_stable() -> None:
     assert (Ingress.logical_id, Ingress.filename, [p.name for p in ServiceGroup.declared(cfg)]) == ("IngressStack", "ingress.json", ["RootStackName"])
     assert {p.name for p in Network.declared(cfg)} - STABLE_PARAMETERS[Network] == {"AlarmTopicArn", "NatPortErrors"}
     assert {p.name for p in Cluster.declared(cfg)} - STABLE_PARAMETERS[Cluster] == {"AlarmTopic"}
+    assert {p.name for p in Cluster.declared(cfg.with_changes(ecs_ami="ami-0123456789abcdef0"))} - STABLE_PARAMETERS[Cluster] == {
+        "AlarmTopic", "EcsDockerVolumeSize"}
     shared = ServiceConfig(name="s", image="i", port=80, load_balancer="shared", alarms=ServiceAlarms())
     assert {p.name for p in Service.declared(shared)} >= {"Listeners", "BalancerDnsNames", "BalancerZoneIds", "BalancerIndex", "RulePriority",
                                                           "BalancerFullNames", "AlarmTopic", "CpuHigh", "MemoryHigh", "TasksMissingMinutes",
@@ -130,13 +134,14 @@ def test_the_scale_and_day_two_interfaces_are_stable() -> None:
 
 def test_service_parameter_names_are_stable() -> None:
     assert [p.name for p in Service.declared(SHAPES[0])] == [
-        "StackName", "Name", "Image", "Version", "Port", "HealthCheckPath", "DnsName", "DesiredCount", "Cpu", "Memory", "MinimumHealthyPercent",
+        # issue 18: no DesiredCount with auto scaling (it reset the count on every update); CapacityProvider, the service's strategy
+        "StackName", "Name", "Image", "Version", "Port", "HealthCheckPath", "DnsName", "Cpu", "Memory", "MinimumHealthyPercent",
         "MaximumPercent", "CircuitBreaker", "LogRetentionDays", "TaskRoleArn", "DeletionProtection", "MinCount", "MaxCount", "TargetCpu",
-        "Environment", "Cluster",
+        "Environment", "Cluster", "CapacityProvider",
         "VpcId", "Subnets", "LoadBalancerSecurityGroup", "ZoneId", "DomainName", "LogBucket"]
     assert [p.name for p in Service.declared(SHAPES[3])] == [
         "StackName", "Name", "Image", "Version", "DesiredCount", "Cpu", "Memory", "MinimumHealthyPercent", "MaximumPercent", "CircuitBreaker",
-        "LogRetentionDays", "TaskRoleArn", "Environment", "Cluster"]
+        "LogRetentionDays", "TaskRoleArn", "Environment", "Cluster", "CapacityProvider"]
 
 
 def test_root_outputs_are_the_seeds_nineteen_in_order() -> None:
@@ -189,12 +194,14 @@ def test_stacksets_name_the_networks_parameters_from_its_declaration() -> None:
 
 
 def test_generic_cluster_name_follows_the_stack_name() -> None:
-    """Two stacks from templates/ no longer share a cluster named 'stack': empty EcsClusterName means Name."""
+    """Two stacks from templates/ no longer share a cluster named 'stack': empty EcsClusterName means <Name>-<Environment>, so two
+    environments of one name do not share one either (issue 18, item 15)."""
     for name in ("cluster.json", "stack.json"):
         params = json.loads(compile_generic().files[name])["Parameters"]
         assert params["EcsClusterName"]["Default"] == ""
     cluster = json.loads(compile_generic().files["cluster.json"])["Resources"]["Cluster"]["Properties"]
-    assert cluster["ClusterName"] == {"Fn::If": ["HasEcsClusterName", {"Ref": "EcsClusterName"}, {"Ref": "Name"}]}
+    assert cluster["ClusterName"] == {"Fn::If": ["HasEcsClusterName", {"Ref": "EcsClusterName"},
+                                                 {"Fn::Join": ["-", [{"Ref": "Name"}, {"Ref": "Environment"}]]}]}
 
 
 def test_template_constraints_come_from_the_model_rules() -> None:

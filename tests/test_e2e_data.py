@@ -11,7 +11,7 @@ import yaml
 from stack_cfn.blueprints.compiler import compile_generic
 from stack_cfn.ship import deploy
 from stack_cfn.ship.local import local_ubuntu_ami
-from tests.conftest import moto_gap, run_cli
+from tests.conftest import moto_gap, run_cli, services_by_name
 
 pytestmark = pytest.mark.e2e
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
@@ -78,7 +78,7 @@ def test_the_master_password_is_in_no_file_output_or_task_definition(data_stack)
     cfn, ecs = target.client("cloudformation"), target.client("ecs")
     assert password not in json.dumps([deploy.stack_outputs(cfn, s["StackId"]) for s in cfn.describe_stacks()["Stacks"]])
     assert not [p.name for p in (root / "build").iterdir() if password in p.read_text()]
-    task = ecs.describe_task_definition(taskDefinition=ecs.describe_services(cluster=outputs["Cluster"], services=["api"])["services"][0][
+    task = ecs.describe_task_definition(taskDefinition=services_by_name(ecs, outputs["Cluster"])["api"][
         "taskDefinition"])["taskDefinition"]
     assert password not in json.dumps(task, default=str)
 
@@ -93,7 +93,7 @@ def test_the_cname_resolves_in_the_private_zone(data_stack) -> None:  # noqa: AN
 def test_the_service_reads_the_database_through_env_and_secrets(data_stack) -> None:  # noqa: ANN001
     _, target, _, outputs = data_stack
     ecs = target.client("ecs")
-    task = ecs.describe_task_definition(taskDefinition=ecs.describe_services(cluster=outputs["Cluster"], services=["api"])["services"][0][
+    task = ecs.describe_task_definition(taskDefinition=services_by_name(ecs, outputs["Cluster"])["api"][
         "taskDefinition"])["taskDefinition"]["containerDefinitions"][0]
     db = db_stack_outputs(target)
     env = {e["name"]: e["value"] for e in task["environment"]}

@@ -156,7 +156,7 @@ def test_nat_instances_with_eips(nat_instance_network) -> None:  # noqa: ANN001
     resources = target.client("cloudformation").describe_stack_resources(StackName="e2e-net-natinst")["StackResources"]
     # moto lists resources whose Condition is false with most fields missing.
     eips = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources if r.get("ResourceType") == "AWS::EC2::EIP"}
-    assert sorted(eips) == ["NatEip1", "NatEip2", "NatEip3"], "one EIP per NAT instance"
+    assert sorted(eips) == ["NatInstanceEip1", "NatInstanceEip2", "NatInstanceEip3"], "one EIP per NAT instance, of their own (issue 18, item 14)"
     assert {a["PublicIp"] for a in ec2.describe_addresses()["Addresses"]} >= set(eips.values())
 
 

@@ -21,7 +21,7 @@ from stack_cfn import cli
 from stack_cfn.model.releases import releases_path
 from stack_cfn.ship import deploy, release
 from stack_cfn.ship.local import local_ubuntu_ami
-from tests.conftest import run_cli
+from tests.conftest import run_cli, services_by_name
 
 pytestmark = pytest.mark.e2e
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
@@ -52,7 +52,7 @@ def released(local_aws, tmp_path_factory):  # noqa: ANN001, ANN201
 
 def image_of(target, service: str) -> str:  # noqa: ANN001
     ecs = target.client("ecs")
-    arn = ecs.describe_services(cluster="rel", services=[service])["services"][0]["taskDefinition"]
+    arn = services_by_name(ecs, "rel-test")[service]["taskDefinition"]
     return ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]["containerDefinitions"][0]["image"]
 
 
@@ -117,6 +117,7 @@ def test_a_release_that_never_becomes_healthy_fails_with_the_reasons(released, m
 def test_stopped_task_reasons_come_from_ecs() -> None:
     class FakeEcs:
         def list_tasks(self, **kw: object) -> dict:
+            assert kw["family"] == "api", "by task family: the ECS service's own name is CloudFormation's"
             return {"taskArns": ["t1"]}
 
         def describe_tasks(self, **kw: object) -> dict:

@@ -36,7 +36,7 @@ def deployed(local_aws, tmp_path_factory):  # noqa: ANN001, ANN201
     local, target = local_aws
     config = tmp_path_factory.mktemp("roll") / "stack.yaml"
     config.write_text(yaml.safe_dump({"name": "roll", "environment": "test", "region": "us-east-1", "cidr": "10.94.0.0/16", "bastion": False,
-                                      "ecs_min_size": 2, "ecs_desired_capacity": 3, "ecs_ami": "ami-0123456789abcdef0"}))
+                                      "ecs_min_size": 3, "ecs_ami": "ami-0123456789abcdef0"}))
     result = cli(local, "deploy", "-c", str(config), "--bucket", "roll-templates", "--create-bucket")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return local, target, config
@@ -55,10 +55,10 @@ def test_roll_lays_out_the_batches_of_the_running_cluster(deployed) -> None:  # 
     running = [i["InstanceId"] for r in target.client("ec2").describe_instances(
         Filters=[{"Name": "tag:aws:autoscaling:groupName", "Values": [plan["group"]]}])["Reservations"] for i in r["Instances"]]
     assert sorted(i["id"] for i in plan["instances"]) == sorted(running) and len(running) == 3
-    assert [len(b["replace"]) for b in plan["batches"]] == [1, 1, 1] and plan["min_in_service"] == 2
-    assert all(b["in_service"] >= 2 for b in plan["batches"])
+    assert [len(b["replace"]) for b in plan["batches"]] == [1, 1, 1] and plan["min_in_service"] == 3
+    assert all(b["in_service"] >= 3 and b["launch_first"] == 1 for b in plan["batches"]), "the group starts at its minimum (issue 18)"
     text = cli(local, "roll", "-c", str(config), "--ami", "ami-0fedcba9876543210")
-    assert "batch 3: drain and terminate" in text.stdout and "ecs_min_size 2 is kept in service" in text.stdout
+    assert "batch 3: launch 1 new instance(s), then drain and terminate" in text.stdout and "ecs_min_size 3 is kept in service" in text.stdout
 
 
 @pytest.mark.e2e
@@ -83,11 +83,11 @@ def test_roll_bad_input_is_one_line(deployed, tmp_path) -> None:  # noqa: ANN001
 
 
 @pytest.mark.e2e
-@moto_gap("no CloudFormation support for AWS::ECS::CapacityProvider: the draining provider is not created")
+@moto_gap("no CloudFormation support for AWS::ECS::ClusterCapacityProviderAssociations: the cluster lists no capacity provider")
 def test_the_draining_capacity_provider_exists_in_ecs(deployed) -> None:  # noqa: ANN001
     _, target, _ = deployed
     ecs = target.client("ecs")
-    names = ecs.describe_clusters(clusters=["roll"])["clusters"][0].get("capacityProviders", [])
+    names = ecs.describe_clusters(clusters=["roll-test"])["clusters"][0].get("capacityProviders", [])
     assert names, "the cluster has the draining capacity provider"
     providers = ecs.describe_capacity_providers(capacityProviders=names)["capacityProviders"]
     assert [p for p in providers if p["autoScalingGroupProvider"]["managedDraining"] == "ENABLED"]

@@ -16,7 +16,7 @@ from stack_cfn.model.config import ServiceConfig, StackConfig
 from stack_cfn.ship import deploy
 from stack_cfn.ship.files import write_tree
 from stack_cfn.ship.local import local_ubuntu_ami
-from tests.conftest import all_exports, moto_gap, run_aws
+from tests.conftest import all_exports, moto_gap, run_aws, services_by_name
 
 # No classic-ELB service in this stack, so no ECS service role and no IamRole output.
 ROOT_OUTPUT_NAMES = [o.name for o in Root.outputs() if o.name != "IamRole"]
@@ -42,7 +42,7 @@ def test_every_seed_output_is_there(root_stack) -> None:  # noqa: ANN001
     target, outputs, _ = root_stack
     assert [k for k in outputs if k in set(ROOT_OUTPUT_NAMES)][0] == "BastionIp"
     assert set(ROOT_OUTPUT_NAMES) <= set(outputs)
-    assert outputs["Region"] == "us-east-1" and outputs["Environment"] == "test" and outputs["Cluster"] == "e2e"
+    assert outputs["Region"] == "us-east-1" and outputs["Environment"] == "test" and outputs["Cluster"] == "e2e-test"
     root_only = deploy.stack_outputs(target.client("cloudformation"), "e2e-root")
     assert set(ROOT_OUTPUT_NAMES) <= set(root_only), "the root itself returns all 18 (nested outputs resolved)"
     exports = all_exports(target.client("cloudformation"))
@@ -55,7 +55,7 @@ def test_cluster_asg_and_launch_template(root_stack) -> None:  # noqa: ANN001
     cluster = target.client("ecs").describe_clusters(clusters=[out["Cluster"]])["clusters"][0]
     assert cluster["status"] == "ACTIVE"
     asg = target.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
-    asg = next(g for g in asg if any(t["Key"] == "Cluster" and t["Value"] == "e2e" for t in g.get("Tags", [])))
+    asg = next(g for g in asg if any(t["Key"] == "Cluster" and t["Value"] == "e2e-test" for t in g.get("Tags", [])))
     assert (asg["MinSize"], asg["MaxSize"], asg["DesiredCapacity"]) == (3, 100, 3)
     assert set(asg["VPCZoneIdentifier"].split(",")) == set(out["InternalSubnets"].split(","))
     lt_id = asg["LaunchTemplate"]["LaunchTemplateId"]
@@ -66,7 +66,7 @@ def test_cluster_asg_and_launch_template(root_stack) -> None:  # noqa: ANN001
     message = email.message_from_string(base64.b64decode(data["UserData"]).decode())
     cloud = yaml.safe_load(message.get_payload()[0].get_payload())
     ecs_config = next(f["content"] for f in cloud["write_files"] if f["path"] == "/etc/ecs/ecs.config")
-    assert "ECS_CLUSTER=e2e" in ecs_config
+    assert "ECS_CLUSTER=e2e-test" in ecs_config
     assert "ECS_ENGINE_AUTH_DATA" not in ecs_config, "the auth data is read from Secrets Manager at boot"
     script = next(f["content"] for f in cloud["write_files"] if f["path"].endswith("stack-cfn-docker-auth"))
     assert "stack-cfn-get-secret 'arn:aws:secretsmanager:us-east-1:123456789012:secret:e2e-auth-AbCdEf'" in script
@@ -139,9 +139,9 @@ def test_package_and_deploy_with_the_aws_cli(local_aws, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     out = deploy.read_outputs(target, "cli-root")
     assert target.client("ec2").describe_vpcs(VpcIds=[out["VpcId"]])["Vpcs"][0]["CidrBlock"] == "10.71.0.0/16"
-    assert out["Cluster"] == "cli" and out["BastionIp"]
+    assert out["Cluster"] == "cli-test" and out["BastionIp"]
     ecs = target.client("ecs")
-    assert {s["serviceName"] for s in ecs.describe_services(cluster="cli", services=["hello", "tick"])["services"]} == {"hello", "tick"}
+    assert set(services_by_name(ecs, out["Cluster"])) == {"hello", "tick"}
     names = [r["Name"] for r in target.client("route53").list_resource_record_sets(HostedZoneId=out["ZoneId"])["ResourceRecordSets"]]
     assert "hello.stack.local." in names or "hello.stack.local" in names
 

@@ -13,7 +13,7 @@ from stack_cfn.blueprints.compiler import compile_stack
 from stack_cfn.model import quotas
 from stack_cfn.model.loading import load_config
 from stack_cfn.ship.placement_file import read_placement
-from tests.conftest import moto_gap, run_cli
+from tests.conftest import moto_gap, run_cli, services_by_name
 from tests.test_placement import operation_sizes
 
 pytestmark = pytest.mark.e2e
@@ -41,10 +41,9 @@ def cli(local, *args: str):  # noqa: ANN001, ANN201
 def test_every_service_runs_in_ecs(deployed) -> None:  # noqa: ANN001
     _, target, _, _ = deployed
     ecs = target.client("ecs")
-    arns = [a for page in ecs.get_paginator("list_services").paginate(cluster="scale") for a in page["serviceArns"]]
-    assert sorted(a.rsplit("/", 1)[1] for a in arns) == [f"s{i:03d}" for i in range(COUNT)]
-    described = [s for i in range(0, len(arns), 10) for s in ecs.describe_services(cluster="scale", services=arns[i:i + 10])["services"]]
-    assert all(s["status"] == "ACTIVE" and s["desiredCount"] == 2 for s in described)
+    by_name = services_by_name(ecs, "scale-test")
+    assert sorted(by_name) == [f"s{i:03d}" for i in range(COUNT)]
+    assert all(s["status"] == "ACTIVE" and s["desiredCount"] == 2 for s in by_name.values())
 
 
 def test_services_past_one_operation_live_in_a_service_group(deployed) -> None:  # noqa: ANN001
@@ -109,7 +108,7 @@ def test_a_group_left_empty_is_deleted_by_the_next_deploy(shrunk) -> None:  # no
 @moto_gap("deleting a stack leaves its AWS::ECS::Service resources in ECS (moto's ECS Service has no delete_from_cloudformation_json)")
 def test_the_services_of_a_deleted_group_leave_ecs(shrunk) -> None:  # noqa: ANN001
     target, _, _ = shrunk
-    assert [a.rsplit("/", 1)[1] for a in target.client("ecs").list_services(cluster="shrink")["serviceArns"]] == ["a"]
+    assert list(services_by_name(target.client("ecs"), "shrink-test")) == ["a"]
 
 
 def test_release_of_a_grouped_service_changes_only_its_group(local_aws, tmp_path_factory) -> None:  # noqa: ANN001
@@ -127,5 +126,5 @@ def test_release_of_a_grouped_service_changes_only_its_group(local_aws, tmp_path
     assert "computing the change set of grel-test-services-1" in released.stderr and "change set of grel-test ..." not in released.stderr
     assert cfn.describe_stacks(StackName="grel-test")["Stacks"][0].get("LastUpdatedTime") == root_before, "the root is untouched"
     ecs = target.client("ecs")
-    arn = ecs.describe_services(cluster="grel", services=["b"])["services"][0]["taskDefinition"]
+    arn = services_by_name(ecs, "grel-test")["b"]["taskDefinition"]
     assert ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]["containerDefinitions"][0]["image"] == "busybox:2.0"

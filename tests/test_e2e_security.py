@@ -20,7 +20,7 @@ from stack_cfn import cli
 from stack_cfn.ship import deploy
 from stack_cfn.ship.aws import AwsTarget
 from stack_cfn.ship.local import local_ubuntu_ami
-from tests.conftest import moto_gap
+from tests.conftest import moto_gap, services_by_name
 
 pytestmark = pytest.mark.e2e
 MARKER = "S3CRET-MARKER-7f3a9c"
@@ -113,7 +113,7 @@ def test_launch_template_keeps_containers_from_the_metadata_service(secured) -> 
 def test_task_definition_carries_secrets_as_references(secured) -> None:  # noqa: ANN001
     target, _, _, arns = secured
     ecs = target.client("ecs")
-    service = ecs.describe_services(cluster=outputs(target)["Cluster"], services=["api"])["services"][0]
+    service = services_by_name(ecs, outputs(target)["Cluster"])["api"]
     task = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
     c = task["containerDefinitions"][0]
     assert sorted(c["secrets"], key=lambda s: s["name"]) == [{"name": "DB_PASSWORD", "valueFrom": f"{arns['db']}:password::"},
@@ -151,7 +151,7 @@ def test_execution_role_reads_exactly_the_services_secrets(secured) -> None:  # 
 def test_task_definition_names_its_roles(secured) -> None:  # noqa: ANN001
     target, _, _, _ = secured
     ecs = target.client("ecs")
-    task = ecs.describe_task_definition(taskDefinition=ecs.describe_services(cluster=outputs(target)["Cluster"], services=["api"])["services"][0][
+    task = ecs.describe_task_definition(taskDefinition=services_by_name(ecs, outputs(target)["Cluster"])["api"][
         "taskDefinition"])["taskDefinition"]
     assert task.get("executionRoleArn", "").endswith(service_role(target, "ExecutionRole"))
     assert task.get("taskRoleArn", "").endswith(service_role(target, "TaskRole"))

@@ -10,7 +10,7 @@ import pytest
 from stack_cfn.blueprints.compiler import compile_stack
 from stack_cfn.model.loading import load_config
 from stack_cfn.ship import deploy
-from tests.conftest import ROOT, moto_gap, run_aws
+from tests.conftest import ROOT, moto_gap, run_aws, services_by_name
 
 pytestmark = pytest.mark.e2e
 
@@ -30,8 +30,7 @@ def stack(local_aws):  # noqa: ANN001
 def test_ecs_services_and_task_definitions(stack) -> None:  # noqa: ANN001
     cfg, target, out = stack
     ecs = target.client("ecs")
-    arns = ecs.list_services(cluster=out["Cluster"])["serviceArns"]
-    services = {s["serviceName"]: s for s in ecs.describe_services(cluster=out["Cluster"], services=arns)["services"]}
+    services = services_by_name(ecs, out["Cluster"])
     assert set(services) == {"nginx", "www", "auth", "jobs"}
     assert services["nginx"]["desiredCount"] == 2 and services["jobs"]["desiredCount"] == 1
     assert services["jobs"].get("loadBalancers", []) == []
@@ -49,7 +48,7 @@ def test_ecs_services_and_task_definitions(stack) -> None:  # noqa: ANN001
 def test_services_are_attached_to_their_load_balancers(stack) -> None:  # noqa: ANN001
     _, target, out = stack
     ecs = target.client("ecs")
-    services = {s["serviceName"]: s for s in ecs.describe_services(cluster=out["Cluster"], services=["nginx", "auth"])["services"]}
+    services = services_by_name(ecs, out["Cluster"])
     assert services["nginx"].get("loadBalancers"), "nginx is attached to its target group"
     assert "targetGroupArn" in services["nginx"]["loadBalancers"][0]
     assert services["auth"]["loadBalancers"][0]["loadBalancerName"]
@@ -102,7 +101,7 @@ def test_standalone_service_from_the_generic_template(stack, local_aws, tmp_path
                      "--parameter-overrides", "StackName=svcs-prod", "Name=echo", "Image=nginx", "Port=80")
     assert result.returncode == 0, result.stderr
     ecs = target.client("ecs")
-    service = ecs.describe_services(cluster=out["Cluster"], services=["echo"])["services"][0]
+    service = services_by_name(ecs, out["Cluster"])["echo"]
     assert service["status"] == "ACTIVE" and service["desiredCount"] == 2
     assert "echo.stack.local" in records(target, out["ZoneId"]), "imported the stack's zone and domain"
     albs = [a for a in target.client("elbv2").describe_load_balancers()["LoadBalancers"] if a["VpcId"] == out["VpcId"]]

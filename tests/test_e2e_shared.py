@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, services_by_name
 
 pytestmark = pytest.mark.e2e
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
@@ -62,7 +62,7 @@ def test_each_shared_service_has_its_target_group_and_ecs_service(deployed) -> N
     target, vpc, _ = deployed
     groups = [g for g in target.client("elbv2").describe_target_groups()["TargetGroups"] if g["VpcId"] == vpc]
     assert len(groups) == 5, "api, auth, www, blog and own"
-    names = {s["serviceName"] for s in target.client("ecs").describe_services(cluster="shr", services=["api", "auth", "www", "blog", "own", "jobs"])["services"]}
+    names = set(services_by_name(target.client("ecs"), "shr-test"))
     assert names == {"api", "auth", "www", "blog", "own", "jobs"}
 
 

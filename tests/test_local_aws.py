@@ -79,6 +79,15 @@ PROBE = textwrap.dedent('''
                 print("WORKS")
             except Exception as exc:
                 print("GAP", type(exc).__name__)
+        elif MODE == "capacity":
+            provider = {"Resources": {"P": {"Type": "AWS::ECS::CapacityProvider", "Properties": {"AutoScalingGroupProvider": {
+                        "AutoScalingGroupArn": "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:x:autoScalingGroupName/g"}}}},
+                        "Outputs": {"P": {"Value": {"Ref": "P"}}}}
+            cfn.create_stack(StackName="c", TemplateBody=json.dumps(provider))
+            outputs = cfn.describe_stacks(StackName="c")["Stacks"][0].get("Outputs") or []
+            name = outputs[0].get("OutputValue") if outputs else None
+            found = boto3.client("ecs", **kw).describe_capacity_providers(capacityProviders=[name])["capacityProviders"] if name else []
+            print("WORKS" if found else "GAP no provider")
         else:
             cs = cfn.create_change_set(StackName="r", ChangeSetName="c", ChangeSetType="CREATE", TemplateBody=json.dumps(child))
             cfn.execute_change_set(ChangeSetName=cs["Id"])
@@ -134,3 +143,20 @@ def test_moto_still_names_stack_set_instances_its_own_way() -> None:
 def test_moto_still_generates_db_identifiers_past_the_rds_rule() -> None:
     """RDS identifiers are at most 63 characters (RDS API reference, CreateDBInstance); CloudFormation keeps the ones it generates so."""
     assert probe("dbname").startswith("GAP"), "moto now generates valid RDS identifiers: remove _generated_db_identifiers"
+def test_moto_still_lacks_capacity_providers_in_cloudformation() -> None:
+    assert probe("capacity").startswith("GAP"), "moto now makes AWS::ECS::CapacityProvider from templates: remove _ecs_capacity_providers"
+
+
+def test_the_local_aws_makes_capacity_providers_from_templates() -> None:
+    """The shim's side: a template's provider exists in ECS under its Ref (its name), as AWS makes it."""
+    import json
+
+    with LocalAws() as target:
+        body = {"Resources": {"P": {"Type": "AWS::ECS::CapacityProvider", "Properties": {"Name": "cp-probe", "AutoScalingGroupProvider": {
+                "AutoScalingGroupArn": "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:x:autoScalingGroupName/g",
+                "ManagedDraining": "ENABLED"}}}}, "Outputs": {"P": {"Value": {"Ref": "P"}, "Export": {"Name": "probe-cp"}}}}
+        cfn = target.client("cloudformation")
+        cfn.create_stack(StackName="cp", TemplateBody=json.dumps(body))
+        assert cfn.describe_stacks(StackName="cp")["Stacks"][0]["Outputs"][0]["OutputValue"] == "cp-probe"
+        found = target.client("ecs").describe_capacity_providers(capacityProviders=["cp-probe"])["capacityProviders"]
+        assert [p["name"] for p in found] == ["cp-probe"]

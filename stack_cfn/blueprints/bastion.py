@@ -35,7 +35,7 @@ def build_bastion(cfg: StackConfig) -> Template:
         IamInstanceProfile=Ref(profile),
         Monitoring=True,
         MetadataOptions=ec2.MetadataOptions(HttpTokens="required", HttpPutResponseHopLimit=1, HttpEndpoint="enabled"),
-        EbsOptimized=True,
+        # No EbsOptimized (as the NAT instances, network.py): types without it refuse true; current ones have it by default.
         BlockDeviceMappings=[ec2.BlockDeviceMapping(DeviceName="/dev/sda1", Ebs=root_volume)],
         Tags=tags("bastion", p[B.Environment], Stack=p[B.Name]),
     ))

@@ -7,6 +7,7 @@ from troposphere import (
     Equals,
     GetAtt,
     If,
+    Join,
     Not,
     NoValue,
     Ref,
@@ -29,6 +30,7 @@ from stack_cfn.blueprints.userdata import ALLOW_CONTAINER_IMDS, HAS_DOCKER_AUTH,
 from stack_cfn.model.config import StackConfig
 
 HAS_ECS_AMI = "HasEcsAmi"
+HAS_STOCK_AMI = "HasEcsStockAmi"
 HAS_CLUSTER_NAME = "HasEcsClusterName"
 HAS_KEY_NAME = "HasKeyName"
 EBS_OPTIMIZED = "EcsEbsOptimizedOn"
@@ -42,9 +44,24 @@ ALARMS = (
 )
 
 
+# ECS refuses a capacity provider name that starts with these (AWS::ECS::CapacityProvider, Name: "If a name is
+# specified, it cannot start with aws, ecs, or fargate"; aws-cdk#29151). Left unnamed, CloudFormation names it
+# <stack>-CapacityProvider-<random>, and the cluster layer's stack name starts with the root's.
+REFUSED_PROVIDER_PREFIXES = ("aws", "ecs", "fargate")
+CAPACITY_PROVIDER_PREFIX = "cp-"
+# ECS capacity provider names: up to 255 letters, digits, - and _ (CreateCapacityProvider, name).
+CAPACITY_PROVIDER_NAME_MAX = 255
+
+
 def cluster_name(p: Declared) -> If:
-    """EcsClusterName, or the stack's Name when it is empty (the seed's default)."""
-    return If(HAS_CLUSTER_NAME, p[C.EcsClusterName], p[C.Name])
+    """EcsClusterName, or <Name>-<Environment> when it is empty: two environments of one name share an account
+    and region without sharing a cluster (nor the alarm names derived from it)."""
+    return If(HAS_CLUSTER_NAME, p[C.EcsClusterName], Join("-", [p[C.Name], p[C.Environment]]))
+
+
+def provider_needs_name(stack_name: str) -> bool:
+    """Whether CloudFormation's own name for the capacity provider (from `stack_name`) would be refused by ECS."""
+    return stack_name.startswith(REFUSED_PROVIDER_PREFIXES)
 
 
 def build_cluster(cfg: StackConfig) -> Template:
@@ -52,6 +69,7 @@ def build_cluster(cfg: StackConfig) -> Template:
     p = declare(t, C, cfg)
     add_export_prefix_condition(t)
     t.add_condition(HAS_ECS_AMI, Not(Equals(p[C.EcsAmi], "")))
+    t.add_condition(HAS_STOCK_AMI, Not(Equals(p[C.EcsStockAmi], "")))
     t.add_condition(HAS_DOCKER_AUTH, Not(Equals(p[C.EcsDockerAuthSecretArn], "")))
     t.add_condition(HAS_KEY_NAME, Not(Equals(p[C.KeyName], "")))
     t.add_condition(ALLOW_CONTAINER_IMDS, is_true(p[C.AllowContainerImds]))
@@ -63,17 +81,21 @@ def build_cluster(cfg: StackConfig) -> Template:
     name = Ref(cluster)  # the cluster's name, whichever way it was chosen
     sg = _security_group(t, p, cfg)
     role, profile = _instance_role(t, p, name)
-    launch_template = _launch_template(t, p, sg, profile, name)
+    launch_template = _launch_template(t, p, sg, profile, name, docker_volume=bool(cfg.ecs_ami))
     managed = cfg.ecs_scaling == "managed"
+    # No DesiredCapacity: CloudFormation sends it with every update of the group, resetting what scaling chose
+    # (AWS::AutoScaling::AutoScalingGroup, DesiredCapacity: "defaults to the minimum size" when absent). The group
+    # starts at MinSize; the alarms (simple) or ECS (managed) size it after. No scale-in protection either: see
+    # _capacity_provider. MinInstancesInService < MaxSize is the model's (ecs_min_size below ecs_max_size).
     asg = t.add_resource(autoscaling.AutoScalingGroup(
         "AutoScalingGroup", VPCZoneIdentifier=p[C.InternalSubnets],
         LaunchTemplate=autoscaling.LaunchTemplateSpecification(LaunchTemplateId=Ref(launch_template), Version=GetAtt(launch_template, "LatestVersionNumber")),
-        MinSize=p[C.EcsMinSize], MaxSize=p[C.EcsMaxSize], DesiredCapacity=p[C.EcsDesiredCapacity],
-        TerminationPolicies=["OldestLaunchTemplate", "Default"], NewInstancesProtectedFromScaleIn=managed,
+        MinSize=p[C.EcsMinSize], MaxSize=p[C.EcsMaxSize],
+        TerminationPolicies=["OldestLaunchTemplate", "Default"],
         Tags=autoscaling.Tags(Name=p[C.Name], Cluster=name, Environment=p[C.Environment]),
         UpdatePolicy=UpdatePolicy(AutoScalingRollingUpdate=AutoScalingRollingUpdate(
             MinInstancesInService=p[C.EcsMinSize], MaxBatchSize=1, PauseTime="PT5M", WaitOnResourceSignals=False))))
-    _capacity_provider(t, cluster, asg, managed)
+    provider = _capacity_provider(t, cluster, asg, managed, named=provider_needs_name(cfg.name))
     if cfg.alarms:
         cluster_alarms(t, p, asg, cfg.alarms.asg_notifications)
     if not managed:
@@ -84,6 +106,7 @@ def build_cluster(cfg: StackConfig) -> Template:
         (C.Cluster, Ref(cluster)), (C.ClusterArn, GetAtt(cluster, "Arn")), (C.EcsClusterSecurityGroupId, Ref(sg)),
         (C.IamRoleDefaultEcsRoleId, GetAtt(role, "RoleId")),
         (C.InstanceRoleArn, GetAtt(role, "Arn")), (C.InstanceProfile, Ref(profile)), (C.AutoscalingGroup, Ref(asg)),
+        (C.CapacityProvider, Ref(provider)),
     ):
         emit(t, out, value)
     return t
@@ -123,21 +146,26 @@ def _service_role(t: Template, p: Declared) -> iam.Role:
         Policies=[iam.Policy(PolicyName="ecs-service", PolicyDocument=policies.ecs_service_policy())], Tags=tags(p[C.Name], p[C.Environment])))
 
 
-def _launch_template(t: Template, p: Declared, sg: ec2.SecurityGroup, profile: iam.InstanceProfile, cluster: Ref) -> ec2.LaunchTemplate:
+def _launch_template(t: Template, p: Declared, sg: ec2.SecurityGroup, profile: iam.InstanceProfile, cluster: Ref,
+                     docker_volume: bool) -> ec2.LaunchTemplate:
+    """The instances' launch template. The docker volume (/dev/xvdcz) only with a custom AMI: packer/'s image mounts it
+    at /var/lib/docker (stack-cfn-docker-volume.service); the stock ECS-optimized AL2023 image never does and keeps
+    docker on its root volume, so there the volume would be paid for and unused."""
     volume = lambda device, size: ec2.LaunchTemplateBlockDeviceMapping(
         DeviceName=device, Ebs=ec2.EBSBlockDevice(VolumeType="gp3", VolumeSize=size, Encrypted=True, DeleteOnTermination=True))
+    volumes = [volume("/dev/xvda", p[C.EcsRootVolumeSize])] + ([volume("/dev/xvdcz", p[C.EcsDockerVolumeSize])] if docker_volume else [])
     env_tags = tags(p[C.Name], p[C.Environment])
     return t.add_resource(ec2.LaunchTemplate(
         "LaunchTemplate",
         LaunchTemplateData=ec2.LaunchTemplateData(
-            ImageId=If(HAS_ECS_AMI, p[C.EcsAmi], p[C.EcsAmiSsmParameter]),
+            ImageId=If(HAS_ECS_AMI, p[C.EcsAmi], If(HAS_STOCK_AMI, p[C.EcsStockAmi], p[C.EcsAmiSsmParameter])),
             InstanceType=p[C.EcsInstanceType],
             EbsOptimized=If(EBS_OPTIMIZED, True, False),
             IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(profile, "Arn")),
             KeyName=If(HAS_KEY_NAME, p[C.KeyName], NoValue),
             SecurityGroupIds=[Ref(sg)],
             UserData=Base64(user_data()),
-            BlockDeviceMappings=[volume("/dev/xvda", p[C.EcsRootVolumeSize]), volume("/dev/xvdcz", p[C.EcsDockerVolumeSize])],
+            BlockDeviceMappings=volumes,
             # Hop limit 1: bridge-mode containers, one hop further, get no token (unless allow_container_imds).
             MetadataOptions=ec2.MetadataOptions(HttpTokens="required", HttpPutResponseHopLimit=If(ALLOW_CONTAINER_IMDS, 2, 1), HttpEndpoint="enabled"),
             TagSpecifications=[ec2.TagSpecifications(ResourceType="volume", Tags=tags(p[C.Name], p[C.Environment], Cluster=cluster))],
@@ -182,23 +210,34 @@ def _simple_scaling(t: Template, asg: autoscaling.AutoScalingGroup, cluster_name
         previous = logical
 
 
-def _capacity_provider(t: Template, cluster: ecs.Cluster, asg: autoscaling.AutoScalingGroup, managed: bool) -> None:
-    """ECS managed instance draining in both scaling modes: before the ASG terminates an instance (scale-in, an
-    AMI or instance-type rolling update, instance refresh, maximum lifetime) ECS drains it, and its service tasks
-    start elsewhere first. Managed, the provider also scales the ASG to what tasks need and protects busy
-    instances; simple (the seed's alarms), it only drains: managed termination protection needs managed
-    scaling, and services keep their launch type (no default strategy), so nothing about placement changes."""
+def _capacity_provider(t: Template, cluster: ecs.Cluster, asg: autoscaling.AutoScalingGroup, managed: bool, named: bool) -> ecs.CapacityProvider:
+    """The instances' capacity provider, every service's strategy (service.py). ECS managed instance draining in
+    both scaling modes: before the ASG terminates an instance (scale-in, an AMI or instance-type rolling update,
+    instance refresh) ECS drains it, and its tasks start elsewhere first. Managed, the provider also scales the
+    group to what tasks need.
+
+    Managed termination protection stays off, and so does the group's scale-in protection: ECS sets
+    ProtectedFromScaleIn on the instances and never clears it when the provider goes, so CloudFormation deletes
+    the association, then the provider, and then waits forever for a group that cannot terminate its instances
+    (aws-cdk#18179 and #14732, whose workaround is this; containers-roadmap#2862). Managed draining already moves
+    the tasks of an instance before it is terminated, which is what the protection was for.
+
+    `named`: CloudFormation's own name would start with the stack's, which ECS refuses for aws/ecs/fargate; then
+    cp-<the group's name>, which changes whenever the group is replaced (a provider cannot be replaced under the
+    same name, nor share a group with another provider)."""
     provider = t.add_resource(
         ecs.CapacityProvider(
             "CapacityProvider",
             AutoScalingGroupProvider=ecs.AutoScalingGroupProvider(
                 AutoScalingGroupArn=Ref(asg),
                 ManagedScaling=ecs.ManagedScaling(Status="ENABLED", TargetCapacity=100) if managed else ecs.ManagedScaling(Status="DISABLED"),
-                ManagedTerminationProtection="ENABLED" if managed else "DISABLED",
+                ManagedTerminationProtection="DISABLED",
                 ManagedDraining="ENABLED",
             ),
         )
     )
+    if named:
+        provider.Name = Join("", [CAPACITY_PROVIDER_PREFIX, Ref(asg)])
     strategy = [ecs.CapacityProviderStrategy(CapacityProvider=Ref(provider), Weight=1)] if managed else []
     t.add_resource(
         ecs.ClusterCapacityProviderAssociations(
@@ -208,5 +247,4 @@ def _capacity_provider(t: Template, cluster: ecs.Cluster, asg: autoscaling.AutoS
             DefaultCapacityProviderStrategy=strategy,
         )
     )
-
-
+    return provider

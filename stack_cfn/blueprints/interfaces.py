@@ -94,7 +94,7 @@ class Cluster(Layer):
     logical_id = "ClusterStack"
     filename = "cluster.json"
 
-    EcsClusterName = Param("ECS cluster name; empty uses Name", setting="ecs_cluster_name")
+    EcsClusterName = Param("ECS cluster name; empty uses <Name>-<Environment>", setting="ecs_cluster_name")
     KeyName = Param("EC2 key pair for SSH to the instances; empty for none (Session Manager reaches them)", setting="key_name")
     AllowContainerImds = Param("true: containers may reach the instance metadata service (hop limit 2, no block)", setting="allow_container_imds")
     VpcId = Param("The stack's VPC", "AWS::EC2::VPC::Id", supply=Wired(lambda c: Network.VpcId))
@@ -106,13 +106,18 @@ class Cluster(Layer):
                                      lambda c: len(c.ecs_security_groups), lambda c, i: c.ecs_security_groups[i], rule=R.SG_ID)
     EcsAmi = Param("Custom AMI id (e.g. from packer/); empty uses the ECS-optimized AL2023 image", setting="ecs_ami")
     EcsAmiSsmParameter = Param("SSM parameter of the default ECS-optimized image", SSM_IMAGE, default=ECS_AMI_SSM)
+    # CloudFormation resolves an SSM-typed parameter again on every stack update, so an image read through
+    # EcsAmiSsmParameter changes (and rolls the fleet) whenever AWS publishes one. stack-cfn deploy passes the
+    # image it chose (ship/ami.py: the running one, or today's on a first deploy) here instead.
+    EcsStockAmi = Param("The ECS-optimized image id the instances run, chosen by stack-cfn deploy and kept until changed on purpose; "
+                        "empty resolves EcsAmiSsmParameter on every update", rule=R.AMI_ID.with_optional(), default="")
     EcsInstanceType = Param("Instance type", setting="ecs_instance_type")
     EcsInstanceEbsOptimized = Param("EBS-optimized instances", setting="ecs_instance_ebs_optimized")
     EcsMinSize = Param("Minimum instances", "Number", setting="ecs_min_size")
     EcsMaxSize = Param("Maximum instances", "Number", setting="ecs_max_size")
-    EcsDesiredCapacity = Param("Desired instances", "Number", setting="ecs_desired_capacity")
     EcsRootVolumeSize = Param("Root volume GiB", "Number", setting="ecs_root_volume_size")
-    EcsDockerVolumeSize = Param("Docker volume GiB", "Number", setting="ecs_docker_volume_size")
+    EcsDockerVolumeSize = Param("Docker volume GiB (attached with a custom EcsAmi only)", "Number", setting="ecs_docker_volume_size",
+                                when=lambda c: bool(c.ecs_ami))
     EcsDockerAuthType = Param("ECS_ENGINE_AUTH_TYPE (e.g. dockercfg); empty for none", setting="ecs_docker_auth_type")
     EcsDockerAuthSecretArn = Param("Secrets Manager secret with ECS_ENGINE_AUTH_DATA, read by the instance at boot", setting="ecs_docker_auth_secret_arn")
     ExtraCloudConfigType = Param("MIME type of the extra user-data part", setting="extra_cloud_config_type")
@@ -127,6 +132,7 @@ class Cluster(Layer):
     InstanceRoleArn = Out("Container instance role ARN")
     InstanceProfile = Out("Container instance profile")
     AutoscalingGroup = Out("Auto scaling group name")
+    CapacityProvider = Out("ECS capacity provider of the instances: every service's capacity provider strategy")
 
 
 class Bastion(Layer):
@@ -289,8 +295,9 @@ class Service(Contract):
     HealthCheckPath = Param("HTTP health check path", setting="health_check_path", supply=PerService(), when=_http)
     DnsName = Param("Label under the domain; empty uses Name (<name>.stack.local)", setting="dns_name", supply=PerService(), when=_balanced)
     HostPort = Param("Static host port of the classic ELB; 0 uses Port", "Number", setting="host_port", supply=PerService(), when=_classic)
+    # Not with auto scaling: CloudFormation would send it with every update of the service, resetting what scaling chose.
     DesiredCount = Param("Tasks to run", "Number", setting="desired_count", supply=PerService(),
-                         default=lambda s: 1 if s.kind == "worker" else 2, value=lambda s: s.desired_tasks)
+                         default=lambda s: 1 if s.kind == "worker" else 2, value=lambda s: s.desired_tasks, when=lambda s: not _scaled(s))
     Cpu = Param("CPU units per task", "Number", setting="cpu", supply=PerService())
     Memory = Param("Memory (MiB) per task", "Number", setting="memory", supply=PerService())
     MinimumHealthyPercent = Param("Deployment minimum healthy percent", "Number", setting="deployment_minimum_healthy_percent", supply=PerService())
@@ -315,6 +322,8 @@ class Service(Contract):
     # Wiring: left empty, each is imported from <StackName>-<output>.
     Environment = Param("Environment name", supply=Wired(lambda s: Root.Environment), default="")
     Cluster = Param("ECS cluster", supply=Wired(lambda s: Cluster.Cluster), default="")
+    CapacityProvider = Param("The cluster's capacity provider, the service's capacity provider strategy",
+                             supply=Wired(lambda s: Cluster.CapacityProvider), default="")
     VpcId = Param("The stack's VPC", supply=Wired(lambda s: Network.VpcId), default="", when=lambda s: _balanced(s) and not _classic(s))
     Subnets = Param("Subnets of the load balancer", "CommaDelimitedList", default="", when=lambda s: _balanced(s) and not _shared(s),
                     supply=Wired(lambda s: Network.ExternalSubnets if _public(s) else Network.InternalSubnets))

@@ -24,7 +24,6 @@ from troposphere import (
     Join,
     Not,
     NoValue,
-    Or,
     Partition,
     Ref,
     Region,
@@ -50,10 +49,8 @@ from stack_cfn.model.regions import ELB_LOG_DELIVERY_PRINCIPAL, elb_log_mapping
 USE_NAT_GATEWAYS = "UseNatGateways"
 USE_NAT_INSTANCES = N.UseNatInstances.name  # the condition bears its parameter's name
 USE_NAT_INSTANCE_EIPS = "UseNatInstanceEips"
-USE_NAT_EIPS = "UseNatEips"
 ONE_NAT_GATEWAY = "OneNatGateway"  # nat_gateways: one: NatGateway1 serves every zone
 NAT_GATEWAY_PER_ZONE = "NatGatewayPerZone"
-NAT_EIP_PER_ZONE = "NatEipPerZone"  # an EIP in zones 2 and up: a gateway per zone, or NAT instances with EIPs
 S3_ENDPOINT = "S3EndpointOn"
 AUTO_AZ = "AutoAvailabilityZone{}"
 EXPIRE_LOGS = "ExpireLogs"
@@ -143,11 +140,9 @@ def _conditions(net: Net) -> None:
     t.add_condition(USE_NAT_INSTANCES, nat_instances)
     t.add_condition(USE_NAT_GATEWAYS, Not(nat_instances))
     t.add_condition(USE_NAT_INSTANCE_EIPS, And(nat_instances, eips))
-    t.add_condition(USE_NAT_EIPS, Not(And(nat_instances, Not(eips))))
     one = Equals(p[N.NatGateways], "one")
     t.add_condition(ONE_NAT_GATEWAY, And(Not(nat_instances), one))
     t.add_condition(NAT_GATEWAY_PER_ZONE, And(Not(nat_instances), Not(one)))
-    t.add_condition(NAT_EIP_PER_ZONE, Or(And(Not(nat_instances), Not(one)), And(nat_instances, eips)))
     t.add_condition(S3_ENDPOINT, is_true(p[N.S3Endpoint]))
     t.add_condition(EXPIRE_LOGS, is_true(p[N.LogsExpirationEnabled]))
     t.add_condition(HAS_LOG_BUCKET_NAME, Not(Equals(p[N.LogBucketName], "")))
@@ -233,21 +228,31 @@ def _s3_endpoint(net: Net, int_tables: list[ec2.RouteTable]) -> None:
 
 
 def _nat_in_zone(net: Net, i: int, subnet: ec2.Subnet, table: ec2.RouteTable, nat_sg: ec2.SecurityGroup) -> object:
+    """A gateway or an instance, each with an Elastic IP of its own kind. One EIP shared by both kinds cannot
+    survive a switch: CloudFormation creates the new gateway or association before it deletes the old holder
+    (removed resources go in the cleanup phase, after every create), and EC2 refuses an address that is still
+    associated ("Elastic IP address ... is already associated", AssociateAddress / CreateNatGateway). A switch
+    therefore changes the public egress address; NatEip<n> stays the gateways' (the default) so their address is kept."""
     t, p, name = net.t, net.p, Sub(f"${{Name}}-nat-{az_label(i)}")
     first = i == 0  # with nat_gateways: one, zone 1's gateway serves every zone
-    eip = t.add_resource(ec2.EIP(f"NatEip{i + 1}", Condition=USE_NAT_EIPS if first else NAT_EIP_PER_ZONE, Domain="vpc", DependsOn=net.attach,
-                                 Tags=net.tags(name)))
-    gw = t.add_resource(ec2.NatGateway(f"NatGateway{i + 1}", Condition=USE_NAT_GATEWAYS if first else NAT_GATEWAY_PER_ZONE,
-                                       AllocationId=GetAtt(eip, "AllocationId"), SubnetId=Ref(subnet), Tags=net.tags(name)))
+    gateway = USE_NAT_GATEWAYS if first else NAT_GATEWAY_PER_ZONE
+    eip = t.add_resource(ec2.EIP(f"NatEip{i + 1}", Condition=gateway, Domain="vpc", DependsOn=net.attach, Tags=net.tags(name)))
+    gw = t.add_resource(ec2.NatGateway(f"NatGateway{i + 1}", Condition=gateway, AllocationId=GetAtt(eip, "AllocationId"),
+                                       SubnetId=Ref(subnet), Tags=net.tags(name)))
+    # No EbsOptimized: true is refused at launch by types without EBS optimization (t2 among those the settings
+    # allow), and every current-generation type is EBS-optimized by default (Amazon EC2 user guide,
+    # "Amazon EBS-optimized instance types"); neither botocore nor cfn-lint ships the per-type data to derive it.
     instance = t.add_resource(ec2.Instance(
         f"NatInstance{i + 1}", Condition=USE_NAT_INSTANCES, DependsOn=net.attach, ImageId=p[N.NatInstanceAmi], InstanceType=p[N.NatInstanceType],
         SubnetId=Ref(subnet), SourceDestCheck=False, SecurityGroupIds=[Ref(nat_sg)],
         MetadataOptions=ec2.MetadataOptions(HttpTokens="required", HttpPutResponseHopLimit=1, HttpEndpoint="enabled"),
-        IamInstanceProfile=Ref("NatInstanceProfile"), Monitoring=True, EbsOptimized=True,
+        IamInstanceProfile=Ref("NatInstanceProfile"), Monitoring=True,
         BlockDeviceMappings=[ec2.BlockDeviceMapping(DeviceName="/dev/xvda", Ebs=ec2.EbsBlockDevice(VolumeType="gp3", VolumeSize=NAT_ROOT_GIB, Encrypted=True, DeleteOnTermination=True))],
         UserData=Base64(Sub(NAT_USER_DATA, Cidr=p[N.Cidr])), Tags=net.tags(Sub(f"${{Name}}-internal-{az_label(i)} NAT"))))
+    instance_eip = t.add_resource(ec2.EIP(f"NatInstanceEip{i + 1}", Condition=USE_NAT_INSTANCE_EIPS, Domain="vpc", DependsOn=net.attach,
+                                          Tags=net.tags(name)))
     t.add_resource(ec2.EIPAssociation(f"NatEipAssociation{i + 1}", Condition=USE_NAT_INSTANCE_EIPS,
-                                      AllocationId=GetAtt(eip, "AllocationId"), InstanceId=Ref(instance)))
+                                      AllocationId=GetAtt(instance_eip, "AllocationId"), InstanceId=Ref(instance)))
     # One route whose target follows the NAT mode: switching modes is an
     # in-place ReplaceRoute, where two conditional routes would collide on
     # 0.0.0.0/0. troposphere's validator cannot see that only one target
@@ -256,7 +261,8 @@ def _nat_in_zone(net: Net, i: int, subnet: ec2.Subnet, table: ec2.RouteTable, na
         f"InternalDefaultRoute{i + 1}", RouteTableId=Ref(table), DestinationCidrBlock="0.0.0.0/0",
         NatGatewayId=If(USE_NAT_GATEWAYS, Ref(gw) if first else If(ONE_NAT_GATEWAY, Ref("NatGateway1"), Ref(gw)), NoValue),
         InstanceId=If(USE_NAT_INSTANCES, Ref(instance), NoValue)).no_validation())
-    return If(USE_NAT_EIPS, Ref(eip), GetAtt(instance, "PublicIp")) if first else If(NAT_EIP_PER_ZONE, Ref(eip), GetAtt(instance, "PublicIp"))
+    # With one gateway, zones 2 and up have no address of their own: InternalNatIps lists NatEip1 alone then.
+    return If(gateway, Ref(eip), If(USE_NAT_INSTANCE_EIPS, Ref(instance_eip), GetAtt(instance, "PublicIp")))
 
 
 def _dns(net: Net) -> route53.HostedZone:

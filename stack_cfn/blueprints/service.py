@@ -76,13 +76,20 @@ def _ecs_service(parts: Parts, task: ecs.TaskDefinition, balancer: Balancer | No
         behind = {"LoadBalancers": [ecs.LoadBalancer(**lb) for lb in balancer.load_balancers], "HealthCheckGracePeriodSeconds": 60}
         if balancer.uses_service_role:
             behind["Role"] = parts.wired(S.ServiceRole)
+    if S.DesiredCount in p:  # with auto scaling, none: created at 1, raised to MinCount when the target registers
+        behind["DesiredCount"] = p[S.DesiredCount]
     breaker = If(CIRCUIT_BREAKER, True, False)
+    # No ServiceName: CloudFormation cannot replace a resource with a name of ours ("If you specify a name, you
+    # can't perform updates that require replacement of this resource", AWS::ECS::Service), and the cluster,
+    # Role (classic ELB <-> ALB) and more do need replacement. The task family, container and Name tag keep the
+    # service's name; the Name output gives the ECS service's own.
+    # The cluster's capacity provider in both scaling modes: the service's tasks count towards managed
+    # scaling when ecs_scaling becomes managed, with nothing of the service to change then.
     service = parts.t.add_resource(ecs.Service(
         "Service",
-        ServiceName=p[S.Name],
         Cluster=parts.wired(S.Cluster),
         TaskDefinition=task.ref(),
-        DesiredCount=p[S.DesiredCount],
+        CapacityProviderStrategy=[ecs.CapacityProviderStrategyItem(CapacityProvider=parts.wired(S.CapacityProvider), Weight=1)],
         DeploymentConfiguration=ecs.DeploymentConfiguration(
             MinimumHealthyPercent=p[S.MinimumHealthyPercent], MaximumPercent=p[S.MaximumPercent],
             DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=breaker, Rollback=breaker)),

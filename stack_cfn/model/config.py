@@ -322,15 +322,16 @@ class StackConfig:
     bastion_instance_type: str = setting("t3.micro", rule=R.INSTANCE_TYPE, doc="bastion instance type")
     bastion_ami: str = setting("", rule=R.AMI_ID.with_optional(), doc="bastion AMI; empty uses Canonical's current Ubuntu LTS")
     bastion_root_volume_size: int = setting(16, rule=R.BASTION_VOLUME, doc="bastion root volume GiB")
-    ecs_cluster_name: str = setting("", rule=R.ECS_CLUSTER_NAME.with_optional(), doc="ECS cluster name (default: name)")
+    ecs_cluster_name: str = setting("", rule=R.ECS_CLUSTER_NAME.with_optional(), doc="ECS cluster name (default: <name>-<environment>)")
     ecs_instance_type: str = setting("m7i.large", rule=R.INSTANCE_TYPE, doc="container instance type")
     allow_container_imds: bool = setting(False, doc="let containers reach the instance metadata service (and so the instance role)")
     ecs_instance_ebs_optimized: bool = setting(True, doc="EBS-optimized instances")
     ecs_min_size: int = setting(3, rule=R.INSTANCE_COUNT, doc="fewest instances")
     ecs_max_size: int = setting(100, rule=R.MAX_INSTANCE_COUNT, doc="most instances")
-    ecs_desired_capacity: int = setting(3, rule=R.INSTANCE_COUNT, doc="instances at first")
+    ecs_desired_capacity: int = setting(3, rule=R.INSTANCE_COUNT,
+                                        doc="instances at first: ecs_min_size (the group starts at its minimum; scaling sizes it after)")
     ecs_root_volume_size: int = setting(30, rule=R.ECS_ROOT_VOLUME, doc="root volume GiB (the AL2023 ECS AMI needs 30)")
-    ecs_docker_volume_size: int = setting(25, rule=R.GP3_VOLUME, doc="docker volume GiB")
+    ecs_docker_volume_size: int = setting(25, rule=R.GP3_VOLUME, doc="docker volume GiB, attached with ecs_ami only (packer/'s image mounts it)")
     ecs_docker_auth_type: str = setting("", rule=R.DOCKER_AUTH_TYPE, doc="ECS_ENGINE_AUTH_TYPE (docker or dockercfg), read from ecs_docker_auth_secret_arn")
     ecs_docker_auth_secret_arn: str = setting("", rule=R.SECRETS_MANAGER_ARN.with_optional(),
                                               doc="Secrets Manager secret holding ECS_ENGINE_AUTH_DATA, read by the instance at boot")
@@ -378,7 +379,8 @@ class StackConfig:
 
     @property
     def cluster_name(self) -> str:
-        return self.ecs_cluster_name or self.name
+        """The ECS cluster's name: two environments of one name in one account and region get a cluster each."""
+        return self.ecs_cluster_name or f"{self.name}-{self.environment}"
 
     @property
     def has_classic_services(self) -> bool:
@@ -460,6 +462,18 @@ STACK_CHECKS: tuple[Check[StackConfig], ...] = (
           lambda c: f"{c.ecs_min_size} is above ecs_desired_capacity {c.ecs_desired_capacity}", "keep min <= desired <= max"),
     Check("desired <= max", "ecs_desired_capacity", lambda c: c.ecs_desired_capacity > c.ecs_max_size,
           lambda c: f"{c.ecs_desired_capacity} is above ecs_max_size {c.ecs_max_size}", "keep min <= desired <= max"),
+    # A rolling update (an AMI or instance-type change) needs MinInstancesInService < MaxSize, and ours is
+    # ecs_min_size (AWS::AutoScaling::AutoScalingGroup UpdatePolicy, AutoScalingRollingUpdate: "MinInstancesInService
+    # must be less than the Auto Scaling group's MaxSize"); otherwise every launch template change fails.
+    Check("room for a rolling update", "ecs_max_size", lambda c: c.ecs_min_size >= c.ecs_max_size,
+          lambda c: f"{c.ecs_max_size} leaves no room above ecs_min_size {c.ecs_min_size} to replace an instance (a rolling update "
+                    "keeps ecs_min_size in service and needs it below the maximum)", lambda c: f"set ecs_max_size to at least {c.ecs_min_size + 1}"),
+    # CloudFormation sends an Auto Scaling group's DesiredCapacity with every update of the group, undoing what
+    # scaling chose; the template leaves it out and the group starts at its minimum ("defaults to the minimum size").
+    Check("the group starts at its minimum", "ecs_desired_capacity", lambda c: c.ecs_desired_capacity != c.ecs_min_size,
+          lambda c: f"{c.ecs_desired_capacity} would reset the group to {c.ecs_desired_capacity} instances on every deploy "
+                    f"(the group starts at ecs_min_size {c.ecs_min_size} and scaling sizes it after)",
+          lambda c: f"remove it, or set ecs_min_size: {c.ecs_desired_capacity} as well"),
     Check("auth secret needs a type", "ecs_docker_auth_type", lambda c: c.ecs_docker_auth_secret_arn and not c.ecs_docker_auth_type,
           "is required when ecs_docker_auth_secret_arn is set", "set both (for example dockercfg and the secret's ARN) or neither"),
     Check("auth type needs a secret", "ecs_docker_auth_secret_arn", lambda c: c.ecs_docker_auth_type and not c.ecs_docker_auth_secret_arn,

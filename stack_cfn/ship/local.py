@@ -46,7 +46,8 @@ def fill_moto_cloudformation_gaps() -> None:
     _rds_managed_master_password()  # third: ManageMasterUserPassword on DB instances
     _select_by_reference()  # fourth: Fn::Select with a Ref as its index
     _path_style_template_urls()  # fifth: what `aws cloudformation package` writes against this endpoint
-    _stack_set_instance_names()  # fifth: StackSet instances' stacks named as CloudFormation names them
+    _stack_set_instance_names()  # sixth: StackSet instances' stacks named as CloudFormation names them
+    _ecs_capacity_providers()  # seventh: AWS::ECS::CapacityProvider, which services name in their strategy
 
 
 def _stack_set_instance_names() -> None:
@@ -93,6 +94,64 @@ def _generated_db_identifiers() -> None:
         return name if name[:1].isalpha() else f"d{name[1:]}"
 
     parsing.generate_resource_name = generate_resource_name  # type: ignore[assignment]
+
+
+def _ecs_capacity_providers() -> None:
+    """AWS::ECS::CapacityProvider through CloudFormation, on moto's own ECS capacity providers.
+
+    moto 5.2.5's ECS API has capacity providers, but its CloudFormation knows no such resource type: the
+    cluster layer's CapacityProvider output comes back empty, its export is never made, and a service
+    group's services (which import it for their capacity provider strategy) cannot deploy. This maps
+    the resource onto moto's create/delete_capacity_provider; Ref is the provider's name, as in AWS.
+    tests/test_local_aws.py checks plain moto still lacks it."""
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+    from moto.ecs.models import CapacityProvider, ecs_backends
+    from troposphere import ecs
+
+    name_property = next(iter(ecs.CapacityProvider("P", Name="-").properties))  # the property that names it
+
+    if "AWS::ECS::CapacityProvider" in parsing.get_model_map():
+        return
+
+    class CfnCapacityProvider(CapacityProvider, CloudFormationModel):
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return name_property
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ECS::CapacityProvider"
+
+        has_cfn_attr = classmethod(lambda cls, attr: False)  # type: ignore[assignment]
+        physical_resource_id = property(lambda self: self.name)  # type: ignore[assignment]
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,  # type: ignore[override]
+                                            **kwargs: object) -> CapacityProvider:
+            group = cloudformation_json.get("Properties", {}).get("AutoScalingGroupProvider", {})
+            details = {"autoScalingGroupArn": group.get("AutoScalingGroupArn", ""), "managedDraining": group.get("ManagedDraining", "ENABLED"),
+                       "managedTerminationProtection": group.get("ManagedTerminationProtection", "DISABLED"),
+                       "managedScaling": {k[0].lower() + k[1:]: v for k, v in (group.get("ManagedScaling") or {}).items()}}
+            backend = ecs_backends[account_id][region_name]
+            provider = cls(account_id, region_name, resource_name, details, None)
+            backend.capacity_providers[resource_name] = provider
+            return provider
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: CapacityProvider, new_resource_name: str, cloudformation_json: dict,  # type: ignore[override]
+                                            account_id: str, region_name: str) -> CapacityProvider:
+            return original_resource
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str) -> None:  # type: ignore[override]
+            ecs_backends[account_id][region_name].capacity_providers.pop(resource_name, None)
+
+        def is_created(self) -> bool:
+            return True
+
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
 
 
 def _select_by_reference() -> None:

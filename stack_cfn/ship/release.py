@@ -82,7 +82,8 @@ def stopped_reasons(target: AwsTarget, cluster: str, services: Iterable[str], li
     reasons: list[str] = []
     try:
         for service in services:
-            arns = ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus="STOPPED").get("taskArns", [])[:limit]
+            # By task family (the service's name in the stack file): CloudFormation names the ECS service itself.
+            arns = ecs.list_tasks(cluster=cluster, family=service, desiredStatus="STOPPED").get("taskArns", [])[:limit]
             for task in ecs.describe_tasks(cluster=cluster, tasks=arns).get("tasks", []) if arns else []:
                 containers = "; ".join(c.get("reason", "") for c in task.get("containers", []) if c.get("reason"))
                 reasons.append(f"{service}: {task.get('stoppedReason', 'stopped')}" + (f" ({containers})" if containers else ""))
