@@ -110,18 +110,25 @@ def test_derived_names_fit_for_a_63_character_stack_name() -> None:
     assert {rule.what for rule, *_ in derived_names(cfg, stack)} >= {"the stack name", "an export name", "the capacity provider name"}
 
 
-def test_an_iam_user_name_past_64_names_the_setting_to_shorten() -> None:
-    """IAM user names are at most 64 characters (IAM and AWS STS quotas; AWS::IAM::User UserName maxLength 64)."""
-    cfg = StackConfig(name="demo", environment="dev", iam_users=(IamUserConfig(name="github-actions-deployer", policies=USER_POLICY),))
-    with pytest.raises(ConfigError, match=r"^iam_users.github-actions-deployer.name: an IAM user name would be .* 87 characters, over the 64"):
-        check_aws_rules(cfg, "us-west-2", "s" * 63)
+def test_an_iam_user_name_stays_within_64_for_a_63_character_stack() -> None:
+    """IAM user names are at most 64 characters (IAM and AWS STS quotas; AWS::IAM::User UserName maxLength 64): the
+    name is derived so that it always fits, and the model's check agrees with the name the template gets."""
+    from stack_cfn.model.aws_checks import derived_names
+    from stack_cfn.model.data import iam_user_name
+
+    cfg = StackConfig(name="n" * 32, environment="e" * 30, iam_users=(IamUserConfig(name="github-actions-deployer", policies=USER_POLICY),))
+    check_aws_rules(cfg, "us-west-2", "s" * 63)
+    users = [name for rule, name, _, _ in derived_names(cfg, "s" * 63) if rule is F.IAM_USER_NAME]
+    assert users == [iam_user_name("n" * 32 + "-" + "e" * 30, "github-actions-deployer")] and len(users[0]) <= 64
 
 
-def test_a_stack_named_like_ecs_is_refused_for_its_capacity_provider() -> None:
-    """ECS refuses capacity provider names prefixed aws, ecs or fargate (CreateCapacityProvider API; aws-cdk#29151)."""
+def test_a_stack_named_like_ecs_gets_a_capacity_provider_name_ecs_accepts() -> None:
+    """ECS refuses capacity provider names prefixed aws, ecs or fargate (CreateCapacityProvider API; aws-cdk#29151): a stack
+    file named so builds (the provider is named cp-...), and a --stack-name so prefixed over another name is refused."""
     for name in ("ecs-demo", "aws-demo", "fargate-x"):
-        with pytest.raises(ConfigError, match="starts with .* a prefix AWS reserves"):
-            StackConfig(name=name, environment="dev")
+        check_aws_rules(StackConfig(name=name, environment="dev"), "us-east-1")
+    with pytest.raises(ConfigError, match=r"^--stack-name: the capacity provider name would be 'ecs-x-CapacityProvider', which starts with 'ecs'"):
+        check_aws_rules(StackConfig(name="demo", environment="dev"), "us-east-1", "ecs-x")
 
 
 def test_longest_output_bounds_every_exported_output() -> None:

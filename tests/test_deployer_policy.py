@@ -29,7 +29,7 @@ IAM_ACTION = {("s3", "HeadBucket"): "s3:ListBucket", ("s3", "HeadObject"): "s3:G
 # The IAM prefix of each CloudFormation resource namespace the templates use (Service Authorization Reference).
 PREFIX = {"ApplicationAutoScaling": "application-autoscaling", "AutoScaling": "autoscaling", "CloudWatch": "cloudwatch", "EC2": "ec2",
           "ECS": "ecs", "ElasticLoadBalancing": "elasticloadbalancing", "ElasticLoadBalancingV2": "elasticloadbalancing", "IAM": "iam",
-          "Logs": "logs", "RDS": "rds", "Route53": "route53", "S3": "s3", "SecretsManager": "secretsmanager", "SNS": "sns",
+          "Logs": "logs", "RDS": "rds", "Route53": "route53", "S3": "s3", "SecretsManager": "secretsmanager", "SNS": "sns", "KMS": "kms",
           "CloudFormation": "cloudformation"}
 # Calls spelled like an AWS operation that are not one: cfn-lint's runner.
 NOT_AWS = {("stack_cfn/ship/lint.py", "validate_template")}
@@ -102,7 +102,8 @@ def test_the_policy_allows_what_the_templates_create() -> None:
     unknown = sorted(t for t in types if t.split("::")[1] not in PREFIX)
     assert not unknown, f"name the IAM prefix of {unknown} in PREFIX and grant it in {POLICY.name}"
     for prefix in sorted({PREFIX[t.split("::")[1]] for t in types} - {"iam", "cloudformation"}):
-        assert allowed(policy, f"{prefix}:CreateSomething") or allowed(policy, f"{prefix}:*"), prefix
+        create = {"kms": "kms:CreateKey"}.get(prefix, f"{prefix}:CreateSomething")  # keys: granted action by action, never kms:*
+        assert allowed(policy, create) or allowed(policy, f"{prefix}:*"), prefix
     for action in ("iam:CreateRole", "iam:PassRole", "iam:CreateInstanceProfile", "iam:CreateUser", "iam:CreateAccessKey", "cloudformation:CreateStack"):
         assert allowed(policy, action), action
     assert allowed(policy, "ssm:GetParameters"), "SSM-typed parameters (the AMIs) are resolved with the caller's permissions"

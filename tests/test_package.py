@@ -41,6 +41,7 @@ def test_every_stateful_resource_is_guarded_and_nothing_else(compiled) -> None: 
     paths = sorted(g.path for g in sp.guards(compiled.files, compiled.root))
     assert paths == ["ApiService/LogGroup", "BastionStack", "BastionStack/BastionEip", "CiUser", "CiUser/AccessKeySecret",
                      "NetworkStack", "NetworkStack/LogBucket", "NetworkStack/NatEip1", "NetworkStack/NatEip2",
+                     "NetworkStack/NatInstanceEip1", "NetworkStack/NatInstanceEip2",
                      "OrdersDatabase", "OrdersDatabase/Database"]
 
 

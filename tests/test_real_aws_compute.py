@@ -199,7 +199,7 @@ def test_item14_nat_gateways_and_instances_never_share_an_elastic_ip() -> None:
     keep NatEip<n> (the default's address is kept); a switch changes the egress address."""
     resources = as_dict(build_network(stack(use_nat_instances=True, use_eip_with_nat_instances=True)))["Resources"]
     for i in (1, 2, 3):
-        assert resources[f"NatEip{i}"]["Condition"] == "UseNatGateways"
+        assert resources[f"NatEip{i}"]["Condition"] == ("UseNatGateways" if i == 1 else "NatGatewayPerZone")  # nat_gateways: one keeps NatEip1 alone
         assert resources[f"NatInstanceEip{i}"]["Condition"] == "UseNatInstanceEips"
         assert resources[f"NatGateway{i}"]["Properties"]["AllocationId"] == {"Fn::GetAtt": [f"NatEip{i}", "AllocationId"]}
         assert resources[f"NatEipAssociation{i}"]["Properties"]["AllocationId"] == {"Fn::GetAtt": [f"NatInstanceEip{i}", "AllocationId"]}

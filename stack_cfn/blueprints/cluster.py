@@ -27,6 +27,7 @@ from stack_cfn.blueprints.common import add_export_prefix_condition, add_ingress
 from stack_cfn.blueprints.contract import Declared, declare
 from stack_cfn.blueprints.interfaces import Cluster as C
 from stack_cfn.blueprints.userdata import ALLOW_CONTAINER_IMDS, HAS_DOCKER_AUTH, user_data
+from stack_cfn.model import aws_facts as F
 from stack_cfn.model.config import StackConfig
 
 HAS_ECS_AMI = "HasEcsAmi"
@@ -47,10 +48,9 @@ ALARMS = (
 # ECS refuses a capacity provider name that starts with these (AWS::ECS::CapacityProvider, Name: "If a name is
 # specified, it cannot start with aws, ecs, or fargate"; aws-cdk#29151). Left unnamed, CloudFormation names it
 # <stack>-CapacityProvider-<random>, and the cluster layer's stack name starts with the root's.
-REFUSED_PROVIDER_PREFIXES = ("aws", "ecs", "fargate")
-CAPACITY_PROVIDER_PREFIX = "cp-"
-# ECS capacity provider names: up to 255 letters, digits, - and _ (CreateCapacityProvider, name).
-CAPACITY_PROVIDER_NAME_MAX = 255
+REFUSED_PROVIDER_PREFIXES = F.CAPACITY_PROVIDER_NAME.forbidden_prefixes
+CAPACITY_PROVIDER_PREFIX = F.CAPACITY_PROVIDER_PREFIX
+CAPACITY_PROVIDER_NAME_MAX = F.CAPACITY_PROVIDER_NAME.max_length
 
 
 def cluster_name(p: Declared) -> If:
@@ -61,7 +61,7 @@ def cluster_name(p: Declared) -> If:
 
 def provider_needs_name(stack_name: str) -> bool:
     """Whether CloudFormation's own name for the capacity provider (from `stack_name`) would be refused by ECS."""
-    return stack_name.startswith(REFUSED_PROVIDER_PREFIXES)
+    return stack_name.lower().startswith(REFUSED_PROVIDER_PREFIXES)
 
 
 def build_cluster(cfg: StackConfig) -> Template:

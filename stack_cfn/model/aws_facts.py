@@ -61,6 +61,7 @@ ALARM_NAME = NameRule("an alarm name", 255, "AWS::CloudWatch::Alarm AlarmName ma
 # ECS: "The name can't be prefixed with "aws", "ecs", or "fargate"" (CreateCapacityProvider API; aws-cdk#29151).
 CAPACITY_PROVIDER_NAME = NameRule("the capacity provider name", 255, "ECS CreateCapacityProvider API: up to 255, not prefixed aws, ecs or fargate",
                                   r"[A-Za-z0-9_.-]+", ("aws", "ecs", "fargate"))
+CAPACITY_PROVIDER_PREFIX = "cp-"  # what stack-cfn names a provider whose generated name ECS would refuse
 
 # ---------------------------------------------------------------- regions and partitions
 

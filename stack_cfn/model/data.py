@@ -239,7 +239,7 @@ DATABASE_CHECKS: tuple[Check[DatabaseConfig], ...] = (
 
 
 # IAM API reference, CreateUser: UserName is 1-64 characters of [\w+=,.@-], unique in the account, case-insensitively.
-IAM_USER_NAME_MAX = 64
+IAM_USER_NAME_MAX = F.IAM_USER_NAME.max_length
 IAM_USER_NAME = R.Pattern(r"[A-Za-z0-9+=,.@_-]+", "an IAM user name", "use letters, digits and +=,.@_-, at most 64", IAM_USER_NAME_MAX)
 
 
