@@ -46,7 +46,7 @@ def test_outputs_json_is_the_front_page_by_layer_and_module(front) -> None:  # n
     assert tool.returncode == 0, "standard output is the JSON alone"
     page = json.loads(result.stdout)
     assert (page["stack"], page["region"]) == ("front-test", "us-east-1")
-    assert page["network"]["VpcId"].startswith("vpc-") and page["cluster"]["Cluster"] == "front" and page["bastion"]["BastionIp"]
+    assert page["network"]["VpcId"].startswith("vpc-") and page["cluster"]["Cluster"] == "front-test" and page["bastion"]["BastionIp"]
     assert list(page["services"]) == ["www", "api", "jobs"], "in the stack file's order"
     www, api = page["services"]["www"], page["services"]["api"]
     assert www["urls"][0].startswith("http://") and www["urls"][1] == "http://www.stack.local/"
@@ -78,7 +78,7 @@ def test_outputs_for_people_name_each_module(front) -> None:  # noqa: ANN001
 def test_outputs_without_the_stack_file_still_groups_by_logical_id(front, tmp_path: Path) -> None:  # noqa: ANN001
     local, _, _ = front
     result = run_cli("outputs", "--stack-name", "front-test", "--endpoint-url", local.endpoint_url, "--region", "us-east-1", "--json",
-                     "-c", str(tmp_path / "none.yaml"), env=AWS_ENV)
+                     cwd=tmp_path, env=AWS_ENV)  # no stack.yaml here, none named: a -c that names a missing file is an error
     assert result.returncode == 0, result.stderr
     page = json.loads(result.stdout)
     assert set(page["services"]) == {"www", "api", "jobs"} and set(page["databases"]) == {"main"} and set(page["iam_users"]) == {"ci"}

@@ -85,9 +85,9 @@ def test_every_stack_of_the_manifest_deploys_with_the_plain_aws_cli(by_the_aws_c
 def test_the_services_run_in_ecs(by_the_aws_cli) -> None:  # noqa: ANN001
     target, _, _ = by_the_aws_cli
     ecs = target.client("ecs")
-    arns = ecs.list_services(cluster="plain")["serviceArns"]
+    arns = ecs.list_services(cluster="plain-test")["serviceArns"]
     assert sorted(a.rsplit("/", 1)[1] for a in arns) == ["s1", "s2", "w1", "w2", "w3"]
-    assert all(s["status"] == "ACTIVE" for s in ecs.describe_services(cluster="plain", services=arns)["services"])
+    assert all(s["status"] == "ACTIVE" for s in ecs.describe_services(cluster="plain-test", services=arns)["services"])
 
 
 def test_the_cli_path_sets_every_stack_policy(by_the_aws_cli) -> None:  # noqa: ANN001

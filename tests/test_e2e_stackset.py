@@ -50,6 +50,6 @@ def test_each_region_has_both_services_target_groups_and_the_database(stack_set,
     dbs = [d["DBInstanceIdentifier"] for d in target.client("rds", region=region).describe_db_instances()["DBInstances"]
            if d["DBSubnetGroup"]["VpcId"] in fleet_vpcs]  # the local AWS is shared with other tests' stacks
     assert len(dbs) == 1 and DB_IDENTIFIER.match(dbs[0]), dbs
-    clusters = target.client("ecs", region=region).list_services(cluster="fleet")["serviceArns"]
+    clusters = target.client("ecs", region=region).list_services(cluster="fleet-test")["serviceArns"]
     assert len(clusters) == 2
 
