@@ -45,6 +45,13 @@ def fill_moto_cloudformation_gaps() -> None:
     _outputs_after_change_sets()  # second: outputs of stacks made by change sets
     _rds_managed_master_password()  # third: ManageMasterUserPassword on DB instances
     _select_by_reference()  # fourth: Fn::Select with a Ref as its index
+    refuse_as_aws_does()  # and where moto accepts what AWS refuses: stack_cfn/ship/strict_local.py
+
+
+def refuse_as_aws_does() -> None:
+    from stack_cfn.ship import strict_local
+
+    strict_local.install()
 
 
 def _select_by_reference() -> None:

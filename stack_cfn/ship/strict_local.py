@@ -1,0 +1,207 @@
+"""The local AWS refuses what AWS refuses where moto 5.2.5 does not (each rule has its AWS source, and a probe in
+tests/test_local_aws.py showing plain moto lacks it, so that the shim can go when moto learns the rule).
+
+- Capabilities: CreateStack, CreateChangeSet, UpdateStack, CreateStackSet and UpdateStackSet answer
+  InsufficientCapabilitiesException ("Requires capabilities : [CAPABILITY_NAMED_IAM]") for a template tree that
+  needs more than the request acknowledges (CreateChangeSet API reference, Capabilities; rule in
+  ship/capabilities.py). moto never checks.
+- Change sets: a change set name already used on the stack answers AlreadyExistsException unless the request
+  repeats the same ClientToken (then it is the same request: the same change set is answered); a CREATE change
+  set for a stack in REVIEW_IN_PROGRESS joins that stack instead of making a second stack of the same name, and
+  for a stack that exists answers ValidationError; executing a change set that is no longer AVAILABLE answers
+  InvalidChangeSetStatus (CreateChangeSet / ExecuteChangeSet API references). moto makes a second stack shell
+  and executes a change set twice.
+- Exports leave with their stack: DeleteStack of a stack (nested stacks included) removes its exports
+  (ListExports: exports of existing stacks). moto keeps those of stacks it made from change sets or nested stacks.
+- A fixed-name collision (a log group or other named resource that already exists, e.g. retained by an earlier
+  stack) fails the resource, and the stack rolls back, as in AWS ("<name> already exists"); moto lets the
+  service's JSON error escape from the CloudFormation API as an answer botocore cannot parse.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+STATE: dict[str, Any] = {"installed": False, "tokens": {}}
+
+
+def _error(code: str, message: str) -> Exception:
+    from moto.cloudformation.exceptions import CloudFormationError
+
+    error = type(code, (CloudFormationError,), {"code": code})(message)
+    return error
+
+
+def install() -> None:
+    if STATE["installed"]:
+        return
+    STATE["installed"] = True
+    _capabilities()
+    _change_sets()
+    _exports_leave_with_stacks()
+    _collisions_fail_the_stack()
+
+
+# ---------------------------------------------------------------- capabilities
+
+
+def _tree(response: Any, body: str | None, url: str | None, seen: int = 0) -> list[str]:
+    """The template and every nested template it reaches through TemplateURLs in the local S3."""
+    if url and not body:
+        body = response._get_stack_from_s3_url(url)
+    if not body or seen > 50:
+        return []
+    try:
+        template = json.loads(body)
+    except ValueError:
+        return [body]  # YAML: moto's own parser handles it; its nested stacks are not walked
+    bodies = [body]
+    for resource in (template.get("Resources") or {}).values():
+        child = (resource.get("Properties") or {}).get("TemplateURL") if resource.get("Type") == "AWS::CloudFormation::Stack" else None
+        if isinstance(child, str) and child.startswith("http"):
+            try:
+                bodies += _tree(response, None, child, seen + 1)
+            except Exception:  # noqa: BLE001 - a URL moto cannot read fails later, as moto fails it
+                continue
+    return bodies
+
+
+def _check_capabilities(response: Any) -> None:
+    from stack_cfn.ship.capabilities import missing, required_capabilities
+
+    bodies = [b for b in _tree(response, response._get_param("TemplateBody"), response._get_param("TemplateURL")) if b.lstrip().startswith("{")]
+    lacking = missing(required_capabilities(bodies), response._get_param("Capabilities", []) or [])
+    lacking = [c for c in lacking if c != "CAPABILITY_AUTO_EXPAND" or _has_transform(bodies)]
+    if lacking:
+        raise _error("InsufficientCapabilitiesException", f"Requires capabilities : [{', '.join(lacking)}]")
+
+
+def _has_transform(bodies: list[str]) -> bool:
+    return any(json.loads(b).get("Transform") for b in bodies)
+
+
+def _capabilities() -> None:
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    for action in ("create_stack", "create_change_set", "update_stack", "create_stack_set", "update_stack_set"):
+        original = getattr(CloudFormationResponse, action)
+
+        def checked(self: Any, original: Any = original) -> Any:
+            _check_capabilities(self)
+            return original(self)
+
+        setattr(CloudFormationResponse, action, checked)
+
+
+# ---------------------------------------------------------------- change sets
+
+
+def _find_change_set(backend: Any, stack_name: str, name: str) -> Any:
+    return next((c for c in backend.change_sets.values() if c.change_set_name == name and stack_name in (c.stack_name, c.stack_id)), None)
+
+
+def _change_sets() -> None:
+    from moto.cloudformation.models import CloudFormationBackend
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import ActionResult
+
+    original_response = CloudFormationResponse.create_change_set
+
+    def create_change_set(self: Any) -> Any:
+        stack_name, name, token = self._get_param("StackName"), self._get_param("ChangeSetName"), self._get_param("ClientToken")
+        backend = self.cloudformation_backend
+        existing = _find_change_set(backend, stack_name, name)
+        if existing is not None:
+            if token and STATE["tokens"].get(existing.change_set_id) == token:
+                return ActionResult({"Id": existing.change_set_id, "StackId": existing.stack_id})
+            raise _error("AlreadyExistsException", f"ChangeSet [{name}] already exists")
+        if self._get_param("ChangeSetType", "CREATE") == "CREATE":
+            live = [st for st in backend.stacks.values() if st.name == stack_name and st.status != "REVIEW_IN_PROGRESS"]
+            if live:
+                raise _error("ValidationError", f"Stack [{stack_name}] already exists and cannot be created again with the changeSet [{name}].")
+        result = original_response(self)
+        change_set = _find_change_set(backend, stack_name, name)
+        if change_set is not None and token:
+            STATE["tokens"][change_set.change_set_id] = token
+        return result
+
+    CloudFormationResponse.create_change_set = create_change_set  # type: ignore[method-assign]
+    original_create = CloudFormationBackend.create_change_set
+
+    def backend_create(self: Any, stack_name: str, change_set_name: str, *args: Any, **kwargs: Any) -> Any:
+        shells = [st for st in self.stacks.values() if st.name == stack_name and st.status == "REVIEW_IN_PROGRESS"]
+        change_set_id, stack_id = original_create(self, stack_name, change_set_name, *args, **kwargs)
+        if shells and stack_id != shells[0].stack_id:  # join the shell, as AWS does, instead of a second stack
+            self.stacks.pop(stack_id, None)
+            change_set = self.change_sets[change_set_id]
+            change_set.stack, change_set.stack_id = shells[0], shells[0].stack_id
+            stack_id = shells[0].stack_id
+        return change_set_id, stack_id
+
+    CloudFormationBackend.create_change_set = backend_create  # type: ignore[method-assign]
+    original_execute = CloudFormationBackend.execute_change_set
+
+    def execute(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        change_set = self.change_sets.get(change_set_name) or _find_change_set(self, stack_name or "", change_set_name)
+        if change_set is not None and change_set.execution_status != "AVAILABLE":
+            raise _error("InvalidChangeSetStatus",
+                         f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current execution status of [{change_set.execution_status}]")
+        original_execute(self, change_set_name, stack_name)
+
+    CloudFormationBackend.execute_change_set = execute  # type: ignore[method-assign]
+
+
+# ---------------------------------------------------------------- exports
+
+
+def _exports_leave_with_stacks() -> None:
+    from moto.cloudformation.models import CloudFormationBackend
+
+    original = CloudFormationBackend.delete_stack
+
+    def delete_stack(self: Any, name_or_stack_id: str) -> None:
+        STATE["deleting"] = STATE.get("deleting", 0) + 1  # moto's delete_stack calls itself (by name, then by id)
+        try:
+            original(self, name_or_stack_id)
+        finally:
+            STATE["deleting"] -= 1
+        if STATE["deleting"] == 0:
+            for name, export in list(self.exports.items()):
+                if export.exporting_stack_id not in self.stacks:
+                    del self.exports[name]
+
+    CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]
+
+
+# ---------------------------------------------------------------- fixed-name collisions
+
+
+def _already_exists(exc: Exception) -> bool:
+    text = f"{getattr(exc, 'code', '')} {getattr(exc, 'message', '')} {exc}"
+    return "AlreadyExists" in text or "already exists" in text
+
+
+def _fail(stack: Any, exc: Exception, kind: str) -> None:
+    reason = " ".join(str(getattr(exc, "message", "") or exc).split())
+    stack._add_stack_event(f"{kind}_FAILED", resource_status_reason=f"Resource handler returned message: \"{reason}\" (HandlerErrorCode: AlreadyExists)")
+    stack.status = "ROLLBACK_COMPLETE" if kind == "CREATE" else "UPDATE_ROLLBACK_COMPLETE"
+    stack._add_stack_event(stack.status)
+
+
+def _collisions_fail_the_stack() -> None:
+    from moto.cloudformation.models import CloudFormationBackend
+
+    execute = CloudFormationBackend.execute_change_set
+
+    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        try:
+            execute(self, change_set_name, stack_name)
+        except Exception as exc:
+            change_set = self.change_sets.get(change_set_name) or _find_change_set(self, stack_name or "", change_set_name)
+            if change_set is None or not _already_exists(exc) or exc.__class__.__name__ in ("InvalidChangeSetStatus", "AlreadyExistsException"):
+                raise
+            change_set.execution_status = "EXECUTE_FAILED"
+            _fail(self.stacks[change_set.stack_id], exc, change_set.change_set_type)
+
+    CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
