@@ -12,6 +12,7 @@ import sys
 import textwrap
 
 import botocore.exceptions
+import pytest
 
 from stack_cfn.ship.local import LocalAws
 
@@ -101,6 +102,19 @@ PROBE = textwrap.dedent('''
                 cfn.create_stack(StackName="l", TemplateBody=json.dumps(logs))
                 status = cfn.describe_stacks(StackName="l")["Stacks"][0]["StackStatus"]
                 print("WORKS" if status == "ROLLBACK_COMPLETE" else "GAP " + status)
+            except Exception as exc:
+                print("GAP raised", type(exc).__name__)
+        elif MODE == "nested-update":
+            logs = {"Parameters": {"P": {"Type": "String"}},
+                    "Resources": {"L": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Retain", "Properties": {"LogGroupName": "/probe/nested"}},
+                                  "T": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Ref": "P"}}}}}
+            s3.put_object(Bucket="probe", Key="l.json", Body=json.dumps(logs))
+            root = lambda p: json.dumps({"Resources": {"N": {"Type": "AWS::CloudFormation::Stack",
+                                         "Properties": {"TemplateURL": url + "l.json", "Parameters": {"P": p}}}}})
+            cfn.create_stack(StackName="nu", TemplateBody=root("one"))
+            try:
+                cfn.update_stack(StackName="nu", TemplateBody=root("two"))
+                print("WORKS")
             except Exception as exc:
                 print("GAP raised", type(exc).__name__)
         else:
@@ -259,6 +273,7 @@ EXPORTS_PROBE = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.e2e
 def test_exports_leave_with_their_stack() -> None:
     """AWS rule: an export exists while its stack does (CloudFormation user guide, "Exporting stack output values":
     exports are listed per existing stack; a deleted stack's export names can be used again). Without
@@ -271,3 +286,30 @@ def test_exports_leave_with_their_stack() -> None:
         results[mode] = run.stdout.strip().splitlines()[-1]
     assert results["plain"].startswith("GAP"), "moto now removes nested stacks' exports: remove strict_local._exports_leave_with_stacks"
     assert results["strict"] == "WORKS"
+
+
+def test_moto_still_rebuilds_nested_stacks_on_update_so_retained_log_groups_collide() -> None:
+    assert probe("nested-update").startswith("GAP"), "moto now updates nested stacks in place: remove strict_local._nested_updates_keep_log_groups"
+
+
+def test_local_aws_updates_a_nested_stack_with_a_retained_log_group_as_aws_does(local_aws) -> None:  # noqa: ANN001
+    """AWS rule (AWS::CloudFormation::Stack reference, TemplateURL/Parameters: update requires No interruption): a nested
+    stack is updated in place, so its retained, fixed-name log group stays its own and does not collide with itself."""
+    _, target = local_aws
+    s3, cfn = target.client("s3"), target.client("cloudformation")
+    s3.create_bucket(Bucket="strict-nested")
+    logs = {"Parameters": {"P": {"Type": "String"}},
+            "Resources": {"L": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Retain", "Properties": {"LogGroupName": "/strict/nested"}},
+                          "T": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Ref": "P"}}}}}
+    s3.put_object(Bucket="strict-nested", Key="l.json", Body=json.dumps(logs))
+    url = f"https://strict-nested.s3.{target.region}.amazonaws.com/l.json"
+
+    def root(value: str) -> str:
+        return json.dumps({"Resources": {"N": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": url, "Parameters": {"P": value}}}}})
+
+    cfn.create_stack(StackName="strict-nested", TemplateBody=root("one"))
+    cfn.update_stack(StackName="strict-nested", TemplateBody=root("two"))
+    assert cfn.describe_stacks(StackName="strict-nested")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    groups = target.client("logs").describe_log_groups(logGroupNamePrefix="/strict/nested")["logGroups"]
+    assert [g["logGroupName"] for g in groups] == ["/strict/nested"]
+    cfn.delete_stack(StackName="strict-nested")

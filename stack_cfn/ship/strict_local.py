@@ -16,6 +16,10 @@ tests/test_local_aws.py showing plain moto lacks it, so that the shim can go whe
 - A fixed-name collision (a log group or other named resource that already exists, e.g. retained by an earlier
   stack) fails the resource, and the stack rolls back, as in AWS ("<name> already exists"); moto lets the
   service's JSON error escape from the CloudFormation API as an answer botocore cannot parse.
+- And one place where moto refuses what AWS accepts: moto updates a nested stack by deleting it and creating it
+  anew, so its retained log groups collide with themselves on every update. AWS updates a nested stack in place
+  (AWS::CloudFormation::Stack reference: an update of TemplateURL or Parameters is "No interruption"): the new
+  incarnation takes over the log groups of the one it replaces, by logical id, instead of colliding.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ def install() -> None:
     _change_sets()
     _exports_leave_with_stacks()
     _collisions_fail_the_stack()
+    _nested_updates_keep_log_groups()
 
 
 # ---------------------------------------------------------------- capabilities
@@ -205,3 +210,33 @@ def _collisions_fail_the_stack() -> None:
             _fail(self.stacks[change_set.stack_id], exc, change_set.change_set_type)
 
     CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+
+
+# ---------------------------------------------------------------- nested stack updates
+
+
+def _nested_updates_keep_log_groups() -> None:
+    from moto.cloudformation.models import Stack
+    from moto.logs.models import LogGroup, logs_backends
+
+    replace = Stack.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def update(cls: type, original_resource: Any, *args: Any, **kwargs: Any) -> Any:
+        parsed = getattr(original_resource.resource_map, "_parsed_resources", {})
+        STATE["adopt"] = {(logical, r.name) for logical, r in parsed.items() if isinstance(r, LogGroup)}
+        try:
+            return replace(cls, original_resource, *args, **kwargs)
+        finally:
+            STATE["adopt"] = set()
+
+    Stack.update_from_cloudformation_json = classmethod(update)  # type: ignore[assignment]
+    create = LogGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_log_group(cls: type, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        name = (cloudformation_json.get("Properties") or {}).get("LogGroupName") or resource_name
+        groups = logs_backends[account_id][region_name].groups
+        if (kwargs.get("LogicalId"), name) in STATE.get("adopt", set()) and name in groups:
+            return groups[name]
+        return create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    LogGroup.create_from_cloudformation_json = classmethod(create_log_group)  # type: ignore[assignment]
