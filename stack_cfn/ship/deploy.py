@@ -189,12 +189,12 @@ def create_change_set(target: AwsTarget, stack_name: str, template_url: str, par
         if kind == "UPDATE" and _deployed_fingerprint(cfn, stack_name) == print_:
             return ChangeSet(arn="", stack_name=stack_name, kind=kind, empty=True)
     name = runs.new_name()
-    request = {
-        "StackName": stack_name, "ChangeSetName": name, "ChangeSetType": kind, "TemplateURL": template_url,
-        "Parameters": [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in sorted(parameters.items())],
-        "Capabilities": list(capabilities), "IncludeNestedStacks": True, "Tags": [{"Key": FINGERPRINT_TAG, "Value": print_}],
-        "ClientToken": name, "Description": runs.description(),
-    }
+    request = dict(
+        StackName=stack_name, ChangeSetName=name, ChangeSetType=kind, TemplateURL=template_url,
+        Parameters=[{"ParameterKey": k, "ParameterValue": str(v)} for k, v in sorted(parameters.items())],
+        Capabilities=list(capabilities), IncludeNestedStacks=True, Tags=[{"Key": FINGERPRINT_TAG, "Value": print_}],
+        ClientToken=name, Description=runs.description(),
+    )
     left = f"a change set {name} may be left on {stack_name}; the next deploy or plan removes it"
     with busy_means("CreateChangeSet", left):
         arn = _send_change_set(cfn, request)
@@ -347,8 +347,10 @@ def start(target: AwsTarget, cs: ChangeSet) -> Any:
         since = _latest_event_time(cfn, cs.stack_name)
         try:
             cfn.execute_change_set(ChangeSetName=cs.arn, ClientRequestToken=f"{cs.name or 'stack-cfn'}-x"[:128])
-        except botocore.exceptions.ClientError as exc:
-            if is_busy(exc) or not _already_executing(cfn, cs.arn):
+        except AwsError:
+            # The retry met our own execution (its first answer was lost), or the retries ran out on a request that
+            # may have gone through all the same: the change set says which.
+            if not _already_executing(cfn, cs.arn):
                 raise
     return since
 
@@ -356,7 +358,7 @@ def start(target: AwsTarget, cs: ChangeSet) -> Any:
 def _already_executing(cfn: Any, arn: str) -> bool:
     try:
         status = cfn.describe_change_set(ChangeSetName=arn).get("ExecutionStatus")
-    except botocore.exceptions.ClientError:
+    except AwsError:
         return False
     return status in ("EXECUTE_IN_PROGRESS", "EXECUTE_COMPLETE")
 

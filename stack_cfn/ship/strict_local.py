@@ -9,8 +9,9 @@ tests/test_local_aws.py showing plain moto lacks it, so that the shim can go whe
   repeats the same ClientToken (then it is the same request: the same change set is answered); a CREATE change
   set for a stack in REVIEW_IN_PROGRESS joins that stack instead of making a second stack of the same name, and
   for a stack that exists answers ValidationError; executing a change set that is no longer AVAILABLE answers
-  InvalidChangeSetStatus (CreateChangeSet / ExecuteChangeSet API references). moto makes a second stack shell
-  and executes a change set twice.
+  InvalidChangeSetStatus; deleting one that is gone answers ChangeSetNotFound (CreateChangeSet / ExecuteChangeSet /
+  DeleteChangeSet API references). moto makes a second stack shell, executes a change set twice, and answers a
+  500 for a change set that is gone.
 - Exports leave with their stack: DeleteStack of a stack (nested stacks included) removes its exports
   (ListExports: exports of existing stacks). moto keeps those of stacks it made from change sets or nested stacks.
 - A fixed-name collision (a log group or other named resource that already exists, e.g. retained by an earlier
@@ -114,7 +115,8 @@ def _change_sets() -> None:
     original_response = CloudFormationResponse.create_change_set
 
     def create_change_set(self: Any) -> Any:
-        stack_name, name, token = self._get_param("StackName"), self._get_param("ChangeSetName"), self._get_param("ClientToken")
+        params = self._get_params()
+        stack_name, name, token = params.get("StackName"), params.get("ChangeSetName"), params.get("ClientToken")
         backend = self.cloudformation_backend
         existing = _find_change_set(backend, stack_name, name)
         if existing is not None:
@@ -155,6 +157,14 @@ def _change_sets() -> None:
         original_execute(self, change_set_name, stack_name)
 
     CloudFormationBackend.execute_change_set = execute  # type: ignore[method-assign]
+    original_delete = CloudFormationBackend.delete_change_set
+
+    def delete(self: Any, change_set_name: str) -> None:
+        if change_set_name not in self.change_sets and not any(c.change_set_name == change_set_name for c in self.change_sets.values()):
+            raise _error("ChangeSetNotFound", f"ChangeSet [{change_set_name}] does not exist")  # moto: UnboundLocalError, HTTP 500
+        original_delete(self, change_set_name)
+
+    CloudFormationBackend.delete_change_set = delete  # type: ignore[method-assign]
 
 
 # ---------------------------------------------------------------- exports
