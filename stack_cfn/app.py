@@ -425,8 +425,9 @@ def cmd_destroy(args: argparse.Namespace, out: Reporter) -> int:
         _run(args, out, target, groups, f"waiting for {len(groups)} service group(s) to be deleted", delete=True)
     from stack_cfn.ship import teardown
 
-    with out.step("clearing what would keep the cluster from being deleted", "nothing was deleted"):
-        for line in teardown.unblock(target, stack):
+    kept = f"{stack} is not deleted yet; destroy again" if groups else "nothing was deleted"
+    with out.step("clearing what would keep the cluster from being deleted", kept):
+        for line in teardown.unblock(target, stack, kept):
             out.info(line)
     _run(args, out, target, [stack], f"waiting for {stack} to be deleted", delete=True)
     out.done(f"deleted {stack}{also}; the log bucket was retained (DeletionPolicy Retain)")

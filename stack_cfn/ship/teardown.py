@@ -36,9 +36,9 @@ def cluster_of(target: AwsTarget, stack: str) -> tuple[str, str] | None:
     return (group, cluster) if group and cluster else None
 
 
-def unblock(target: AwsTarget, stack: str) -> Iterator[str]:
+def unblock(target: AwsTarget, stack: str, left: str = "nothing was deleted") -> Iterator[str]:
     """Clear scale-in protection on the cluster's group; say what was cleared (nothing when nothing was set)."""
-    with busy_means("clearing scale-in protection", "nothing was deleted"):
+    with busy_means("clearing scale-in protection", left):
         found = cluster_of(target, stack)
         if found is None:
             return
