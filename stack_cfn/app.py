@@ -109,7 +109,7 @@ def _upload(args: argparse.Namespace, out: Reporter, target: AwsTarget, compiled
 
 
 def _change_set(out: Reporter, target: AwsTarget, stack: str, url: str, parameters: dict[str, str], if_interrupted: str,
-                capabilities: tuple[str, ...] = ()) -> ChangeSet:
+                capabilities: tuple[str, ...]) -> ChangeSet:
     from stack_cfn.ship import deploy
 
     with out.step(f"computing the change set of {stack}", if_interrupted), out.status(f"computing the change set of {stack}"):

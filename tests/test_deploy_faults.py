@@ -190,7 +190,7 @@ def test_change_sets_are_uniquely_named_with_a_client_token_and_the_derived_capa
 def test_change_set_errors_say_what_happened(error: Exception, expected: str) -> None:
     """A throttled CreateChangeSet was reported as "CloudFormation rejected the change set: Rate exceeded"."""
     with pytest.raises(DeployError) as caught:
-        deploy.create_change_set(FakeTarget(cloudformation=FakeCfn(create=error)), "s", "https://b/k", {})
+        deploy.create_change_set(FakeTarget(cloudformation=FakeCfn(create=error)), "s", "https://b/k", {}, ())
     assert expected in str(caught.value)
     if "busy" in expected:
         assert "may be left on s; the next deploy or plan removes it" in str(caught.value)
@@ -204,7 +204,7 @@ def test_a_change_set_that_already_exists_from_our_lost_answer_is_ours() -> None
                                    "Status": "CREATE_COMPLETE", "Description": runs.description()} for r in self.requests]}
 
     cfn = Lost(create=client_error("AlreadyExistsException", "ChangeSet [x] already exists"))
-    cs = deploy.create_change_set(FakeTarget(cloudformation=cfn), "s", "https://b/k", {})
+    cs = deploy.create_change_set(FakeTarget(cloudformation=cfn), "s", "https://b/k", {}, ())
     assert cs.arn == "arn:cs/ours"
 
 
@@ -274,7 +274,7 @@ def test_a_run_in_flight_is_recognised(extra: dict[str, Any], flying: bool) -> N
 def test_a_second_deploy_while_one_is_in_flight_is_refused_in_one_line() -> None:
     cfn = FakeCfn(summaries=[summary("stack-cfn-20260101000000-aaaa", Status="CREATE_IN_PROGRESS", Description=f"{runs.RUN_TAG} ci-runner 77")])
     with pytest.raises(DeployError, match=r"another stack-cfn run \(ci-runner 77\) is working on stack s") as caught:
-        deploy.create_change_set(FakeTarget(cloudformation=cfn), "s", "https://b/k", {})
+        deploy.create_change_set(FakeTarget(cloudformation=cfn), "s", "https://b/k", {}, ())
     assert "\n" not in str(caught.value) and not cfn.requests
 
 

@@ -176,7 +176,7 @@ class ChangeSet:
 
 
 def create_change_set(target: AwsTarget, stack_name: str, template_url: str, parameters: Mapping[str, str],
-                      capabilities: Sequence[str] = (), say: Callable[[str], None] = lambda _: None) -> ChangeSet:
+                      capabilities: Sequence[str], say: Callable[[str], None] = lambda _: None) -> ChangeSet:
     """A change set of ours, computed and described. What an earlier run of ours left on the stack (pending change
     sets, the empty shell of an interrupted first deploy) is removed first; a run of ours still in flight is refused."""
     cfn = target.client("cloudformation")
