@@ -250,6 +250,8 @@ def test_local_aws_fails_the_stack_on_a_fixed_name_collision(local_aws) -> None:
     assert status == "ROLLBACK_COMPLETE"
     reasons = [e.get("ResourceStatusReason") or "" for e in cfn.describe_stack_events(StackName="strict-logs")["StackEvents"]]
     assert any("already exists" in r for r in reasons), reasons
+    assert not cfn.describe_stacks(StackName="strict-logs")["Stacks"][0].get("Outputs"), "rolled back: no outputs"
+    cfn.describe_stacks()  # describing every stack does not create the failed one's resources again (and collide)
     cfn.delete_stack(StackName="strict-logs")
 
 

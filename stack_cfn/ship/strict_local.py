@@ -202,6 +202,15 @@ def _fail(stack: Any, exc: Exception, kind: str) -> None:
     stack._add_stack_event(f"{kind}_FAILED", resource_status_reason=f"Resource handler returned message: \"{reason}\" (HandlerErrorCode: AlreadyExists)")
     stack.status = "ROLLBACK_COMPLETE" if kind == "CREATE" else "UPDATE_ROLLBACK_COMPLETE"
     stack._add_stack_event(stack.status)
+    if kind == "CREATE":
+        _settled(stack)
+
+
+def _settled(stack: Any) -> None:
+    """A stack whose create failed has no resources and no outputs (AWS rolls it back); moto would otherwise create
+    its resources lazily, and collide again, whenever it is described."""
+    stack.resource_map._resource_json_map = {k: v for k, v in stack.resource_map._resource_json_map.items() if k in stack.resource_map._parsed_resources}
+    stack.output_map._output_json_map = {}
 
 
 def _collisions_fail_the_stack() -> None:
@@ -220,6 +229,19 @@ def _collisions_fail_the_stack() -> None:
             _fail(self.stacks[change_set.stack_id], exc, change_set.change_set_type)
 
     CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+    create_stack = CloudFormationBackend.create_stack
+
+    def create_stack_failing(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return create_stack(self, name, *args, **kwargs)
+        except Exception as exc:
+            if _already_exists(exc):  # a nested stack that collided: failed and settled; its parent fails too
+                for stack in [s for s in self.stacks.values() if s.name == name and s.status in ("CREATE_PENDING", "CREATE_IN_PROGRESS")]:
+                    stack.status = "CREATE_FAILED"
+                    _settled(stack)
+            raise
+
+    CloudFormationBackend.create_stack = create_stack_failing  # type: ignore[method-assign]
 
 
 # ---------------------------------------------------------------- nested stack updates
