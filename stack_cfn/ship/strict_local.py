@@ -26,9 +26,11 @@ tests/test_local_aws.py showing plain moto lacks it, so that the shim can go whe
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 STATE: dict[str, Any] = {"installed": False, "tokens": {}}
+LOCK = threading.RLock()
 
 
 def _error(code: str, message: str) -> Exception:
@@ -115,6 +117,10 @@ def _change_sets() -> None:
     original_response = CloudFormationResponse.create_change_set
 
     def create_change_set(self: Any) -> Any:
+        with LOCK:  # AWS makes one stack of a name however many requests race; moto's server threads would make several
+            return _create_change_set(self)
+
+    def _create_change_set(self: Any) -> Any:
         params = self._get_params()
         stack_name, name, token = params.get("StackName"), params.get("ChangeSetName"), params.get("ClientToken")
         backend = self.cloudformation_backend
