@@ -110,7 +110,6 @@ def _find_change_set(backend: Any, stack_name: str, name: str) -> Any:
 
 
 def _change_sets() -> None:
-    from moto.cloudformation.models import CloudFormationBackend
     from moto.cloudformation.responses import CloudFormationResponse
     from moto.core.responses import ActionResult
 
@@ -140,6 +139,12 @@ def _change_sets() -> None:
         return result
 
     CloudFormationResponse.create_change_set = create_change_set  # type: ignore[method-assign]
+    _change_sets_in_the_backend()
+
+
+def _change_sets_in_the_backend() -> None:
+    from moto.cloudformation.models import CloudFormationBackend
+
     original_create = CloudFormationBackend.create_change_set
 
     def backend_create(self: Any, stack_name: str, change_set_name: str, *args: Any, **kwargs: Any) -> Any:
