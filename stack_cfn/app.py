@@ -163,11 +163,19 @@ def _upload(args: argparse.Namespace, out: Reporter, target: AwsTarget, compiled
         return deploy.upload(target, compiled, bucket, args.prefix, create)
 
 
-def _change_set(out: Reporter, target: AwsTarget, stack: str, url: str, parameters: dict[str, str], if_interrupted: str) -> ChangeSet:
+def _change_set(out: Reporter, target: AwsTarget, stack: str, url: str, parameters: dict[str, str], if_interrupted: str,
+                capabilities: tuple[str, ...]) -> ChangeSet:
     from stack_cfn.ship import deploy
 
     with out.step(f"computing the change set of {stack}", if_interrupted), out.status(f"computing the change set of {stack}"):
-        return deploy.create_change_set(target, stack, url, parameters)
+        return deploy.create_change_set(target, stack, url, parameters, capabilities, say=out.info)
+
+
+def required_capabilities(compiled: Compiled, top: str) -> tuple[str, ...]:
+    """The capabilities of the stack made from a top-level template: derived from its templates, in one place."""
+    from stack_cfn.ship.capabilities import of_operation
+
+    return of_operation(compiled.files, compiled.operations, top)
 
 
 def group_parameters(stack: str) -> dict[str, str]:
@@ -287,19 +295,21 @@ def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
     target = target_for(args, cfg, out)
     stack = stack_name_for(args, cfg)
     cfn = target.client("cloudformation")
-    existed = deploy.stack_status(cfn, stack) is not None
+    existed = _live(cfn, stack)
     uploaded, made = None, []
     try:
         uploaded = _upload(args, out, target, compiled)
-        made.append((stack, _change_set(out, target, stack, uploaded.root_url, {}, "nothing was deployed; what the plan made is removed"), existed))
+        made.append((stack, _change_set(out, target, stack, uploaded.root_url, {}, "nothing was deployed; what the plan made is removed",
+                                        required_capabilities(compiled, compiled.root)), existed))
         out.plan(made[-1][1])
         say_blocked(out, target, made[-1][1])  # what the stack policies would refuse
         for template, name in _groups(compiled, stack):
             if not existed:
                 out.info(f"{name}: {len(compiled.operations[template])} service(s), created after {stack} (they import its exports)")
                 continue
-            group_existed = deploy.stack_status(cfn, name) is not None
-            made.append((name, _change_set(out, target, name, uploaded.urls[template], group_parameters(stack), "nothing was deployed"), group_existed))
+            group_existed = _live(cfn, name)
+            made.append((name, _change_set(out, target, name, uploaded.urls[template], group_parameters(stack), "nothing was deployed",
+                                           required_capabilities(compiled, template)), group_existed))
             out.plan(made[-1][1])
             say_blocked(out, target, made[-1][1])
         for stale in _stale_groups(target, compiled, stack):
@@ -309,6 +319,15 @@ def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
             for problem in deploy.discard_plan(target, name, cs, uploaded if name == stack else None, stack_existed=stack_existed):
                 out.info(f"warning: {problem}")
     return 0
+
+
+def _live(cfn: object, stack: str) -> bool:
+    """The stack exists with resources (not only the empty shell a change set of an interrupted run left)."""
+    from stack_cfn.ship import deploy
+    from stack_cfn.ship.aws_errors import busy_means
+
+    with busy_means("DescribeStacks", NOTHING_SENT):
+        return deploy.stack_status(cfn, stack) not in (None, "REVIEW_IN_PROGRESS")
 
 
 def _stale_groups(target: AwsTarget, compiled: Compiled, stack: str) -> list[str]:
@@ -333,13 +352,16 @@ def cmd_deploy(args: argparse.Namespace, out: Reporter, parameters: dict[str, st
     stale = _stale_groups(target, compiled, stack)
     if stale:
         _run(args, out, target, stale, "deleting service groups whose services are placed elsewhere or gone", delete=True)
-    cs = _change_set(out, target, stack, uploaded.root_url, parameters or {}, f"nothing was deployed; the change set stays on {stack} until the next deploy")
+    _ensure_linked_roles(out, target, compiled)
+    cs = _change_set(out, target, stack, uploaded.root_url, parameters or {},
+                     f"nothing was deployed; a change set may be left pending on {stack}: the next deploy removes it",
+                     required_capabilities(compiled, compiled.root))
     changed = [cs] if not cs.empty else []
     if changed:
         out.plan(cs)
         _run(args, out, target, changed, f"waiting for {stack}")
-    groups = [_change_set(out, target, name, uploaded.urls[template], group_parameters(stack), "the root is deployed; deploy again for the groups")
-              for template, name in _groups(compiled, stack)]
+    groups = [_change_set(out, target, name, uploaded.urls[template], group_parameters(stack), "the root is deployed; deploy again for the groups",
+                          required_capabilities(compiled, template)) for template, name in _groups(compiled, stack)]
     pending = [g for g in groups if not g.empty]
     for g in pending:
         out.plan(g)
@@ -355,6 +377,28 @@ def cmd_deploy(args: argparse.Namespace, out: Reporter, parameters: dict[str, st
     return 0
 
 
+def _ensure_linked_roles(out: Reporter, target: AwsTarget, compiled: Compiled) -> None:
+    """The service-linked roles CloudFormation cannot make on its own for this stack, before its first change set."""
+    from stack_cfn.ship import linked_roles
+
+    with out.step("checking the service-linked roles the stack needs", "nothing was deployed; roles already created stay (they are the account's)"):
+        for line in linked_roles.ensure(target, compiled.files.values()):
+            out.info(line)
+
+
+def _start(out: Reporter, target: AwsTarget, work: list) -> dict[str, object]:
+    """ExecuteChangeSet for each change set, one step each, so that Ctrl-C says which were sent and which left pending."""
+    from stack_cfn.ship import deploy
+
+    since: dict[str, object] = {}
+    for cs in work:
+        sent = f"; {', '.join(since)} started and keep going in CloudFormation" if since else ""
+        with out.step(f"starting the change set of {cs.stack_name}",
+                      f"the change set {cs.name or cs.arn} of {cs.stack_name} was left pending, not executed (the next deploy removes it){sent}"):
+            since[cs.stack_name] = deploy.start(target, cs)
+    return since
+
+
 def _run(args: argparse.Namespace, out: Reporter, target: AwsTarget, work: list, doing: str, delete: bool = False) -> None:
     """Execute change sets (or delete stacks) together, follow them, and fail with the reasons of any that did not finish well."""
     from stack_cfn.ship import deploy
@@ -363,8 +407,9 @@ def _run(args: argparse.Namespace, out: Reporter, target: AwsTarget, work: list,
     label = names[0] if len(names) == 1 else f"{len(names)} stacks"
     watch = (f"CloudFormation keeps going with {'stack ' if len(names) == 1 else ''}{label}; "
              f"watch it with: aws cloudformation describe-stack-events --stack-name {names[0]}")
+    since = {} if delete else _start(out, target, work)
     run = (lambda on_event: deploy.destroy_many(target, work, on_event, args.timeout * 60)) if delete else \
-        (lambda on_event: deploy.execute_many(target, work, on_event, args.timeout * 60))
+        (lambda on_event: deploy.follow_many(target, since, on_event, args.timeout * 60))
     with out.step(doing, f"stopped waiting. {watch}"):
         statuses = out.follow_many(run, label, args.timeout)
     ok = {"DELETE_COMPLETE"} if delete else deploy.DONE_OK
@@ -391,7 +436,8 @@ def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
     uploaded = _upload(args, out, target, compiled)
     holders = sorted({_holder(compiled, name) for name in requests}, key=compiled.stacks.index)
     sets = [_change_set(out, target, compiled.stack_name(top, stack), uploaded.urls[top], {} if top == compiled.root else group_parameters(stack),
-                        "nothing was released; the change sets are removed") for top in holders]
+                        "nothing was released; a change set may be left pending: the next release or deploy removes it",
+                        required_capabilities(compiled, top)) for top in holders]
     sets = [cs for cs in sets if not cs.empty]
     if not sets:
         out.done(f"no changes: {', '.join(requests)} already run those versions")
@@ -407,14 +453,13 @@ def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
         out.plan(cs)
     record = lambda: write_generated(releases_path(args.config), releases_text({**sources.kept(read_releases(args.config)),
                                                                                  **release.recorded(requests, sources)}), "stack-cfn release")
+    since = _start(out, target, sets)
     if args.no_wait:
-        for cs in sets:
-            deploy.execute_only(target, cs)
         record()
         return _release_summary(args, out, sets[0].stack_name, "UPDATE_IN_PROGRESS", requests)
     watch = f"the release keeps going; watch it with: aws cloudformation describe-stack-events --stack-name {sets[0].stack_name}"
     with out.step(f"waiting for {', '.join(cs.stack_name for cs in sets)} to reach steady state", f"stopped waiting. {watch}"):
-        statuses = out.follow_many(lambda on_event: deploy.execute_many(target, sets, on_event, args.timeout * 60), sets[0].stack_name, args.timeout)
+        statuses = out.follow_many(lambda on_event: deploy.follow_many(target, since, on_event, args.timeout * 60), sets[0].stack_name, args.timeout)
     for name, status in statuses.items():
         if status not in deploy.DONE_OK:
             raise release.failed(name, status, deploy.failure_reasons(target, name), release.stopped_reasons(target, cfg.cluster_name, requests))
@@ -473,6 +518,12 @@ def cmd_destroy(args: argparse.Namespace, out: Reporter) -> int:
         return 1
     if groups:
         _run(args, out, target, groups, f"waiting for {len(groups)} service group(s) to be deleted", delete=True)
+    from stack_cfn.ship import teardown
+
+    kept = f"{stack} is not deleted yet; destroy again" if groups else "nothing was deleted"
+    with out.step("clearing what would keep the cluster from being deleted", kept):
+        for line in teardown.unblock(target, stack, kept):
+            out.info(line)
     _run(args, out, target, [stack], f"waiting for {stack} to be deleted", delete=True)
     out.done(f"deleted {stack}{also}; the log bucket was retained (DeletionPolicy Retain)")
     return 0
@@ -536,7 +587,7 @@ def cmd_stackset(args: argparse.Namespace, out: Reporter) -> int:
             list(args.accounts) if args.accounts is not None else None,
             failure_tolerance=args.failure_tolerance, max_concurrent=args.max_concurrent,
             administration_role_arn=args.administration_role_arn, execution_role_name=args.execution_role_name,
-            on_progress=out.info, timeout=args.timeout * 60,
+            on_progress=out.info, timeout=args.timeout * 60, capabilities=required_capabilities(compiled, compiled.root),
         )
     out.stackset(result)
     failed = [i for i in result.instances if i.status != "CURRENT"]

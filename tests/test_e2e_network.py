@@ -29,6 +29,7 @@ def create(target, name: str, body: str, params: dict[str, str] | None = None) -
         StackName=name,
         TemplateURL=f"https://e2e-network-templates.s3.{target.region}.amazonaws.com/{name}.json",
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in (params or {}).items()],
+        Capabilities=["CAPABILITY_IAM"],  # the flow-log role: AWS (and the local AWS) refuse without it
     )
     cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
     return stack_outputs(cfn, name)
@@ -180,7 +181,7 @@ def test_deploy_through_the_aws_cli(local_aws, tmp_path: Path) -> None:  # noqa:
     # Inline TemplateBody: moto creates an empty stack from the aws CLI's own
     # --s3-bucket upload (path-style URL), seen with moto 5.2.5.
     result = run_aws(local.endpoint_url, target.region, "cloudformation", "deploy", "--template-file", str(template),
-                     "--stack-name", "e2e-net-cli",
+                     "--stack-name", "e2e-net-cli", "--capabilities", "CAPABILITY_IAM",
                      "--parameter-overrides", "Environment=cli", "ExportPrefix=clinet")
     assert result.returncode == 0, result.stderr
     out = stack_outputs(target.client("cloudformation"), "e2e-net-cli")

@@ -101,7 +101,8 @@ def test_bad_release_requests_are_one_line(released, argv: list[str], message: s
 
 def test_a_release_that_never_becomes_healthy_fails_with_the_reasons(released, monkeypatch, capsys) -> None:  # noqa: ANN001
     local, _, config, _ = released
-    monkeypatch.setattr(deploy, "execute_many", lambda target, sets, *a, **k: {cs.stack_name: "UPDATE_ROLLBACK_COMPLETE" for cs in sets})
+    monkeypatch.setattr(deploy, "start", lambda target, cs: None)  # the change set is left pending; the next run removes it
+    monkeypatch.setattr(deploy, "follow_many", lambda target, since, *a, **k: {name: "UPDATE_ROLLBACK_COMPLETE" for name in since})
     monkeypatch.setattr(release, "stopped_reasons", lambda *a, **k: ["api: Essential container in task exited (exit code 1)"])
     for key, value in AWS_ENV.items():
         monkeypatch.setenv(key, value) if value else monkeypatch.delenv(key, raising=False)

@@ -14,6 +14,7 @@ from stack_cfn.blueprints.compiler import compile_stack
 from stack_cfn.blueprints.interfaces import Root
 from stack_cfn.model.config import ServiceConfig, StackConfig
 from stack_cfn.ship import deploy
+from stack_cfn.ship.capabilities import required_capabilities
 from stack_cfn.ship.files import write_tree
 from stack_cfn.ship.local import local_ubuntu_ami
 from tests.conftest import all_exports, moto_gap, run_aws, services_by_name
@@ -31,8 +32,9 @@ def root_stack(local_aws):  # noqa: ANN001
                       ecs_docker_auth_type="dockercfg",
                       ecs_docker_auth_secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:e2e-auth-AbCdEf")
     overrides = local.prepare_for(cfg, target)
-    up = deploy.upload(target, compile_stack(cfg), "e2e-root-templates", create_bucket=True)
-    cs = deploy.create_change_set(target, "e2e-root", up.root_url, overrides)
+    compiled = compile_stack(cfg)
+    up = deploy.upload(target, compiled, "e2e-root-templates", create_bucket=True)
+    cs = deploy.create_change_set(target, "e2e-root", up.root_url, overrides, required_capabilities(compiled.files))
     assert cs.kind == "CREATE" and not cs.empty
     assert deploy.execute(target, cs) == "CREATE_COMPLETE"
     return target, deploy.read_outputs(target, "e2e-root"), up
@@ -117,7 +119,7 @@ def test_redeploy_unchanged_is_no_change(local_aws, root_stack) -> None:  # noqa
     local, _ = local_aws
     target, _, up = root_stack
     overrides = local.prepare_for(StackConfig(name="e2e", environment="test", key_name="e2e-key"), target)
-    cs = deploy.create_change_set(target, "e2e-root", up.root_url, overrides)
+    cs = deploy.create_change_set(target, "e2e-root", up.root_url, overrides, ("CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"))
     assert cs.empty
 
 

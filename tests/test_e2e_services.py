@@ -10,6 +10,7 @@ import pytest
 from stack_cfn.blueprints.compiler import compile_stack
 from stack_cfn.model.loading import load_config
 from stack_cfn.ship import deploy
+from stack_cfn.ship.capabilities import required_capabilities
 from tests.conftest import ROOT, moto_gap, run_aws, services_by_name
 
 pytestmark = pytest.mark.e2e
@@ -21,8 +22,9 @@ def stack(local_aws):  # noqa: ANN001
     local, target = local_aws
     cfg = load_config(ROOT / "stack.yaml").with_changes(name="svcs", cidr="10.80.0.0/16", key_name="svcs-key")
     overrides = local.prepare_for(cfg, target)
-    up = deploy.upload(target, compile_stack(cfg), "e2e-services-templates", create_bucket=True)
-    cs = deploy.create_change_set(target, "svcs-prod", up.root_url, overrides)
+    compiled = compile_stack(cfg)
+    up = deploy.upload(target, compiled, "e2e-services-templates", create_bucket=True)
+    cs = deploy.create_change_set(target, "svcs-prod", up.root_url, overrides, required_capabilities(compiled.files))
     assert deploy.execute(target, cs) == "CREATE_COMPLETE"
     return cfg, target, deploy.read_outputs(target, "svcs-prod")
 

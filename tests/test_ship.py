@@ -162,7 +162,7 @@ def test_ctrl_c_while_waiting_names_the_stack_and_how_to_watch(shipped, tmp_path
     def interrupted(*args: object, **kwargs: object) -> str:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(deploy, "execute_many", interrupted)
+    monkeypatch.setattr(deploy, "follow_many", interrupted)
     for key, value in AWS_ENV.items():
         monkeypatch.setenv(key, value) if value else monkeypatch.delenv(key, raising=False)
     code = cli.main(["deploy", "-c", str(config), "--bucket", "ship-templates", "--endpoint-url", local.endpoint_url, "--region", "us-east-1"])
@@ -172,6 +172,39 @@ def test_ctrl_c_while_waiting_names_the_stack_and_how_to_watch(shipped, tmp_path
     assert lines == ["error: interrupted while waiting for ship-test: stopped waiting. CloudFormation keeps going with stack ship-test; "
                      "watch it with: aws cloudformation describe-stack-events --stack-name ship-test"], err
     assert "<stack>" not in err
+
+
+def test_ctrl_c_before_the_change_set_is_executed_says_it_was_left_pending_and_the_rerun_removes_it(
+        local_aws, tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    """Ctrl-C after CreateChangeSet but before ExecuteChangeSet of a first deploy: nothing keeps going in CloudFormation;
+    the change set is left pending on an empty stack (REVIEW_IN_PROGRESS), the message says so, and the next deploy
+    removes both and creates the stack (issue 18, fault-injection findings)."""
+    local, target = local_aws
+    config = write_config(tmp_path / "stack.yaml", target, name="pending", cidr="10.93.0.0/16")
+
+    def interrupted(*args: object, **kwargs: object) -> object:
+        raise KeyboardInterrupt
+
+    for key, value in AWS_ENV.items():
+        monkeypatch.setenv(key, value) if value else monkeypatch.delenv(key, raising=False)
+    argv = ["deploy", "-c", str(config), "--bucket", "pending-templates", "--create-bucket", "--endpoint-url", local.endpoint_url, "--region", "us-east-1"]
+    with monkeypatch.context() as patch:
+        patch.setattr(deploy, "start", interrupted)
+        assert cli.main(argv) == 130
+    err = capsys.readouterr().err
+    line = next(line for line in err.splitlines() if line.startswith("error:"))
+    assert "was left pending, not executed" in line and "keeps going" not in line, line
+    cfn = target.client("cloudformation")
+    assert deploy.stack_status(cfn, "pending-test") == "REVIEW_IN_PROGRESS"
+    pending = [c["ChangeSetName"] for c in deploy.list_change_sets(cfn, "pending-test") if c.get("ExecutionStatus") == "AVAILABLE"]
+    assert len(pending) == 1 and pending[0] in line
+    assert cli.main(argv) == 0
+    err = capsys.readouterr().err
+    assert f"removed change set {pending[0]}" in err and "removed the empty stack pending-test" in err, err
+    assert deploy.stack_status(cfn, "pending-test") == "CREATE_COMPLETE"
+    assert not [c for c in deploy.list_change_sets(cfn, "pending-test") if c.get("ExecutionStatus") == "AVAILABLE"]
+    shells = [s for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == "pending-test" and s["StackStatus"] != "DELETE_COMPLETE"]
+    assert len(shells) == 1, "one stack of that name, not a second shell"
 
 
 def _keep_running(port: int, **popen: object) -> tuple[object, list[str]]:

@@ -22,6 +22,39 @@ TIMEOUTS = {"connect_timeout": 5, "read_timeout": 20}
 REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
 
+@dataclass(frozen=True)
+class Patience:
+    """How long stack-cfn waits on AWS, in one place. A silent endpoint (one that takes the connection and never
+    answers) fails the first call (sts, the reachability check) within probe_attempts x (connect or read) seconds
+    plus backoff: under 30 s. CloudFormation's own calls get more attempts, in adaptive mode (client-side rate
+    limiting): real accounts throttle Describe* calls hard while a stack is followed. Other services get
+    botocore's standard mode with a few more attempts than its default 3."""
+
+    connect: int = 5
+    read: int = 12
+    local_read: int = 120  # moto does a whole stack operation inside ExecuteChangeSet's request
+    probe_attempts: int = 2
+    attempts: int = 6
+    cloudformation_attempts: int = 10
+
+
+PATIENCE = Patience()
+
+
+def client_config(service: str, local: bool = False) -> botocore.config.Config:
+    """Retries and timeouts for a client of `service`; AWS_MAX_ATTEMPTS and AWS_RETRY_MODE, when set, win
+    (botocore reads them only when the client is given no retry configuration)."""
+    attempts = {"sts": PATIENCE.probe_attempts, "cloudformation": PATIENCE.cloudformation_attempts}.get(service, PATIENCE.attempts)
+    mode = "adaptive" if service == "cloudformation" else "standard"
+    env_attempts, env_mode = os.environ.get("AWS_MAX_ATTEMPTS", "").strip(), os.environ.get("AWS_RETRY_MODE", "").strip()
+    if env_attempts.isdigit() and int(env_attempts) > 0:
+        attempts = int(env_attempts)
+    if env_mode in ("legacy", "standard", "adaptive"):
+        mode = env_mode
+    return botocore.config.Config(retries={"max_attempts": attempts, "mode": mode}, connect_timeout=PATIENCE.connect,
+                                  read_timeout=PATIENCE.local_read if local and service != "sts" else PATIENCE.read)
+
+
 def check_endpoint(url: str, source: str) -> None:
     """An endpoint is an http(s) URL with a host: anything else is refused before a client is made."""
     try:
@@ -76,8 +109,8 @@ class AwsTarget:
         return s
 
     def client(self, service: str, region: str | None = None) -> Any:
-        cfg = botocore.config.Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=60)
-        return self.session().client(service, region_name=region or self.region, endpoint_url=self.endpoint_url, config=cfg)
+        """A client with stack-cfn's retries and timeouts (see client_config)."""
+        return self.session().client(service, region_name=region or self.region, endpoint_url=self.endpoint_url, config=client_config(service, bool(self.endpoint_url)))
 
     def check_reachable(self) -> None:
         """Fail early, in one line, when the endpoint does not answer (within TIMEOUTS, one attempt) or the region is unknown."""

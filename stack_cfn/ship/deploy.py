@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -17,11 +17,12 @@ from stack_cfn.blueprints.compiler import Compiled, content_name
 from stack_cfn.blueprints.interfaces import Root
 from stack_cfn.errors import DeployError
 from stack_cfn.model.rules import BUCKET_NAME
+from stack_cfn.ship import runs
 from stack_cfn.ship.aws import AwsTarget
+from stack_cfn.ship.aws_errors import AwsError, busy_error, busy_means, is_busy, message_of
 
 FINGERPRINT_TAG = "stack-cfn:fingerprint"
-CHANGE_SET_PREFIX = "stack-cfn-"
-CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+CHANGE_SET_PREFIX = runs.PREFIX
 BUSY = re.compile(r"_IN_PROGRESS$")
 DONE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
 DONE_FAILED = {
@@ -60,22 +61,29 @@ def upload(target: AwsTarget, compiled: Compiled, bucket: str, prefix: str = "st
     templates (the root, service groups) get their nested TemplateURLs rewritten to the uploaded ones."""
     check_bucket_name(bucket)
     s3 = target.client("s3")
-    created = _ensure_bucket(s3, target, bucket, create_bucket)
+    with busy_means("S3 CreateBucket", "nothing was uploaded"):
+        created = _ensure_bucket(s3, target, bucket, create_bucket)
     keys = {name: f"{prefix}/{content_name(PurePosixPath(name).stem, body)}" for name, body in compiled.files.items() if name not in compiled.stacks}
     urls = {name: s3_url(target, bucket, key) for name, key in keys.items()}
     bodies = dict(compiled.files)
     for top in compiled.stacks:
         bodies[top] = _with_urls(compiled.files[top], urls)
         keys[top] = f"{prefix}/{content_name(PurePosixPath(top).stem, bodies[top])}"
-    uploaded, skipped = [], []
+    uploaded: list[str] = []
+    skipped: list[str] = []
+    with busy_means("S3 upload", "templates uploaded so far are reused next time"):
+        _put_all(s3, bucket, keys, bodies, uploaded, skipped)
+    tops = {top: s3_url(target, bucket, keys[top]) for top in compiled.stacks}
+    return Uploaded(bucket, tops, tuple(uploaded), tuple(skipped), created, compiled.root)
+
+
+def _put_all(s3: Any, bucket: str, keys: Mapping[str, str], bodies: Mapping[str, str], uploaded: list[str], skipped: list[str]) -> None:
     for filename, key in keys.items():
         if _exists(s3, bucket, key):
             skipped.append(key)
             continue
         s3.put_object(Bucket=bucket, Key=key, Body=bodies[filename].encode(), ContentType="application/json")
         uploaded.append(key)
-    tops = {top: s3_url(target, bucket, keys[top]) for top in compiled.stacks}
-    return Uploaded(bucket, tops, tuple(uploaded), tuple(skipped), created, compiled.root)
 
 
 def _with_urls(body: str, urls: Mapping[str, str]) -> str:
@@ -93,6 +101,8 @@ def _ensure_bucket(s3: Any, target: AwsTarget, bucket: str, create: bool) -> boo
         return False
     except botocore.exceptions.ClientError as exc:
         code = exc.response["Error"].get("Code")
+        if is_busy(exc):
+            raise busy_error(exc, "S3 HeadBucket", "nothing was uploaded") from None
         if code not in ("404", "NoSuchBucket", "NotFound"):
             raise DeployError(f"--bucket: cannot use s3://{bucket} ({code}); pick a bucket you own") from None
     if not create:
@@ -100,7 +110,11 @@ def _ensure_bucket(s3: Any, target: AwsTarget, bucket: str, create: bool) -> boo
     kwargs: dict[str, Any] = {"Bucket": bucket}
     if target.region != "us-east-1":
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
-    s3.create_bucket(**kwargs)
+    try:
+        s3.create_bucket(**kwargs)
+    except botocore.exceptions.ClientError as exc:
+        if exc.response["Error"].get("Code") != "BucketAlreadyOwnedByYou":  # a retry whose first answer was lost
+            raise
     return True
 
 
@@ -131,8 +145,7 @@ def check_deployable(cfn: Any, stack_name: str) -> str | None:
     if status is None:
         return None
     if status == "REVIEW_IN_PROGRESS":
-        pending = [c["ChangeSetName"] for c in cfn.list_change_sets(StackName=stack_name).get("Summaries", [])
-                   if not c["ChangeSetName"].startswith(CHANGE_SET_PREFIX)]
+        pending = [c["ChangeSetName"] for c in list_change_sets(cfn, stack_name) if not c["ChangeSetName"].startswith(CHANGE_SET_PREFIX)]
         if pending:
             raise DeployError(
                 f"stack {stack_name} is REVIEW_IN_PROGRESS: someone's change set {', '.join(pending[:3])} was never executed (the stack has no "
@@ -160,43 +173,84 @@ class ChangeSet:
     kind: str  # CREATE or UPDATE
     changes: list[dict[str, Any]] = field(default_factory=list)
     empty: bool = False
+    name: str = ""
 
 
-def create_change_set(
-    target: AwsTarget, stack_name: str, template_url: str, parameters: Mapping[str, str], name_suffix: str = ""
-) -> ChangeSet:
+def create_change_set(target: AwsTarget, stack_name: str, template_url: str, parameters: Mapping[str, str],
+                      capabilities: Sequence[str], say: Callable[[str], None] = lambda _: None) -> ChangeSet:
+    """A change set of ours, computed and described. What an earlier run of ours left on the stack (pending change
+    sets, the empty shell of an interrupted first deploy) is removed first; a run of ours still in flight is refused."""
     cfn = target.client("cloudformation")
-    status = check_deployable(cfn, stack_name)
-    kind = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
-    print_ = fingerprint(template_url, parameters)
-    if kind == "UPDATE" and _deployed_fingerprint(cfn, stack_name) == print_:
-        return ChangeSet(arn="", stack_name=stack_name, kind=kind, empty=True)
-    name = f"{CHANGE_SET_PREFIX}{int(time.time())}{name_suffix}"
-    try:
-        resp = cfn.create_change_set(
-            StackName=stack_name,
-            ChangeSetName=name,
-            ChangeSetType=kind,
-            TemplateURL=template_url,
-            Parameters=[{"ParameterKey": k, "ParameterValue": str(v)} for k, v in sorted(parameters.items())],
-            Capabilities=CAPABILITIES,
-            IncludeNestedStacks=True,
-            Tags=[{"Key": FINGERPRINT_TAG, "Value": print_}],
-        )
-    except botocore.exceptions.ClientError as exc:
-        raise DeployError(f"CloudFormation rejected the change set: {exc.response['Error'].get('Message', exc)}") from None
-    arn = resp["Id"]
-    desc = _wait_change_set(cfn, arn)
-    cs = ChangeSet(arn=arn, stack_name=stack_name, kind=kind)
+    with busy_means("reading the stack", "nothing was changed"):
+        for line in runs.settle(cfn, stack_name):
+            say(line)
+        status = check_deployable(cfn, stack_name)
+        kind = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
+        print_ = fingerprint(template_url, parameters)
+        if kind == "UPDATE" and _deployed_fingerprint(cfn, stack_name) == print_:
+            return ChangeSet(arn="", stack_name=stack_name, kind=kind, empty=True)
+    name = runs.new_name()
+    request = dict(
+        StackName=stack_name, ChangeSetName=name, ChangeSetType=kind, TemplateURL=template_url,
+        Parameters=[{"ParameterKey": k, "ParameterValue": str(v)} for k, v in sorted(parameters.items())],
+        Capabilities=list(capabilities), IncludeNestedStacks=True, Tags=[{"Key": FINGERPRINT_TAG, "Value": print_}],
+        ClientToken=name, Description=runs.description(),
+    )
+    left = f"a change set {name} may be left on {stack_name}; the next deploy or plan removes it"
+    with busy_means("CreateChangeSet", left):
+        arn = _send_change_set(cfn, request)
+        runs.refuse_if_raced(cfn, stack_name, name, arn)
+        desc = _wait_change_set(cfn, arn)
+    cs = ChangeSet(arn=arn, stack_name=stack_name, kind=kind, name=name)
     if desc["Status"] == "FAILED":
-        reason = desc.get("StatusReason", "")
+        reason = " ".join(str(desc.get("StatusReason", "")).split())
+        with busy_means("DeleteChangeSet", left):
+            _delete_change_set(cfn, arn)
         if any(s in reason for s in NO_CHANGES):
             cs.empty = True
-            cfn.delete_change_set(ChangeSetName=arn)
             return cs
-        raise DeployError(f"the change set failed: {reason}")
-    cs.changes = _all_changes(cfn, arn, desc)
+        raise DeployError(f"CloudFormation refused the change set of {stack_name}: {reason}")
+    with busy_means("DescribeChangeSet", left):
+        cs.changes = _all_changes(cfn, arn, desc)
     return cs
+
+
+def _send_change_set(cfn: Any, request: dict[str, Any]) -> str:
+    """CreateChangeSet, safe to repeat: botocore retries it with the same ClientToken and name, and an answer
+    lost on the way makes the retry meet our own change set ("already exists"), which is then ours to use."""
+    try:
+        return str(cfn.create_change_set(**request)["Id"])
+    except botocore.exceptions.ClientError as exc:
+        code = exc.response["Error"].get("Code", "")
+        if code in ("AlreadyExistsException", "AlreadyExists"):
+            found = runs.find(cfn, request["StackName"], request["ChangeSetName"])
+            if found:
+                return found
+        if code in ("InsufficientCapabilitiesException", "InsufficientCapabilities"):
+            raise DeployError(f"CloudFormation wants more capabilities than stack-cfn derived ({', '.join(request['Capabilities']) or 'none'}): "
+                              f"{exc.response['Error'].get('Message', '')}; please report it") from None
+        if is_busy(exc):
+            raise
+        raise DeployError(f"CloudFormation refused the change set of {request['StackName']}: {message_of(exc)}") from None
+
+
+def _delete_change_set(cfn: Any, arn: str) -> None:
+    """DeleteChangeSet, safe to repeat: one already gone is what was asked for."""
+    try:
+        cfn.delete_change_set(ChangeSetName=arn)
+    except botocore.exceptions.ClientError as exc:
+        if not runs.is_gone(exc):
+            raise
+
+
+def list_change_sets(cfn: Any, stack_name: str) -> list[dict[str, Any]]:
+    summaries, token = [], None
+    while True:
+        page = cfn.list_change_sets(StackName=stack_name, **({"NextToken": token} if token else {}))
+        summaries += page.get("Summaries", [])
+        token = page.get("NextToken")
+        if not token:  # moto 5.2.5 answers every stack's change sets: keep the stack's own
+            return [s for s in summaries if s.get("StackName") in (None, stack_name) or s.get("StackId") == stack_name]
 
 
 def fingerprint(template_url: str, parameters: Mapping[str, str]) -> str:
@@ -248,7 +302,7 @@ def discard_plan(target: AwsTarget, stack_name: str, cs: ChangeSet | None, uploa
     cfn, s3 = target.client("cloudformation"), target.client("s3")
     steps: list[tuple[str, Callable[[], object]]] = []
     if cs is not None and cs.arn:
-        steps.append((f"change set {cs.arn}", lambda: cfn.delete_change_set(ChangeSetName=cs.arn)))
+        steps.append((f"change set {cs.name or cs.arn}", lambda: _delete_change_set(cfn, cs.arn)))
     if not stack_existed:
         steps.append((f"stack {stack_name} (REVIEW_IN_PROGRESS)", lambda: _delete_review_stack(cfn, stack_name)))
     if uploaded is not None:
@@ -260,8 +314,8 @@ def discard_plan(target: AwsTarget, stack_name: str, cs: ChangeSet | None, uploa
     for what, step in steps:
         try:
             step()
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            problems.append(f"the plan could not remove {what}: {exc}")
+        except AwsError as exc:  # an HTML 500 is a ResponseParserError, not a BotoCoreError
+            problems.append(f"the plan could not remove {what} ({'AWS is busy' if is_busy(exc) else message_of(exc)}); the next plan or deploy removes it")
     return problems
 
 
@@ -282,7 +336,32 @@ def execute(
 
 def execute_only(target: AwsTarget, cs: ChangeSet) -> None:
     """Execute a change set and return at once (release --no-wait)."""
-    target.client("cloudformation").execute_change_set(ChangeSetName=cs.arn)
+    start(target, cs)
+
+
+def start(target: AwsTarget, cs: ChangeSet) -> Any:
+    """ExecuteChangeSet, safe to repeat (a ClientRequestToken; a retry whose first answer was lost finds the change
+    set executing, which is ours). Returns the time of the stack's last event before, to follow from."""
+    cfn = target.client("cloudformation")
+    left = f"the change set {cs.name or cs.arn} of {cs.stack_name} was not executed (left pending); the next deploy removes it"
+    with busy_means("ExecuteChangeSet", left):
+        since = _latest_event_time(cfn, cs.stack_name)
+        try:
+            cfn.execute_change_set(ChangeSetName=cs.arn, ClientRequestToken=f"{cs.name or 'stack-cfn'}-x"[:128])
+        except AwsError:
+            # The retry met our own execution (its first answer was lost), or the retries ran out on a request that
+            # may have gone through all the same: the change set says which.
+            if not _already_executing(cfn, cs.arn):
+                raise
+    return since
+
+
+def _already_executing(cfn: Any, arn: str) -> bool:
+    try:
+        status = cfn.describe_change_set(ChangeSetName=arn).get("ExecutionStatus")
+    except AwsError:
+        return False
+    return status in ("EXECUTE_IN_PROGRESS", "EXECUTE_COMPLETE")
 
 
 def _latest_event_time(cfn: Any, stack_name: str) -> Any:
@@ -306,10 +385,12 @@ def follow_many(target: AwsTarget, stacks: Mapping[str, Any], on_event: Callable
     started = time.monotonic()
     deadline = started + timeout
     final: dict[str, str] = {}
+    watch = f"it keeps going in CloudFormation; watch it with aws cloudformation describe-stack-events --stack-name {next(iter(stacks))}"
     while True:
         for stack_name, since in stacks.items():
             if stack_name not in final:
-                status = _poll(cfn, stack_name, since, seen, on_event, time.monotonic() - started)
+                with busy_means("DescribeStacks", watch):
+                    status = _poll(cfn, stack_name, since, seen, on_event, time.monotonic() - started)
                 if not BUSY.search(status):
                     final[stack_name] = status
         if len(final) == len(stacks):
@@ -337,10 +418,7 @@ def _poll(cfn: Any, stack_name: str, since: Any, seen: set[str], on_event: Calla
 def execute_many(target: AwsTarget, change_sets: list[ChangeSet], on_event: Callable[[StackEvent], None] | None = None,
                  timeout: float = 3600) -> dict[str, str]:
     """Execute change sets of independent stacks together (service groups) and follow them all."""
-    cfn = target.client("cloudformation")
-    since = {cs.stack_name: _latest_event_time(cfn, cs.stack_name) for cs in change_sets}
-    for cs in change_sets:
-        cfn.execute_change_set(ChangeSetName=cs.arn)
+    since = {cs.stack_name: start(target, cs) for cs in change_sets}
     return follow_many(target, since, on_event, timeout)
 
 
@@ -363,9 +441,10 @@ def group_stacks(target: AwsTarget, root_stack: str) -> list[str]:
 def destroy_many(target: AwsTarget, stacks: list[str], on_event: Callable[[StackEvent], None] | None = None, timeout: float = 3600) -> dict[str, str]:
     """Delete independent stacks together and follow them all."""
     cfn = target.client("cloudformation")
-    since = {name: _latest_event_time(cfn, name) for name in stacks}
-    for name in stacks:
-        cfn.delete_stack(StackName=name)
+    with busy_means("DeleteStack", f"the deletion of {', '.join(stacks)} may have started or not"):
+        since = {name: _latest_event_time(cfn, name) for name in stacks}
+        for name in stacks:
+            cfn.delete_stack(StackName=name)  # safe to repeat: deleting a stack being deleted is accepted
     return follow_many(target, since, on_event, timeout)
 
 

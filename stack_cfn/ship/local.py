@@ -48,6 +48,7 @@ def fill_moto_cloudformation_gaps() -> None:
     _path_style_template_urls()  # fifth: what `aws cloudformation package` writes against this endpoint
     _stack_set_instance_names()  # sixth: StackSet instances' stacks named as CloudFormation names them
     _ecs_capacity_providers()  # seventh: AWS::ECS::CapacityProvider, which services name in their strategy
+    refuse_as_aws_does()  # and where moto accepts what AWS refuses: stack_cfn/ship/strict_local.py
 
 
 def _stack_set_instance_names() -> None:
@@ -152,6 +153,12 @@ def _ecs_capacity_providers() -> None:
 
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
+
+
+def refuse_as_aws_does() -> None:
+    from stack_cfn.ship import strict_local
+
+    strict_local.install()
 
 
 def _select_by_reference() -> None:

@@ -26,42 +26,14 @@ from pathlib import PurePosixPath
 from stack_cfn.blueprints import stack_policy as sp
 from stack_cfn.blueprints.compiler import Compiled, content_name
 from stack_cfn.blueprints.interfaces import ServiceGroup
+from stack_cfn.ship.capabilities import of_operation
 
 MANIFEST = "manifest.json"
 FORMAT = 1
-IAM_TYPES = frozenset({"AWS::IAM::AccessKey", "AWS::IAM::Group", "AWS::IAM::InstanceProfile", "AWS::IAM::Policy", "AWS::IAM::Role",
-                       "AWS::IAM::User", "AWS::IAM::UserToGroupAddition", "AWS::IAM::ManagedPolicy"})
-IAM_NAMES = ("UserName", "RoleName", "GroupName", "InstanceProfileName", "ManagedPolicyName")
 
 
 def text(document: object) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
-
-
-def required_capabilities(files: Mapping[str, str], name: str) -> list[str]:
-    """The capabilities creating the stack of template `name` (nested stacks included) must acknowledge.
-
-    CreateStack / CreateChangeSet, Capabilities (CloudFormation API Reference): IAM resources (AccessKey, Group,
-    InstanceProfile, Policy, Role, User, UserToGroupAddition) need CAPABILITY_IAM, or CAPABILITY_NAMED_IAM when they
-    have custom names (which implies CAPABILITY_IAM); macros (a Transform) need CAPABILITY_AUTO_EXPAND.
-    TODO(lead): unify with the deploy helper's required_capabilities (ship/capabilities.py) when both branches merge."""
-    found: set[str] = set()
-    _capabilities(files, name, found)
-    if "CAPABILITY_NAMED_IAM" in found:
-        found.discard("CAPABILITY_IAM")
-    return sorted(found)
-
-
-def _capabilities(files: Mapping[str, str], name: str, found: set[str]) -> None:
-    template = json.loads(files[name])
-    if template.get("Transform"):
-        found.add("CAPABILITY_AUTO_EXPAND")
-    for resource in template.get("Resources", {}).values():
-        kind, properties = resource.get("Type"), resource.get("Properties", {})
-        if kind == sp.NESTED:
-            _capabilities(files, properties["TemplateURL"], found)
-        elif kind in IAM_TYPES:
-            found.add("CAPABILITY_NAMED_IAM" if any(properties.get(n) for n in IAM_NAMES) else "CAPABILITY_IAM")
 
 
 def nested_keys(compiled: Compiled, prefix: str) -> dict[str, str]:
@@ -93,7 +65,7 @@ def bundle(compiled: Compiled, bodies: Mapping[str, str], top_urls: Mapping[str,
         params = parameters_of(compiled, top, stack)
         tags = {FINGERPRINT_TAG: fingerprint(top_urls[top], params)}  # what `stack-cfn deploy` records: it then sees no change
         documents = sp.policies(compiled.files, top)
-        capabilities = required_capabilities(compiled.files, top)
+        capabilities = list(of_operation(compiled.files, compiled.operations, top))  # ship/capabilities.py: the one derivation
         names = {"template": top, "configuration": f"{stem}.config.json", "parameters": f"{stem}.parameters.json",
                  "tags": f"{stem}.tags.json", "capabilities_file": f"{stem}.capabilities.json", "policy": f"{stem}.policy.json"}
         nested = {path: f"{stem}.{path.replace('/', '.')}.policy.json" for path in documents if path}

@@ -25,7 +25,6 @@ from stack_cfn.model.cidr import SubnetPlan, explicit_plan, parse_vpc_cidr, plan
 from stack_cfn.model.config import StackConfig
 from stack_cfn.model.regions import is_known_region
 from stack_cfn.ship.aws import AwsTarget
-from stack_cfn.ship.deploy import CAPABILITIES
 
 DONE = {"SUCCEEDED", "FAILED", "STOPPED"}
 
@@ -124,6 +123,7 @@ def deploy_stack_set(
     execution_role_name: str | None = None,
     on_progress: Callable[[str], None] = lambda _: None,
     timeout: float = 3600,
+    capabilities: Sequence[str] = (),
 ) -> StackSetResult:
     """Create or update the stack set, add instances for new regions, wait, report each instance."""
     if failure_tolerance < 0 or max_concurrent < 1:
@@ -141,13 +141,13 @@ def deploy_stack_set(
     existing = _describe(cfn, name)
     if existing is None:
         on_progress(f"creating stack set {name}")
-        cfn.create_stack_set(StackSetName=name, TemplateURL=template_url, Capabilities=CAPABILITIES, Parameters=params, **roles)
+        cfn.create_stack_set(StackSetName=name, TemplateURL=template_url, Capabilities=list(capabilities), Parameters=params, **roles)
         have: set[tuple[str, str]] = set()
     else:
         have = {(i["Account"], i["Region"]) for i in _instances(cfn, name)}
         if have:
             on_progress(f"updating stack set {name} in {len(have)} instance(s)")
-            op = cfn.update_stack_set(StackSetName=name, TemplateURL=template_url, Capabilities=CAPABILITIES, Parameters=params,
+            op = cfn.update_stack_set(StackSetName=name, TemplateURL=template_url, Capabilities=list(capabilities), Parameters=params,
                                       OperationPreferences=prefs, **roles)
             _wait(cfn, name, op["OperationId"], on_progress, timeout)
     missing = [r for r in regions if any((a, r) not in have for a in accounts)]
