@@ -178,6 +178,18 @@ def required_capabilities(compiled: Compiled, top: str) -> tuple[str, ...]:
     return of_operation(compiled.files, compiled.operations, top)
 
 
+def root_parameters(args: argparse.Namespace, out: Reporter, target: AwsTarget, cfg: StackConfig, stack: str,
+                    overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """The root's parameters: the container-instance image chosen on purpose (ship/ami.py: kept from the running
+    cluster unless ecs_ami or --refresh-ami says otherwise, so an unrelated change never rolls the fleet), then overrides."""
+    from stack_cfn.ship import ami
+
+    with out.step("choosing the container-instance image", NOTHING_SENT):
+        choice = ami.choose_ecs_ami(target, cfg, stack, refresh=bool(getattr(args, "refresh_ami", False)))
+    out.info(choice.describe())
+    return {**choice.parameters(), **(overrides or {})}
+
+
 def group_parameters(stack: str) -> dict[str, str]:
     from stack_cfn.blueprints.interfaces import ServiceGroup
 
@@ -299,7 +311,8 @@ def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
     uploaded, made = None, []
     try:
         uploaded = _upload(args, out, target, compiled)
-        made.append((stack, _change_set(out, target, stack, uploaded.root_url, {}, "nothing was deployed; what the plan made is removed",
+        made.append((stack, _change_set(out, target, stack, uploaded.root_url, root_parameters(args, out, target, cfg, stack),
+                                        "nothing was deployed; what the plan made is removed",
                                         required_capabilities(compiled, compiled.root)), existed))
         out.plan(made[-1][1])
         say_blocked(out, target, made[-1][1])  # what the stack policies would refuse
@@ -353,7 +366,7 @@ def cmd_deploy(args: argparse.Namespace, out: Reporter, parameters: dict[str, st
     if stale:
         _run(args, out, target, stale, "deleting service groups whose services are placed elsewhere or gone", delete=True)
     _ensure_linked_roles(out, target, compiled)
-    cs = _change_set(out, target, stack, uploaded.root_url, parameters or {},
+    cs = _change_set(out, target, stack, uploaded.root_url, root_parameters(args, out, target, cfg, stack, parameters),
                      f"nothing was deployed; a change set may be left pending on {stack}: the next deploy removes it",
                      required_capabilities(compiled, compiled.root))
     changed = [cs] if not cs.empty else []
@@ -435,7 +448,8 @@ def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
     stack = stack_name_for(args, cfg)
     uploaded = _upload(args, out, target, compiled)
     holders = sorted({_holder(compiled, name) for name in requests}, key=compiled.stacks.index)
-    sets = [_change_set(out, target, compiled.stack_name(top, stack), uploaded.urls[top], {} if top == compiled.root else group_parameters(stack),
+    sets = [_change_set(out, target, compiled.stack_name(top, stack), uploaded.urls[top],
+                        root_parameters(args, out, target, cfg, stack) if top == compiled.root else group_parameters(stack),
                         "nothing was released; a change set may be left pending: the next release or deploy removes it",
                         required_capabilities(compiled, top)) for top in holders]
     sets = [cs for cs in sets if not cs.empty]

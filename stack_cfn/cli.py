@@ -142,9 +142,11 @@ def _aws_commands(command: Command) -> None:
     c = command("plan", app.cmd_plan, "Show what a deploy would add, modify, replace or remove.", aws=True)
     _stack_args(c)
     _bucket_args(c)
+    _ami_args(c)
     c = command("deploy", app.cmd_deploy, "Create or update the stack through a change set and follow it.", aws=True)
     _stack_args(c)
     _bucket_args(c)
+    _ami_args(c)
     c.add_argument("--allow-replace", action=flags.RepeatableNames, type=flags.nonblank, default=[], metavar="NAME",
                    help="for this deploy only, let the stack policy allow replacing or removing NAME (a database, IAM user or protected logical id; repeatable)")
     c = command("outputs", app.cmd_outputs, "Print the stack's front page: network, cluster, each service's URLs, databases, IAM users, alarms.", aws=True)
@@ -200,6 +202,11 @@ def _package_command(command: Command) -> None:
     c.add_argument("-o", "--output", default="dist", help="bundle directory, default %(default)s")
     _stack_args(c)
     _bucket_args(c)
+
+
+def _ami_args(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--refresh-ami", action="store_true",
+                   help="move the container instances to the ECS-optimized image AWS names today (rolls the fleet; default: keep the running image)")
 
 
 def _stack_args(c: argparse.ArgumentParser) -> None:
