@@ -113,6 +113,12 @@ def test_a_release_that_never_becomes_healthy_fails_with_the_reasons(released, m
     assert code == 1 and len(errors) == 1
     assert "ended UPDATE_ROLLBACK_COMPLETE" in errors[0] and "Essential container in task exited" in errors[0]
     assert releases_path(config).read_text() == before, "a failed release is not recorded"
+    # The pending change set carries this (pytest) process's id, alive while later tests run the CLI as subprocesses,
+    # which rightly take it for another run in flight: remove it, as the next run of this process would.
+    cfn = released[1].client("cloudformation")
+    for summary in cfn.list_change_sets(StackName="rel-test").get("Summaries", []):
+        if summary.get("StackName") == "rel-test" and summary["ChangeSetName"].startswith(deploy.CHANGE_SET_PREFIX):
+            cfn.delete_change_set(ChangeSetName=summary["ChangeSetId"])
 
 
 def test_stopped_task_reasons_come_from_ecs() -> None:

@@ -166,7 +166,7 @@ def test_each_stack_gets_a_codepipeline_template_configuration() -> None:
         config = json.loads(files[entry["configuration"]])
         assert set(config) == {"Parameters", "Tags", "StackPolicy"} and config["StackPolicy"] == json.loads(files[entry["policy"]])
         assert json.loads(files[entry["parameters"]]) == [f"{k}={v}" for k, v in config["Parameters"].items()]
-        assert json.loads(files[entry["capabilities_file"]]) == entry["capabilities"] == ["CAPABILITY_IAM"]
+        assert json.loads(files[entry["capabilities_file"]]) == entry["capabilities"] == ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]  # nested stacks: ship/capabilities.py acknowledges AUTO_EXPAND
         assert all(f in files for f in (entry["template"], entry["tags"], *entry["nested_policies"].values()))
     assert json.loads(files["services-2.config.json"])["Parameters"] == {"RootStackName": "shop-prod"}
 

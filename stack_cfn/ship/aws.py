@@ -16,9 +16,6 @@ from stack_cfn.errors import DeployError
 from stack_cfn.model.regions import KNOWN_REGIONS
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-# Seconds to connect and to wait for an answer, for every AWS call: an endpoint that accepts connections and never
-# answers is a one-line error in about this long (times the attempts), never a wait without end (docs/cli.md).
-TIMEOUTS = {"connect_timeout": 5, "read_timeout": 20}
 REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
 
@@ -33,7 +30,8 @@ class Patience:
     connect: int = 5
     read: int = 12
     local_read: int = 120  # moto does a whole stack operation inside ExecuteChangeSet's request
-    probe_attempts: int = 2
+    probe_attempts: int = 3  # sts, the first call: 3 x probe_read + backoff stays under 30 s for a silent endpoint
+    probe_read: int = 5
     attempts: int = 6
     cloudformation_attempts: int = 10
 
@@ -52,7 +50,7 @@ def client_config(service: str, local: bool = False) -> botocore.config.Config:
     if env_mode in ("legacy", "standard", "adaptive"):
         mode = env_mode
     return botocore.config.Config(retries={"max_attempts": attempts, "mode": mode}, connect_timeout=PATIENCE.connect,
-                                  read_timeout=PATIENCE.local_read if local and service != "sts" else PATIENCE.read)
+                                  read_timeout=PATIENCE.probe_read if service == "sts" else PATIENCE.local_read if local else PATIENCE.read)
 
 
 def check_endpoint(url: str, source: str) -> None:
@@ -113,17 +111,15 @@ class AwsTarget:
         return self.session().client(service, region_name=region or self.region, endpoint_url=self.endpoint_url, config=client_config(service, bool(self.endpoint_url)))
 
     def check_reachable(self) -> None:
-        """Fail early, in one line, when the endpoint does not answer (within TIMEOUTS, one attempt) or the region is unknown."""
+        """Fail early, in one line, when the endpoint does not answer (PATIENCE.probe_attempts of PATIENCE.probe_read s) or the region is unknown."""
         known = boto3.session.Session().get_available_regions("cloudformation") + ["us-gov-west-1", "us-gov-east-1", "cn-north-1", "cn-northwest-1"]
         if self.region not in known:
             raise DeployError(f"--region: {self.region!r} is not an AWS region; use one such as us-east-1")
         where, flag = (self.endpoint_url, "--endpoint-url: ") if self.endpoint_url else (f"AWS ({self.region})", "")
-        # One attempt: whether anything answers is said at once (AWS_MAX_ATTEMPTS does not apply to this probe).
-        probe = botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"}, **TIMEOUTS)
         try:
-            self.session().client("sts", region_name=self.region, endpoint_url=self.endpoint_url, config=probe).get_caller_identity()
+            self.client("sts").get_caller_identity()  # client_config("sts"): PATIENCE.probe_attempts of PATIENCE.probe_read s
         except (botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError):
-            raise DeployError(f"{flag}{where} did not answer within {TIMEOUTS['read_timeout']} s; "
+            raise DeployError(f"{flag}{where} did not answer within {PATIENCE.probe_read} s, {PATIENCE.probe_attempts} times; "
                               + ("check the URL, or that the server is an AWS endpoint" if self.endpoint_url else
                                  "check the network, a proxy (HTTPS_PROXY) or the region")) from None
         except botocore.exceptions.ConnectionError:  # refused, no route, a proxy that does not answer
@@ -133,15 +129,26 @@ class AwsTarget:
             raise DeployError(f"--endpoint-url: nothing answers at {self.endpoint_url}; start it (stack-cfn up --local --keep) or fix the URL") from None
         except botocore.exceptions.NoCredentialsError:
             raise DeployError("no AWS credentials found: configure a profile, or try it on a local AWS: stack-cfn up --local") from None
-        except botocore.exceptions.ClientError as exc:
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            if self.endpoint_url and status >= 500:
-                raise DeployError(f"--endpoint-url: {self.endpoint_url} answered HTTP {status}; is it an AWS endpoint (stack-cfn up --local --keep)?") from None
-            raise DeployError(f"AWS rejected the credentials: {' '.join(str(exc.response['Error'].get('Message', exc)).split())}") from None
-        except Exception as exc:  # any other answer that is not AWS's (an HTML page parses to nothing, say)
-            raise DeployError(f"{flag}{where} did not answer as AWS does ({type(exc).__name__}); "
-                              "check the URL (stack-cfn up --local --keep prints one)") from None
+        except Exception as exc:  # an AWS answer, a busy one, or one that is not AWS's (an HTML page parses to nothing, say)
+            raise self._unreachable(exc, where, flag) from None
 
+    def _unreachable(self, exc: Exception, where: str, flag: str) -> DeployError:
+        """Why the first call failed, once its retries ran out: AWS busy (throttled, 5xx, a dropped connection) is said
+        as busy, with a rerun as the fix; an endpoint that never answers as AWS does is said as that."""
+        from stack_cfn.ship.aws_errors import code_of, is_busy, message_of, status_of
+
+        status, code = status_of(exc), code_of(exc)
+        if self.endpoint_url and status >= 500:
+            return DeployError(f"--endpoint-url: {self.endpoint_url} answered HTTP {status}, {PATIENCE.probe_attempts} times: AWS is busy, "
+                               "or it is not an AWS endpoint; rerun, or check the URL (stack-cfn up --local --keep prints one)")
+        if isinstance(exc, botocore.exceptions.ClientError) and is_busy(exc):
+            return DeployError(f"AWS is busy (GetCallerIdentity: {code or status}, after retries); nothing was sent; rerun the command")
+        if isinstance(exc, botocore.exceptions.ClientError):
+            return DeployError(f"AWS rejected the credentials: {message_of(exc)}")
+        if is_busy(exc):
+            return DeployError(f"{flag}{where} dropped the connection or did not answer as AWS does ({type(exc).__name__}), "
+                               f"{PATIENCE.probe_attempts} times: AWS is busy, or it is not an AWS endpoint; rerun, or check the URL")
+        return DeployError(f"{flag}{where} did not answer as AWS does ({type(exc).__name__}); check the URL (stack-cfn up --local --keep prints one)")
 
 def decide_region(flag: str | None, profile: str | None, stated: str | None, default: str) -> tuple[str, str]:
     """The one region of a run, and where it came from. The stack file's `region:` (when it names one), --region, the named

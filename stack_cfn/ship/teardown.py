@@ -12,7 +12,6 @@ ECS sets no new flags), stop protecting new instances, and clear the flag on eve
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import botocore.exceptions
 
@@ -44,7 +43,7 @@ def unblock(target: AwsTarget, stack: str, left: str = "nothing was deleted") ->
             return
         group, cluster = found
         yield from _managed_protection_off(target, group, cluster)
-        yield from _instances_unprotected(target.client("autoscaling"), group)
+        yield from _instances_unprotected(target, group)
 
 
 def _managed_protection_off(target: AwsTarget, group: str, cluster: str) -> Iterator[str]:
@@ -64,7 +63,8 @@ def _managed_protection_off(target: AwsTarget, group: str, cluster: str) -> Iter
                 pass  # an older or local ECS that cannot: the instance flags below are what blocks deletion
 
 
-def _instances_unprotected(autoscaling: Any, group: str) -> Iterator[str]:
+def _instances_unprotected(target: AwsTarget, group: str) -> Iterator[str]:
+    autoscaling = target.client("autoscaling")
     groups = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[group]).get("AutoScalingGroups", [])
     if not groups:
         return
