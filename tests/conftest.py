@@ -87,3 +87,14 @@ def services_by_name(ecs, cluster: str) -> dict[str, dict]:  # noqa: ANN001
     # task definition revision of a family is the service CloudFormation now holds.
     active = sorted((s for s in described if s.get("status") == "ACTIVE"), key=lambda s: int(s["taskDefinition"].rsplit(":", 1)[1]))
     return {s["taskDefinition"].rsplit("/", 1)[1].split(":")[0]: s for s in active}
+
+
+def need(tool: str) -> str:
+    """A command-line tool a test runs (packer, shellcheck): CI installs it (.ci/run), so there its absence fails;
+    on a developer's machine without it the test says what to install."""
+    found = shutil.which(tool)
+    if not found:
+        if os.environ.get("CI"):
+            pytest.fail(f"{tool} is not installed; .ci/run installs it from Debian's archive")
+        pytest.skip(f"{tool} is not installed (apt-get install {tool})")
+    return found

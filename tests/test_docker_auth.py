@@ -12,7 +12,6 @@ import datetime
 import email
 import http.server
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -31,6 +30,7 @@ from stack_cfn.blueprints import get_secret
 from stack_cfn.blueprints.cluster import build_cluster
 from stack_cfn.blueprints.userdata import AUTH_SCRIPT, GET_SECRET
 from stack_cfn.model.config import StackConfig
+from tests.conftest import need
 
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:docker-auth-AbCdEf"
 CREDS = {"AccessKeyId": "AKIDEXAMPLE", "SecretAccessKey": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "Token": "session-token"}
@@ -68,11 +68,7 @@ def test_the_user_data_carries_the_script_and_no_aws_cli() -> None:
 
 
 def test_the_boot_script_is_shellcheck_clean(tmp_path: Path) -> None:
-    found = shutil.which("shellcheck")
-    if not found:
-        if os.environ.get("CI"):
-            pytest.fail("shellcheck is not installed; .ci/run installs it from Debian's archive")
-        pytest.skip("shellcheck is not installed (apt-get install shellcheck)")
+    found = need("shellcheck")
     script = tmp_path / "auth.sh"
     script.write_text(written_files()[AUTH_SCRIPT])
     result = subprocess.run([found, "-s", "sh", str(script)], capture_output=True, text=True, timeout=60)

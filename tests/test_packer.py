@@ -13,17 +13,11 @@ import pytest
 
 from stack_cfn.blueprints.cluster import build_cluster
 from stack_cfn.model.config import StackConfig
+from tests.conftest import need
 
 PACKER = Path(__file__).resolve().parent.parent / "packer"
 
 
-def need(tool: str) -> str:
-    found = shutil.which(tool)
-    if not found:
-        if os.environ.get("CI"):
-            pytest.fail(f"{tool} is not installed; .ci/run installs it from Debian's archive")
-        pytest.skip(f"{tool} is not installed (apt-get install {tool})")
-    return found
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
