@@ -112,8 +112,7 @@ class AwsTarget:
 
     def check_reachable(self) -> None:
         """Fail early, in one line, when the endpoint does not answer (PATIENCE.probe_attempts of PATIENCE.probe_read s) or the region is unknown."""
-        known = boto3.session.Session().get_available_regions("cloudformation") + ["us-gov-west-1", "us-gov-east-1", "cn-north-1", "cn-northwest-1"]
-        if self.region not in known:
+        if self.region not in KNOWN_REGIONS:  # the one list (model/regions.py; a test keeps it equal to botocore's)
             raise DeployError(f"--region: {self.region!r} is not an AWS region; use one such as us-east-1")
         where, flag = (self.endpoint_url, "--endpoint-url: ") if self.endpoint_url else (f"AWS ({self.region})", "")
         try:
