@@ -661,7 +661,7 @@ def cmd_package(args: argparse.Namespace, out: Reporter) -> int:
     """Upload the nested templates and write the bundle a pipeline deploys without stack-cfn (ship/package.py)."""
     from stack_cfn.blueprints.compiler import content_name
     from stack_cfn.ship import package
-    from stack_cfn.ship.deploy import s3_url
+    from stack_cfn.ship.deploy import nested_keys, s3_url
     from stack_cfn.ship.files import check_target
 
     cfg = load(args, out)
@@ -671,7 +671,7 @@ def cmd_package(args: argparse.Namespace, out: Reporter) -> int:
     target = target_for(args, cfg, out)
     stack = stack_name_for(args, cfg)
     uploaded = _upload(args, out, target, compiled)
-    bodies = package.packaged(compiled, {name: s3_url(target, uploaded.bucket, key) for name, key in package.nested_keys(compiled, args.prefix).items()})
+    bodies = package.packaged(compiled, {name: s3_url(target, uploaded.bucket, key) for name, key in nested_keys(compiled, args.prefix).items()})
     for top, body in bodies.items():
         if not uploaded.urls[top].endswith("/" + content_name(Path(top).stem, body)):
             raise DeployError(f"{top}: the packaged template differs from the one uploaded; package again")

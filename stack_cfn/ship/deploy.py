@@ -56,6 +56,11 @@ def s3_url(target: AwsTarget, bucket: str, key: str) -> str:
     return f"https://{bucket}.s3.{target.region}.amazonaws.com/{key}"
 
 
+def nested_keys(compiled: Compiled, prefix: str) -> dict[str, str]:
+    """The S3 key of each nested template: content-addressed, so an unchanged one is not sent again (package names them alike)."""
+    return {name: f"{prefix}/{content_name(PurePosixPath(name).stem, body)}" for name, body in compiled.files.items() if name not in compiled.stacks}
+
+
 def upload(target: AwsTarget, compiled: Compiled, bucket: str, prefix: str = "stack-cfn", create_bucket: bool = False) -> Uploaded:
     """Put every template under a content-addressed key; unchanged ones are not sent again. Top-level
     templates (the root, service groups) get their nested TemplateURLs rewritten to the uploaded ones."""
@@ -63,7 +68,7 @@ def upload(target: AwsTarget, compiled: Compiled, bucket: str, prefix: str = "st
     s3 = target.client("s3")
     with busy_means("S3 CreateBucket", "nothing was uploaded"):
         created = _ensure_bucket(s3, target, bucket, create_bucket)
-    keys = {name: f"{prefix}/{content_name(PurePosixPath(name).stem, body)}" for name, body in compiled.files.items() if name not in compiled.stacks}
+    keys = nested_keys(compiled, prefix)
     urls = {name: s3_url(target, bucket, key) for name, key in keys.items()}
     bodies = dict(compiled.files)
     for top in compiled.stacks:

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 
 from stack_cfn.blueprints import stack_policy as sp
-from stack_cfn.blueprints.compiler import Compiled, content_name
+from stack_cfn.blueprints.compiler import Compiled
 from stack_cfn.blueprints.interfaces import ServiceGroup
 from stack_cfn.ship.capabilities import of_operation
 
@@ -34,11 +34,6 @@ FORMAT = 1
 
 def text(document: object) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
-
-
-def nested_keys(compiled: Compiled, prefix: str) -> dict[str, str]:
-    """The S3 key of each nested template, as `deploy.upload` names it (content-addressed)."""
-    return {name: f"{prefix}/{content_name(PurePosixPath(name).stem, body)}" for name, body in compiled.files.items() if name not in compiled.stacks}
 
 
 def packaged(compiled: Compiled, urls: Mapping[str, str]) -> dict[str, str]:
