@@ -119,7 +119,9 @@ def settle(cfn: Any, stack_name: str) -> Iterator[str]:
                 if not is_gone(exc):
                     raise
             yield f"removed change set {summary['ChangeSetName']} left pending on {stack_name} by an earlier run"
-    if stack_status(cfn, stack_name) == "REVIEW_IN_PROGRESS" and not [s for s in _summaries(cfn, stack_name) if not is_ours(s)]:
+    # Our leftovers are gone by now: a change set still there, ours or not, belongs to a run that started since (a
+    # concurrent first deploy's shell), so the shell is deleted only when it holds none at all.
+    if stack_status(cfn, stack_name) == "REVIEW_IN_PROGRESS" and not _summaries(cfn, stack_name):
         cfn.delete_stack(StackName=stack_name)
         _wait_gone(cfn, stack_name)
         yield f"removed the empty stack {stack_name} (REVIEW_IN_PROGRESS) an interrupted first deploy left"
