@@ -571,7 +571,7 @@ def cmd_roll(args: argparse.Namespace, out: Reporter) -> int:
     stack = stack_name_for(args, cfg)
     with out.step("reading the cluster", "nothing was changed"):
         group, cluster = roll.read_cluster(target, stack)
-        image = roll.target_image(target, args.ami, cfg.ecs_ami)
+        image = roll.target_image(target, args.ami, cfg.ecs_ami, cfg.ecs_architecture)
         plan = roll.plan_roll(roll.read_instances(target, group, cluster), image, cfg.ecs_min_size, group)
     sys.stdout.write(json.dumps(plan.as_dict(), sort_keys=True) + "\n" if args.json else roll.plan_text(plan))  # ids never cut to a width
     return 0
