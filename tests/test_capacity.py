@@ -15,6 +15,7 @@ import pytest
 from stack_cfn.blueprints.cluster import build_cluster
 from stack_cfn.blueprints.compiler import compile_stack
 from stack_cfn.blueprints.interfaces import ECS_AMI_SSM, ECS_ARM64_AMI_SSM, Cluster
+from stack_cfn.blueprints.userdata import SPOT_DRAINING
 from stack_cfn.errors import ConfigError
 from stack_cfn.model import aws_facts as F
 from stack_cfn.model import offerings
@@ -203,3 +204,14 @@ def test_packer_builds_arm64_too(tmp_path: Path) -> None:
     bad.write_text(json.dumps({"architecture": "aarch64"}))
     result = run(str(bad))
     assert result.returncode != 0 and "is not x86_64 or arm64" in result.stderr
+
+
+def test_spot_instances_drain_on_an_interruption_notice() -> None:
+    """ECS developer guide, "Configuring Amazon ECS Linux container instances to receive Spot Instance notices": Spot
+    Instance draining is off by default; ECS_ENABLE_SPOT_INSTANCE_DRAINING=true in ecs.config turns it on. Only with Spot."""
+    def user_data(cfg: StackConfig) -> str:
+        return str(cluster(cfg)["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"][0])
+
+    assert SPOT_DRAINING == "ECS_ENABLE_SPOT_INSTANCE_DRAINING=true"
+    assert f"\n      {SPOT_DRAINING}\n" in user_data(stack(**MIXED, ecs_spot=SpotConfig()))
+    assert SPOT_DRAINING not in user_data(stack(**MIXED))

@@ -81,7 +81,7 @@ def build_cluster(cfg: StackConfig) -> Template:
     name = Ref(cluster)  # the cluster's name, whichever way it was chosen
     sg = _security_group(t, p, cfg)
     role, profile = _instance_role(t, p, name)
-    launch_template = _launch_template(t, p, sg, profile, name, docker_volume=bool(cfg.ecs_ami))
+    launch_template = _launch_template(t, p, sg, profile, name, docker_volume=bool(cfg.ecs_ami), spot=cfg.ecs_spot is not None)
     managed = cfg.ecs_scaling == "managed"
     # No DesiredCapacity: CloudFormation sends it with every update of the group, resetting what scaling chose
     # (AWS::AutoScaling::AutoScalingGroup, DesiredCapacity: "defaults to the minimum size" when absent). The group
@@ -146,7 +146,7 @@ def _service_role(t: Template, p: Declared) -> iam.Role:
 
 
 def _launch_template(t: Template, p: Declared, sg: ec2.SecurityGroup, profile: iam.InstanceProfile, cluster: Ref,
-                     docker_volume: bool) -> ec2.LaunchTemplate:
+                     docker_volume: bool, spot: bool = False) -> ec2.LaunchTemplate:
     """The instances' launch template. The docker volume (/dev/xvdcz) only with a custom AMI: packer/'s image mounts it
     at /var/lib/docker (stack-cfn-docker-volume.service); the stock ECS-optimized AL2023 image never does and keeps
     docker on its root volume, so there the volume would be paid for and unused."""
@@ -165,7 +165,7 @@ def _launch_template(t: Template, p: Declared, sg: ec2.SecurityGroup, profile: i
             IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(profile, "Arn")),
             KeyName=If(HAS_KEY_NAME, p[C.KeyName], NoValue),
             SecurityGroupIds=[Ref(sg)],
-            UserData=Base64(user_data()),
+            UserData=Base64(user_data(spot)),
             BlockDeviceMappings=volumes,
             # Hop limit 1: bridge-mode containers, one hop further, get no token (unless allow_container_imds).
             MetadataOptions=ec2.MetadataOptions(HttpTokens="required", HttpPutResponseHopLimit=If(ALLOW_CONTAINER_IMDS, 2, 1), HttpEndpoint="enabled"),
