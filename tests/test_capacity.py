@@ -19,6 +19,7 @@ from stack_cfn.blueprints.userdata import SPOT_DRAINING
 from stack_cfn.errors import ConfigError
 from stack_cfn.model import aws_facts as F
 from stack_cfn.model import offerings
+from stack_cfn.model.aws_checks import check_aws_rules
 from stack_cfn.model.capacity import SpotConfig, architecture_of
 from stack_cfn.model.config import StackConfig
 from stack_cfn.model.loading import parse_config
@@ -215,3 +216,13 @@ def test_spot_instances_drain_on_an_interruption_notice() -> None:
     assert SPOT_DRAINING == "ECS_ENABLE_SPOT_INSTANCE_DRAINING=true"
     assert f"\n      {SPOT_DRAINING}\n" in user_data(stack(**MIXED, ecs_spot=SpotConfig()))
     assert SPOT_DRAINING not in user_data(stack(**MIXED))
+
+
+def test_each_type_is_checked_in_every_target_region() -> None:
+    """`stack-cfn check --region R` and StackSets judge each region: m7i.large is not offered in ca-west-1 (cfn-lint's
+    Price List data), so the second type of this list is refused there, naming one the region offers."""
+    cfg = stack(ecs_instance_types=("m6i.large", "m7i.large"))
+    if "m7i.large" in offerings.ec2_types("ca-west-1") or not offerings.has_data("ca-west-1"):
+        pytest.fail("cfn-lint's data changed: pick another type missing from one region")
+    with pytest.raises(ConfigError, match=r"^ecs_instance_types\[1\]: m7i.large is not offered in ca-west-1; use "):
+        check_aws_rules(cfg, "ca-west-1")

@@ -76,10 +76,6 @@ def is_mixed(types: tuple[str, ...], spot: SpotConfig | None) -> bool:
     return len(types) > 1 or spot is not None
 
 
-def instance_types_field(cfg: Any) -> str:
-    return "ecs_instance_types" if cfg.ecs_instance_types else "ecs_instance_type"
-
-
 def _both_given(cfg: Any) -> bool:
     """ecs_instance_type changed from its default beside a list that does not start with it: which one is meant?"""
     default = cfg.__dataclass_fields__["ecs_instance_type"].default
