@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from troposphere import Template
 
-from stack_cfn.blueprints.compiler import compile_generic, compile_stack, nested_layers
+from stack_cfn.blueprints.compiler import compile_generic, compile_stack, instances
 from stack_cfn.blueprints.contract import Contract, ContractError, Out, Param, Wired
 from stack_cfn.blueprints.interfaces import Bastion, Cluster, Ingress, IngressShape, Network, Root, Service, ServiceGroup
+from stack_cfn.blueprints.registry import ROOT_CONTRACT, ROOT_NESTED
 from stack_cfn.blueprints.root import Nested, build_root
 from stack_cfn.model.alarms import AlarmsConfig, ServiceAlarms
 from stack_cfn.model.config import ServiceAutoScaling, ServiceConfig, StackConfig
@@ -181,7 +182,7 @@ def test_an_output_nobody_produces_is_a_build_time_error() -> None:
     cfg = StackConfig(name="a", environment="b", key_name="k")
     consumer = Nested(Consumer, "ConsumerStack", Template(), "consumer.json", cfg)
     with pytest.raises(ContractError, match="Orphan.Missing is wired into a template, but no nested stack of this root produces it"):
-        build_root(nested_layers(cfg), [consumer])
+        build_root(cfg=cfg, nested=instances(cfg, {}, {}, ROOT_NESTED), placed=[consumer], outputs=ROOT_CONTRACT)
 
 
 def test_stacksets_name_the_networks_parameters_from_its_declaration() -> None:

@@ -62,11 +62,13 @@ class RootName:
 
 
 @dataclass(frozen=True)
-class FromDatabase:
-    """An output of the index-th database a service names; standalone, imported as `<StackName>-<database>-<output>`."""
+class FromModule:
+    """An output of one instance of another module: the one `instance(shape)` names (e.g. the index-th database a
+    service names); the root wires its nested stack's output, standalone it is imported as `<StackName>-<instance>-<output>`."""
 
-    index: int
     output: Out
+    instance: Callable[[Shape], str]  # the producing instance's name (Nested.name), read from the consumer's shape
+    named_by: Param  # the consumer's parameter holding that name: a standalone template imports <StackName>-<its value>-<output>
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ class Assigned:
     """A value the compiler assigns when it places the service (its shared load balancer, its rule priority)."""
 
 
-Supply = FromConfig | Wired | PerService | RootName | FromDatabase | Assigned
+Supply = FromConfig | Wired | PerService | RootName | FromModule | Assigned
 
 
 # ---------------------------------------------------------------- rows
@@ -183,14 +185,23 @@ class Contract:
     logical_id: ClassVar[str] = ""  # its nested stack in the root
     filename: ClassVar[str] = ""
     present: ClassVar[Callable[[Shape], bool]] = staticmethod(always)  # whether a stack of this shape nests it
+    variants: ClassVar[tuple[type[Contract], ...]] = ()  # rows of registered variants (registry.py), each row with its own `when`
 
     @classmethod
     def params(cls) -> list[Param | ParamFamily]:
-        return [v for k in _names(cls) if isinstance(v := getattr(cls, k), Param | ParamFamily)]
+        own = [v for k in _names(cls) if isinstance(v := getattr(cls, k), Param | ParamFamily)]
+        return [*own, *(p for v in cls.variants for p in v.params())]
 
     @classmethod
     def outputs(cls) -> list[Out]:
-        return [v for k in _names(cls) if isinstance(v := getattr(cls, k), Out)]
+        own = [v for k in _names(cls) if isinstance(v := getattr(cls, k), Out)]
+        return [*own, *(o for v in cls.variants for o in v.outputs())]
+
+    @classmethod
+    def owns(cls, row: Param | ParamFamily | Out) -> bool:
+        """Whether the row is this contract's: declared by it, a base contract, one of its variants, or borrowed into it."""
+        owners = [*cls.__mro__, *cls.variants]
+        return row.owner in owners or any(row is r for r in (*cls.params(), *cls.outputs()))
 
     @classmethod
     def declared(cls, shape: Shape) -> list[Param]:
@@ -213,6 +224,9 @@ class Declared:
         self.names = names
 
     def __getitem__(self, param: Param) -> Ref:
+        if not self.contract.owns(param):
+            owner = param.owner.__name__ if param.owner else "no contract"
+            raise ContractError(f"{param.name} is {owner}'s parameter, not {self.contract.__name__}'s: a {self.contract.__name__} template cannot refer to it")
         if param.name not in self.names:
             raise ContractError(f"{self.contract.__name__} does not declare {param.name} for this shape")
         return Ref(param.name)

@@ -15,7 +15,7 @@ from typing import Any
 from troposphere import Template, cloudformation
 
 from stack_cfn.blueprints.common import new_template
-from stack_cfn.blueprints.contract import Assigned, ContractError, Declared, FromDatabase, Param, PerService, RootName, Wired, declare
+from stack_cfn.blueprints.contract import Assigned, ContractError, Declared, FromModule, Param, PerService, RootName, Wired, declare
 from stack_cfn.blueprints.interfaces import ServiceGroup
 from stack_cfn.blueprints.root import Nested
 from stack_cfn.model.config import StackConfig
@@ -45,6 +45,6 @@ def _supply(param: Param, child: Nested, p: Declared) -> Any:
         return param.value_for(child.shape)
     if isinstance(supply, Assigned):
         return child.assigned[param.name]
-    if isinstance(supply, Wired | FromDatabase):
+    if isinstance(supply, Wired | FromModule):
         return None
     raise ContractError(f"a service group cannot supply {param.name} of {child.logical_id}")

@@ -14,7 +14,7 @@ from typing import Any
 
 from troposphere import Ref, Region
 
-from stack_cfn.blueprints.contract import Assigned, Contract, FromDatabase, Out, Param, ParamFamily, PerService, RootName, Wired
+from stack_cfn.blueprints.contract import Assigned, Contract, FromModule, Out, Param, ParamFamily, PerService, RootName, Wired
 from stack_cfn.model import alarms as ALARM
 from stack_cfn.model import rules as R
 from stack_cfn.model.data import IAM_USER_NAME
@@ -477,6 +477,6 @@ def database_params(svc: object) -> list[Param]:
     for i, _ in enumerate(getattr(svc, "databases", ())):  # noqa: B007
         out.append(dataclasses.replace(database_param(i), supply=PerService(), value=lambda svc, i=i: svc.databases[i]))
         for label, output in zip(DATABASE_LABELS, DATABASE_OUTPUTS, strict=True):
-            out.append(Param(f"Database {i + 1}: {output.description}; empty imports it", default="", supply=FromDatabase(i, output),
+            out.append(Param(f"Database {i + 1}: {output.description}; empty imports it", default="", supply=FromModule(output, lambda svc, i=i: svc.databases[i], database_param(i)),
                              name=database_value_name(i, label), owner=Service))
     return out

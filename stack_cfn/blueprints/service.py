@@ -17,16 +17,33 @@ services alike in structure share one template file.
 
 from __future__ import annotations
 
+import dataclasses
+
 from troposphere import Equals, GetAtt, If, Join, Not, Tags, Template, applicationautoscaling, ecs, route53
 
 from stack_cfn.blueprints.alarms import service_alarms
 from stack_cfn.blueprints.common import emit, is_true, new_template
-from stack_cfn.blueprints.contract import PerService, declare
+from stack_cfn.blueprints.contract import FROM_SETTING, Param, PerService, declare
 from stack_cfn.blueprints.interfaces import Service as S
 from stack_cfn.blueprints.loadbalancer import Balancer, add_balancer, fqdn
 from stack_cfn.blueprints.parts import Parts, wiring_values
 from stack_cfn.blueprints.task import add_task
 from stack_cfn.model.config import ServiceConfig
+
+
+def per_service_settings() -> dict[str, bool]:
+    """Settings that only fill a service template's parameters, each with whether the template depends on its presence:
+    a parameter without a default (Port) exists whatever its value, but the builder may ask whether the setting is set."""
+    return {p.setting: p.default is None for p in S.params()
+            if isinstance(p, Param) and isinstance(p.supply, PerService) and p.setting and p.value is None and p.default in (FROM_SETTING, None)}
+
+
+def shape_key(svc: ServiceConfig) -> str:
+    """What a service template's bytes depend on: every setting but those that only fill its parameters."""
+    per_service = per_service_settings()
+    return repr([(f.name, (getattr(svc, f.name) is not None) if per_service[f.name] else None) if f.name in per_service else (f.name, getattr(svc, f.name))
+                 for f in dataclasses.fields(svc)])
+
 
 HAS_DNS_NAME = "HasDnsName"
 HAS_EXTERNAL_ZONE = "HasExternalZone"

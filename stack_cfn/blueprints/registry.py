@@ -1,0 +1,205 @@
+"""Every module of a stack, declared once, in deploy order: the one place a module is registered.
+
+A module is one `Module` row: its `name`, its `contract` (the template
+interface, declared beside its builder), its `build` (shape -> Template), the
+`instances` a StackConfig has of it (0..n shapes), each instance's `name`,
+`logical_id` and file `stem`, how it is `placed`, its `generic` drop-in
+templates for templates/ (file name -> shape), and its docs `summary` and
+`diagram` entry. The compiler (compile_stack, compile_generic), the root, the
+placement, the reference docs, the diagram and the contract tests iterate
+`MODULES`; none of them names a module.
+
+Placement:
+- `ROOT_NESTED`: nested in the root, counted in the root's room before any unit
+  (network, cluster, bastion, the shared load balancers, databases, IAM users).
+  With `fixed_file` its template is `<stem>.json` (a layer, one per stack);
+  otherwise content-addressed `<stem>-<hash>.json` (alike instances share a file).
+- `PLACED`: a unit costed by its resources, which model/placement.py puts in the
+  root or in a service-group stack (services/jobs); content-addressed.
+
+Taking another module's output: a contract row with
+`supply=FromModule(Other.out.X, lambda shape: <name of the instance it takes it from>)`;
+the root wires `GetAtt(<that instance>, Outputs.X)`, a standalone template or a
+service group imports `<StackName>-<instance>-X` (see contract.py).
+
+How to add a module (e.g. scheduled jobs):
+1. its model: `model/jobs.py` (a frozen config dataclass; a StackConfig field holding them);
+2. its blueprint: `blueprints/job.py` with its contract (a `Contract` subclass beside
+   the builder; `DataLayer`/`Layer` rows to share, `FromModule` to take a database's outputs)
+   and `build_job(shape) -> Template`;
+3. ONE line in `MODULES` below, e.g.
+   `Module("job", Job, build_job, instances=lambda c, _: c.jobs, placed=PLACED, logical_id=lambda j: j.logical_id,
+           stem=lambda j: "job", generic=lambda: {"job.json": GENERIC_JOB}, summary="a container on a schedule"),`
+   (`name=` of an instance defaults to `shape.name`).
+
+Variants of a module (e.g. the service's launch type): a `Variant` adds contract
+rows (each with its own `when`, the variant's predicate) and builder parts
+(`part(template, shape, declared)` called after the module's own builder when the
+variant's `applies(shape)`); register it with ONE line in `VARIANTS`:
+   `Variant("fargate", "service", rows=FargateRows, applies=lambda s: s.launch_type == "fargate", parts=(fargate_part,)),`
+`rows` is a Contract subclass whose Param/Out rows are added to the module's
+contract (`variant_rows`); its builder parts are applied by `build` (`built`).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from troposphere import Template
+
+from stack_cfn.blueprints.bastion import build_bastion
+from stack_cfn.blueprints.cluster import build_cluster
+from stack_cfn.blueprints.contract import Contract, Declared
+from stack_cfn.blueprints.database import build_database
+from stack_cfn.blueprints.iam_user import build_iam_user
+from stack_cfn.blueprints.ingress import build_ingress
+from stack_cfn.blueprints.interfaces import Bastion, Cluster, Database, IamUser, Ingress, IngressShape, Network, Root, Service
+from stack_cfn.blueprints.network import build_network
+from stack_cfn.blueprints.service import build_service, shape_key
+from stack_cfn.model.config import ServiceConfig, StackConfig
+from stack_cfn.model.data import DatabaseConfig, DatabaseShape, IamUserConfig, IamUserShape
+from stack_cfn.model.placement import Placement, Seat, seat
+
+
+class Placed(enum.Enum):
+    ROOT_NESTED = "nested in the root"
+    PLACED = "placed in the root or a service group, by its resources"
+
+
+ROOT_NESTED = Placed.ROOT_NESTED
+PLACED = Placed.PLACED
+
+Seats = Mapping[str, Seat]
+
+
+@dataclass(frozen=True)
+class Module:
+    """One module of a stack: see the module docstring."""
+
+    name: str
+    contract: type[Contract]
+    build: Callable[[Any], Template]
+    instances: Callable[[StackConfig, Seats], Sequence[Any]]
+    placed: Placed
+    logical_id: Callable[[Any], str]
+    stem: Callable[[Any], str]
+    generic: Callable[[], Mapping[str, Any]]
+    summary: str
+    fixed_file: bool = False  # `<stem>.json`, one per stack, instead of content-addressed
+    instance_name: Callable[[Any], str] = lambda shape: str(shape.name)
+    key: Callable[[Any], str] | None = None  # alike instances (equal keys) are built once
+    assigned: Callable[[Any, Seats], Mapping[str, Any]] = lambda shape, seats: {}
+    diagram: str = ""  # a line of the docs' module list (the diagram draws each family itself, see docs.py)
+
+
+def layer(name: str, contract: type[Contract], build: Callable[[Any], Template], summary: str,
+          instances: Callable[[StackConfig, Seats], Sequence[Any]] | None = None,
+          generic: Callable[[], Mapping[str, Any]] | None = None) -> Module:
+    """A layer: one fixed-name template per stack (contract.filename, contract.logical_id), present as the contract says."""
+    stem = contract.filename.removesuffix(".json")
+    return Module(name, contract, build, instances or (lambda cfg, seats: [cfg] if contract.present(cfg) else []), ROOT_NESTED,
+                  logical_id=lambda shape: contract.logical_id, stem=lambda shape: stem, fixed_file=True,
+                  generic=generic or (lambda: {contract.filename: GENERIC_CONFIG}), summary=summary,
+                  instance_name=lambda shape: name)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A variant of a module (e.g. a launch type): contract rows and builder parts, applied where `applies(shape)`."""
+
+    name: str
+    module: str
+    rows: type[Contract] | None = None
+    applies: Callable[[Any], bool] = lambda shape: False
+    parts: tuple[Callable[[Template, Any, Declared], None], ...] = field(default=())
+
+
+# ---------------------------------------------------------------- generic shapes of templates/
+
+GENERIC_CONFIG = StackConfig(name="stack", environment="prod")
+GENERIC_SERVICES: Mapping[str, ServiceConfig] = {
+    "service.json": ServiceConfig(name="service", image="image", port=80),
+    "web-service.json": ServiceConfig(name="web", image="image", port=80, kind="web-service",
+                                      ssl_certificate_id="arn:aws:acm:us-west-2:123456789012:certificate/00000000-0000-0000-0000-000000000000"),
+    "worker.json": ServiceConfig(name="worker", image="image", kind="worker"),
+    "shared-service.json": ServiceConfig(name="service", image="image", port=80, load_balancer="shared"),  # behind ingress.json's internal ALB
+}
+GENERIC_DATABASES = {
+    "rds.json": DatabaseShape(DatabaseConfig(name="db"), production=False),
+    "rds-cluster.json": DatabaseShape(DatabaseConfig(name="db", engine="aurora-postgresql"), production=False),
+}
+GENERIC_USER = IamUserShape(IamUserConfig(name="user", policies=("arn:aws:iam::aws:policy/ReadOnlyAccess",)), "stack-prod")
+
+
+def service_seats(cfg: StackConfig, recorded: Placement) -> dict[str, Seat]:
+    """Each service behind the shared load balancers: its seat (kept from the placement file, new ones added)."""
+    return seat([(s.name, "public" if s.kind == "web-service" else "internal") for s in cfg.shared_services], recorded.seats)
+
+
+def _ingress(cfg: StackConfig, seats: Seats) -> list[IngressShape]:
+    if not Ingress.present(cfg):
+        return []
+    seated = Placement(seats=seats)
+    return [IngressShape(cfg, internal=seated.balancers("internal"), public=seated.balancers("public"))]
+
+
+def _seat(svc: ServiceConfig, seats: Seats) -> dict[str, Any]:
+    at = seats.get(svc.name)
+    return {Service.BalancerIndex.name: at.index, Service.RulePriority.name: at.priority} if at else {}
+
+
+# ---------------------------------------------------------------- the registry, in deploy order
+
+MODULES: tuple[Module, ...] = (
+    layer("network", Network, build_network, "VPC, subnets per AZ, NAT, private DNS zone, log bucket"),
+    layer("cluster", Cluster, build_cluster, "ECS cluster, its Auto Scaling group and capacity provider"),
+    layer("bastion", Bastion, build_bastion, "a bastion host for SSH and Session Manager"),
+    layer("ingress", Ingress, build_ingress, "shared internal and public load balancers", instances=_ingress,
+          generic=lambda: {Ingress.filename: IngressShape(GENERIC_CONFIG, internal=1, public=1)}),
+    Module("database", Database, build_database, lambda c, _: [DatabaseShape(db, c.is_production) for db in c.databases], ROOT_NESTED,
+           logical_id=lambda s: s.db.logical_id, stem=lambda s: "rds-cluster" if s.db.is_cluster else "rds", generic=lambda: GENERIC_DATABASES,
+           instance_name=lambda s: s.db.name, summary="an RDS instance or Aurora cluster, its password kept by RDS"),
+    Module("iam_user", IamUser, build_iam_user, lambda c, _: [IamUserShape(u, f"{c.name}-{c.environment}") for u in c.iam_users], ROOT_NESTED,
+           logical_id=lambda s: s.user.logical_id, stem=lambda s: "iam-user", generic=lambda: {"iam-user.json": GENERIC_USER},
+           summary="an IAM user, its policies and an access key in Secrets Manager"),
+    Module("service", Service, build_service, lambda c, _: c.services, PLACED, logical_id=lambda s: s.logical_id, stem=lambda s: s.kind,
+           generic=lambda: GENERIC_SERVICES, key=shape_key, assigned=_seat,
+           summary="an ECS service: service (internal), web-service (public) or worker, with its own, a shared or a classic load balancer"),
+)
+
+VARIANTS: tuple[Variant, ...] = ()
+
+ROOT_CONTRACT: type[Contract] = Root  # the root's own outputs
+
+
+def _register_variants() -> None:
+    """Each variant's rows join its module's contract (Contract.variants), so declare() and the root see them."""
+    for v in VARIANTS:
+        contract = module(v.module).contract
+        if v.rows is not None and v.rows not in contract.variants:
+            contract.variants = (*contract.variants, v.rows)
+
+
+def built(m: Module, shape: Any) -> Template:
+    """An instance's template: the module's builder, then the parts of each variant that applies to the shape."""
+    t = m.build(shape)
+    for v in VARIANTS:
+        if v.module == m.name and v.applies(shape):
+            for part in v.parts:
+                part(t, shape, Declared(m.contract, set(t.parameters)))
+    return t
+
+
+def module(name: str) -> Module:
+    return next(m for m in MODULES if m.name == name)
+
+
+def variant_rows(module_name: str) -> list[type[Contract]]:
+    """The contract classes the variants of a module add rows from."""
+    return [v.rows for v in VARIANTS if v.module == module_name and v.rows is not None]
+
+
+_register_variants()
