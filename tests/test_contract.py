@@ -9,11 +9,17 @@ from pathlib import Path
 import pytest
 from troposphere import Template
 
+from stack_cfn.blueprints.bastion_contract import Bastion
+from stack_cfn.blueprints.cluster_contract import Cluster
 from stack_cfn.blueprints.compiler import compile_generic, compile_stack, instances
 from stack_cfn.blueprints.contract import Contract, ContractError, Out, Param, Wired
-from stack_cfn.blueprints.interfaces import Bastion, Cluster, Ingress, IngressShape, Network, Root, Service, ServiceGroup
+from stack_cfn.blueprints.group import ServiceGroup
+from stack_cfn.blueprints.ingress_contract import Ingress, IngressShape
+from stack_cfn.blueprints.network_contract import Network
 from stack_cfn.blueprints.registry import ROOT_CONTRACT, ROOT_NESTED
 from stack_cfn.blueprints.root import Nested, build_root
+from stack_cfn.blueprints.root_contract import Root
+from stack_cfn.blueprints.service_contract import Service
 from stack_cfn.model.alarms import AlarmsConfig, ServiceAlarms
 from stack_cfn.model.config import ServiceAutoScaling, ServiceConfig, StackConfig
 from stack_cfn.ship.stackset import region_mapping, region_plans
@@ -174,10 +180,11 @@ def test_the_root_passes_each_child_exactly_what_it_declares() -> None:
 
 def test_an_output_nobody_produces_is_a_build_time_error() -> None:
     class Orphan(Contract):
-        Missing = Out("declared, but no nested stack produces it")
+        class Outputs:
+            Missing = Out("declared, but no nested stack produces it")
 
     class Consumer(Contract):
-        Needs = Param("wired to an output no layer of this root has", supply=Wired(lambda s: Orphan.Missing))
+        Needs = Param("wired to an output no layer of this root has", supply=Wired(lambda s: Orphan.Outputs.Missing))
 
     cfg = StackConfig(name="a", environment="b", key_name="k")
     consumer = Nested(Consumer, "ConsumerStack", Template(), "consumer.json", cfg)

@@ -1,7 +1,9 @@
 """The machinery of a template interface declared once, as data.
 
 A contract is a class whose attributes are the template's parameters (`Param`,
-or `ParamFamily` for one per AZ) and outputs (`Out`). Each row says the
+or `ParamFamily` for one per AZ) and whose nested `class Outputs:` holds its
+outputs (`Out`): two namespaces, so `Network.Cidr` (parameter) and
+`Network.Outputs.Cidr` (output) render under the same CloudFormation name. Each row says the
 parameter's CloudFormation type, its constraint (the model rule of its
 setting), its default (the setting's value), how its value is supplied when
 the template is nested (`FromConfig`, `Wired` to another layer's output,
@@ -194,8 +196,19 @@ class Contract:
 
     @classmethod
     def outputs(cls) -> list[Out]:
-        own = [v for k in _names(cls) if isinstance(v := getattr(cls, k), Out)]
+        own = [v for klass in cls.__mro__[::-1] for v in vars(vars(klass).get("Outputs", object)).values() if isinstance(v, Out)]
         return [*own, *(o for v in cls.variants for o in v.outputs())]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Outputs live in the contract's own namespace, `class Outputs:` (so an output may share a parameter's name:
+        `Network.Cidr` is the parameter, `Network.Outputs.Cidr` the output); each is owned by the contract."""
+        super().__init_subclass__(**kwargs)
+        misplaced = [k for k, v in vars(cls).items() if isinstance(v, Out)]
+        if misplaced:
+            raise ContractError(f"{cls.__name__} declares outputs {misplaced} beside its parameters: put them in its `class Outputs:`")
+        for row in vars(vars(cls).get("Outputs", object)).values():
+            if isinstance(row, Out):
+                object.__setattr__(row, "owner", cls)
 
     @classmethod
     def owns(cls, row: Param | ParamFamily | Out) -> bool:
@@ -244,9 +257,9 @@ def declare(t: Template, contract: type[Contract], shape: Shape) -> Declared:
 
 
 def _named(row: Any, owner: type, attribute: str) -> None:
-    """A row takes its attribute's name; a trailing _ lets an output share a parameter's name (Cidr_ is Cidr)."""
+    """A row takes its attribute's name (an output's owner is then set to its contract by Contract.__init_subclass__)."""
     if not row.name:
-        object.__setattr__(row, "name", attribute.rstrip("_"))
+        object.__setattr__(row, "name", attribute)
         object.__setattr__(row, "owner", owner)
 
 

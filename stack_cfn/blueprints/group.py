@@ -15,10 +15,21 @@ from typing import Any
 from troposphere import Template, cloudformation
 
 from stack_cfn.blueprints.common import new_template
-from stack_cfn.blueprints.contract import Assigned, ContractError, Declared, FromModule, Param, PerService, RootName, Wired, declare
-from stack_cfn.blueprints.interfaces import ServiceGroup
+from stack_cfn.blueprints.contract import Assigned, Contract, ContractError, Declared, FromModule, Param, PerService, RootName, Wired, declare
 from stack_cfn.blueprints.root import Nested
+from stack_cfn.model import rules as R
 from stack_cfn.model.config import StackConfig
+
+
+class ServiceGroup(Contract):
+    """services-<n>.json: a top-level stack of services past what one operation of the root may hold.
+
+    Its services are nested like the root's, with the same logical ids, but
+    leave their wiring empty: each imports `<RootStackName>-<Output>`, so the
+    group needs the root deployed first and is deleted before it."""
+
+    RootStackName = Param("The root stack whose exports the services import", rule=R.STACK_NAME,
+                          default=lambda c: f"{c.name}-{c.environment}")
 
 
 def group_file(number: int) -> str:

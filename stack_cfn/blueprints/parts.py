@@ -8,7 +8,7 @@ from typing import Any
 from troposphere import Equals, If, ImportValue, Join, Split, Template
 
 from stack_cfn.blueprints.contract import Contract, Declared, FromModule, Wired
-from stack_cfn.blueprints.interfaces import Service as S
+from stack_cfn.blueprints.service_contract import Service as S
 from stack_cfn.model.config import ServiceConfig
 
 

@@ -51,14 +51,21 @@ from typing import Any
 from troposphere import Template
 
 from stack_cfn.blueprints.bastion import build_bastion
+from stack_cfn.blueprints.bastion_contract import Bastion
 from stack_cfn.blueprints.cluster import build_cluster
+from stack_cfn.blueprints.cluster_contract import Cluster
 from stack_cfn.blueprints.contract import Contract, Declared
 from stack_cfn.blueprints.database import build_database
+from stack_cfn.blueprints.database_contract import Database
 from stack_cfn.blueprints.iam_user import build_iam_user
+from stack_cfn.blueprints.iam_user_contract import IamUser
 from stack_cfn.blueprints.ingress import build_ingress
-from stack_cfn.blueprints.interfaces import Bastion, Cluster, Database, IamUser, Ingress, IngressShape, Network, Root, Service
+from stack_cfn.blueprints.ingress_contract import Ingress, IngressShape
 from stack_cfn.blueprints.network import build_network
+from stack_cfn.blueprints.network_contract import Network
+from stack_cfn.blueprints.root_contract import Root
 from stack_cfn.blueprints.service import build_service, shape_key
+from stack_cfn.blueprints.service_contract import Service
 from stack_cfn.model.config import ServiceConfig, StackConfig
 from stack_cfn.model.data import DatabaseConfig, DatabaseShape, IamUserConfig, IamUserShape
 from stack_cfn.model.placement import Placement, Seat, seat

@@ -24,9 +24,9 @@ from troposphere import Equals, GetAtt, If, Join, Not, Tags, Template, applicati
 from stack_cfn.blueprints.alarms import service_alarms
 from stack_cfn.blueprints.common import emit, is_true, new_template
 from stack_cfn.blueprints.contract import FROM_SETTING, Param, PerService, declare
-from stack_cfn.blueprints.interfaces import Service as S
 from stack_cfn.blueprints.loadbalancer import Balancer, add_balancer, fqdn
 from stack_cfn.blueprints.parts import Parts, wiring_values
+from stack_cfn.blueprints.service_contract import Service as S
 from stack_cfn.blueprints.task import add_task
 from stack_cfn.model.config import ServiceConfig
 
@@ -79,8 +79,8 @@ def build_service(svc: ServiceConfig) -> Template:
         _autoscaling(parts, service)
     if svc.alarms:
         service_alarms(t, p, parts.wired(S.Cluster), service, balancer, parts.wired(S.AlarmTopic))
-    emit(t, S.Name_, GetAtt(service, "Name"))
-    emit(t, S.LogGroup, log_group.ref())
+    emit(t, S.Outputs.Name, GetAtt(service, "Name"))
+    emit(t, S.Outputs.LogGroup, log_group.ref())
     if balancer:
         _records(parts, balancer)
     return t
@@ -133,16 +133,16 @@ def _records(parts: Parts, balancer: Balancer) -> None:
         "DnsRecord", HostedZoneId=parts.wired(S.ZoneId), Name=fqdn(label, parts.wired(S.DomainName)), Type="A", AliasTarget=alias))
     internal_fqdn = record.ref()  # a record set's Ref is its name
     shape = parts.svc
-    for out, value in ((S.Dns, balancer.dns_name), (S.Elb, balancer.reference), (S.ZoneId_, balancer.zone_id), (S.Fqdn, internal_fqdn)):
+    for out, value in ((S.Outputs.Dns, balancer.dns_name), (S.Outputs.Elb, balancer.reference), (S.Outputs.ZoneId, balancer.zone_id), (S.Outputs.Fqdn, internal_fqdn)):
         if out.when(shape):
             emit(t, out, value)
     if shape.kind == "web-service":
         t.add_resource(route53.RecordSetType(
             "ExternalDnsRecord", Condition=HAS_EXTERNAL_ZONE, HostedZoneId=p[S.ExternalZoneId], Name=p[S.ExternalDnsName], Type="A",
             AliasTarget=alias))
-        emit(t, S.InternalFqdn, internal_fqdn)
-        if S.ExternalFqdn.when(shape):
-            emit(t, S.ExternalFqdn, If(HAS_EXTERNAL_ZONE, p[S.ExternalDnsName], balancer.dns_name))
+        emit(t, S.Outputs.InternalFqdn, internal_fqdn)
+        if S.Outputs.ExternalFqdn.when(shape):
+            emit(t, S.Outputs.ExternalFqdn, If(HAS_EXTERNAL_ZONE, p[S.ExternalDnsName], balancer.dns_name))
 
 
 def _autoscaling(parts: Parts, service: ecs.Service) -> None:

@@ -1,0 +1,178 @@
+"""The service's contract (service, web-service, worker, shared-service), beside its builder service.py,
+and the per-database rows a service takes from the databases it names."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from stack_cfn.blueprints.cluster_contract import Cluster
+from stack_cfn.blueprints.contract import Assigned, Contract, FromModule, Out, Param, PerService, RootName, Wired
+from stack_cfn.blueprints.database_contract import Database
+from stack_cfn.blueprints.ingress_contract import Ingress
+from stack_cfn.blueprints.layer_contract import alarmed
+from stack_cfn.blueprints.network_contract import Network
+from stack_cfn.blueprints.root_contract import Root
+from stack_cfn.model import alarms as ALARM
+from stack_cfn.model import rules as R
+
+
+def _balanced(s: object) -> bool:
+    return getattr(s, "kind", "") != "worker"
+
+
+def _public(s: object) -> bool:
+    return getattr(s, "kind", "") == "web-service"
+
+
+def _classic(s: object) -> bool:
+    return _balanced(s) and getattr(s, "load_balancer", "") == "classic"
+
+
+def _shared(s: object) -> bool:
+    return _balanced(s) and getattr(s, "load_balancer", "") == "shared"
+
+
+def _own_alb(s: object) -> bool:
+    return _balanced(s) and getattr(s, "load_balancer", "") == "application"
+
+
+def _shared_listeners(s: object) -> Out:
+    if not _public(s):
+        return Ingress.Outputs.InternalListeners
+    return Ingress.Outputs.PublicHttpListeners if getattr(s, "https", None) is False else Ingress.Outputs.PublicHttpsListeners
+
+
+def _http(s: object) -> bool:
+    return _balanced(s) and getattr(s, "protocol", "") == "HTTP"
+
+
+def _scaled(s: object) -> bool:
+    return getattr(s, "autoscaling", None) is not None
+
+
+def _threshold(attr: str, also: object = None) -> dict[str, object]:
+    """An alarm threshold: the template's default is the setting's own default (so alike services share a
+    template), the value the service's."""
+    default = ALARM.ServiceAlarms.__dataclass_fields__[attr].default
+    when = (lambda s: alarmed(s) and also(s)) if also else alarmed  # type: ignore[operator]
+    return {"default": default, "value": lambda s: getattr(s.alarms, attr), "supply": PerService(), "when": when}
+
+
+def _scaling(attr: str) -> dict[str, object]:
+    """Default and value of an auto-scaling parameter: the service's own setting."""
+    read = lambda s: getattr(s.autoscaling, attr)
+    return {"default": read, "value": read, "supply": PerService(), "when": _scaled}
+
+
+class Service(Contract):
+    """service, web-service and worker: per-service values are parameters, so alike services share one file."""
+
+    StackName = Param("Stack whose exports (<StackName>-<Output>) fill the empty wiring parameters", rule=R.STACK_NAME.with_optional(),
+                      default="", supply=RootName())
+    Name = Param("Service name: ECS service, task family, container and DNS label", setting="name", supply=PerService())
+    Image = Param("Container image without tag, e.g. nginx", setting="image", supply=PerService())
+    Version = Param("Image tag", setting="version", supply=PerService())
+    Port = Param("Port the container listens on", "Number", rule=R.PORT, setting="port", supply=PerService(), default=None, when=_balanced)
+    HealthCheckPath = Param("HTTP health check path", setting="health_check_path", supply=PerService(), when=_http)
+    DnsName = Param("Label under the domain; empty uses Name (<name>.stack.local)", setting="dns_name", supply=PerService(), when=_balanced)
+    HostPort = Param("Static host port of the classic ELB; 0 uses Port", "Number", setting="host_port", supply=PerService(), when=_classic)
+    # Not with auto scaling: CloudFormation would send it with every update of the service, resetting what scaling chose.
+    DesiredCount = Param("Tasks to run", "Number", setting="desired_count", supply=PerService(),
+                         default=lambda s: 1 if s.kind == "worker" else 2, value=lambda s: s.desired_tasks, when=lambda s: not _scaled(s))
+    Cpu = Param("CPU units per task", "Number", setting="cpu", supply=PerService())
+    Memory = Param("Memory (MiB) per task", "Number", setting="memory", supply=PerService())
+    MinimumHealthyPercent = Param("Deployment minimum healthy percent", "Number", setting="deployment_minimum_healthy_percent", supply=PerService())
+    MaximumPercent = Param("Deployment maximum percent", "Number", setting="deployment_maximum_percent", supply=PerService())
+    CircuitBreaker = Param("Roll back deployments that do not become healthy", setting="circuit_breaker", supply=PerService())
+    LogRetentionDays = Param("Days to keep container logs", "Number", setting="log_retention_days", supply=PerService())
+    TaskRoleArn = Param("An existing IAM role for the task's own AWS calls; empty: the service's own role (no permissions unless given)",
+                        setting="task_role_arn", supply=PerService())
+    DeletionProtection = Param("true: the load balancer cannot be deleted until this is set false", setting="deletion_protection",
+                               supply=PerService(), when=_own_alb)
+    Https = Param("true: a CertificateArn is required (HTTPS on 443, 80 redirects); false: plain HTTP, said explicitly",
+                  supply=PerService(), default="true", value=lambda s: "false" if s.https is False else "true", rule=R.OneOf(("true", "false")),
+                  when=lambda s: _public(s) and not _shared(s))
+    CertificateArn = Param("ACM certificate for HTTPS on 443; empty serves HTTP only", setting="ssl_certificate_id", supply=PerService(),
+                           when=lambda s: _public(s) and not _shared(s))
+    ExternalZoneId = Param("Public hosted zone for an external record; empty for none", setting="external_zone_id", supply=PerService(), when=_public)
+    ExternalDnsName = Param("Full external name, e.g. www.example.com (with ExternalZoneId)", setting="external_dns_name", supply=PerService(),
+                            when=_public)
+    MinCount = Param("Auto scaling minimum tasks", "Number", rule=R.TASK_COUNT, **_scaling("min_count"))  # type: ignore[arg-type]
+    MaxCount = Param("Auto scaling maximum tasks", "Number", rule=R.MAX_TASK_COUNT, **_scaling("max_count"))  # type: ignore[arg-type]
+    TargetCpu = Param("Target average CPU percent", "Number", rule=R.PERCENT, **_scaling("target_cpu"))  # type: ignore[arg-type]
+    # Wiring: left empty, each is imported from <StackName>-<output>.
+    Environment = Param("Environment name", supply=Wired(lambda s: Root.Outputs.Environment), default="")
+    Cluster = Param("ECS cluster", supply=Wired(lambda s: Cluster.Outputs.Cluster), default="")
+    CapacityProvider = Param("The cluster's capacity provider, the service's capacity provider strategy",
+                             supply=Wired(lambda s: Cluster.Outputs.CapacityProvider), default="")
+    VpcId = Param("The stack's VPC", supply=Wired(lambda s: Network.Outputs.VpcId), default="", when=lambda s: _balanced(s) and not _classic(s))
+    Subnets = Param("Subnets of the load balancer", "CommaDelimitedList", default="", when=lambda s: _balanced(s) and not _shared(s),
+                    supply=Wired(lambda s: Network.Outputs.ExternalSubnets if _public(s) else Network.Outputs.InternalSubnets))
+    LoadBalancerSecurityGroup = Param("Security group of the load balancer", default="", when=lambda s: _balanced(s) and not _shared(s),
+                                      supply=Wired(lambda s: Network.Outputs.ExternalElb if _public(s) else Network.Outputs.InternalElb))
+    ZoneId = Param("Private hosted zone", supply=Wired(lambda s: Network.Outputs.ZoneId), default="", when=_balanced)
+    DomainName = Param("Private domain, e.g. stack.local", supply=Wired(lambda s: Network.Outputs.DomainName), default="", when=_balanced)
+    LogBucket = Param("Bucket of load balancer access logs", supply=Wired(lambda s: Network.Outputs.LogBucketId), default="",
+                      when=lambda s: _balanced(s) and not _shared(s))
+    Listeners = Param("Shared load balancers' listeners (one per balancer, comma separated)", "CommaDelimitedList", default="", when=_shared,
+                      supply=Wired(_shared_listeners))
+    BalancerDnsNames = Param("Shared load balancers' DNS names", "CommaDelimitedList", default="", when=_shared,
+                             supply=Wired(lambda s: Ingress.Outputs.PublicDnsNames if _public(s) else Ingress.Outputs.InternalDnsNames))
+    BalancerZoneIds = Param("Shared load balancers' canonical hosted zones", "CommaDelimitedList", default="", when=_shared,
+                            supply=Wired(lambda s: Ingress.Outputs.PublicZoneIds if _public(s) else Ingress.Outputs.InternalZoneIds))
+    BalancerIndex = Param("Which shared load balancer (from 0) holds this service's host rule", "Number", rule=R.Range(0, 999), default=0,
+                          supply=Assigned(), when=_shared)
+    AlarmTopic = Param("SNS topic the service's alarms notify", supply=Wired(lambda s: Network.Outputs.AlarmTopic), default="", when=alarmed)
+    CpuHigh = Param("Alarm at this average CPU percent (10 minutes)", "Number", rule=R.PERCENT, **_threshold("cpu_high"))  # type: ignore[arg-type]
+    MemoryHigh = Param("Alarm at this average memory percent (10 minutes)", "Number", rule=R.PERCENT, **_threshold("memory_high"))  # type: ignore[arg-type]
+    TasksMissingMinutes = Param("Alarm when fewer tasks run than desired for this many minutes", "Number", rule=ALARM.MINUTES,
+                                **_threshold("tasks_missing_minutes"))  # type: ignore[arg-type]
+    Http5xx = Param("Alarm on this many target 5xx responses in 5 minutes", "Number", rule=ALARM.FIVE_XX,
+                    **_threshold("http_5xx", _balanced))  # type: ignore[arg-type]
+    UnhealthyTargets = Param("Alarm when this many targets stay unhealthy (10 minutes)", "Number", rule=ALARM.UNHEALTHY,
+                             **_threshold("unhealthy_targets", _balanced))  # type: ignore[arg-type]
+    BalancerFullNames = Param("Shared load balancers' full names (CloudWatch dimension)", "CommaDelimitedList", default="",
+                              when=lambda s: _shared(s) and alarmed(s),
+                              supply=Wired(lambda s: Ingress.Outputs.PublicFullNames if _public(s) else Ingress.Outputs.InternalFullNames))
+    RulePriority = Param("Priority of the service's host rule, unique on its load balancer", "Number", rule=R.Range(1, 50000), default=None,
+                         supply=Assigned(), when=_shared)
+    ServiceRole = Param("ECS service role (classic ELB registration)", supply=Wired(lambda s: Cluster.Outputs.IamRole), default="", when=_classic)
+
+    @classmethod
+    def declared(cls, shape: object) -> list[Param]:
+        return [*super().declared(shape), *database_params(shape)]
+
+    class Outputs:
+        Name = Out("ECS service name", export=False)
+        LogGroup = Out("CloudWatch Logs group of the containers", export=False)
+        Dns = Out("Load balancer DNS name", export=False, when=lambda s: _balanced(s) and not _shared(s))
+        Elb = Out("Load balancer (name of a classic ELB, ARN of an ALB)", export=False, when=lambda s: _balanced(s) and not _shared(s))
+        ZoneId = Out("Load balancer's canonical hosted zone", export=False, when=lambda s: _balanced(s) and not _shared(s))
+        Fqdn = Out("Name in the private zone, e.g. nginx.stack.local", export=False, when=_balanced)
+        InternalFqdn = Out("Name in the private zone", export=False, when=_public)
+        ExternalFqdn = Out("Public name (the load balancer's own without an external zone)", export=False, when=lambda s: _public(s) and not _shared(s))
+
+
+DATABASE_OUTPUTS = (Database.Outputs.Endpoint, Database.Outputs.Port, Database.Outputs.DatabaseName, Database.Outputs.SecretArn)
+DATABASE_LABELS = ("Host", "Port", "Name", "SecretArn")  # Database<i><label>, wired from the outputs above
+
+
+def database_value_name(index: int, label: str) -> str:
+    return f"Database{index + 1}{label}"
+
+
+def database_param(index: int) -> Param:
+    """A standalone service names the index-th database it uses (its exports are <StackName>-<database>-<Output>)."""
+    return Param(f"Database {index + 1} this service uses, by its name in the stack (with StackName: imports its exports)", default="",
+                 name=f"Database{index + 1}", owner=Service)
+
+
+def database_params(svc: object) -> list[Param]:
+    """Per database a service names: its name and, wired from its stack, Host, Port, Name and SecretArn."""
+    out: list[Param] = []
+    for i, _ in enumerate(getattr(svc, "databases", ())):  # noqa: B007
+        out.append(dataclasses.replace(database_param(i), supply=PerService(), value=lambda svc, i=i: svc.databases[i]))
+        for label, output in zip(DATABASE_LABELS, DATABASE_OUTPUTS, strict=True):
+            out.append(Param(f"Database {i + 1}: {output.description}; empty imports it", default="", supply=FromModule(output, lambda svc, i=i: svc.databases[i], database_param(i)),
+                             name=database_value_name(i, label), owner=Service))
+    return out
