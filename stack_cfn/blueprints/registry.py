@@ -57,6 +57,21 @@ from stack_cfn.blueprints.cluster_contract import Cluster
 from stack_cfn.blueprints.contract import Contract, Declared
 from stack_cfn.blueprints.database import build_database
 from stack_cfn.blueprints.database_contract import Database
+from stack_cfn.blueprints.drawing import (
+    Docs,
+    Drawing,
+    bastion_drawing,
+    cluster_drawing,
+    database_drawing,
+    database_table,
+    internet_drawing,
+    network_drawing,
+    nothing,
+    service_drawing,
+    service_table,
+    user_drawing,
+    user_table,
+)
 from stack_cfn.blueprints.iam_user import build_iam_user
 from stack_cfn.blueprints.iam_user_contract import IamUser
 from stack_cfn.blueprints.ingress import build_ingress
@@ -66,8 +81,8 @@ from stack_cfn.blueprints.network_contract import Network
 from stack_cfn.blueprints.root_contract import Root
 from stack_cfn.blueprints.service import build_service, shape_key
 from stack_cfn.blueprints.service_contract import Service
-from stack_cfn.model.config import ServiceConfig, StackConfig
-from stack_cfn.model.data import DatabaseConfig, DatabaseShape, IamUserConfig, IamUserShape
+from stack_cfn.model.config import HealthCheck, MountPoint, ServiceAutoScaling, ServiceConfig, StackConfig, Volume
+from stack_cfn.model.data import DatabaseConfig, DatabaseShape, IamUserConfig, IamUserShape, Serverless
 from stack_cfn.model.placement import Placement, Seat, seat
 
 
@@ -94,22 +109,21 @@ class Module:
     logical_id: Callable[[Any], str]
     stem: Callable[[Any], str]
     generic: Callable[[], Mapping[str, Any]]
-    summary: str
+    docs: Docs
     fixed_file: bool = False  # `<stem>.json`, one per stack, instead of content-addressed
     instance_name: Callable[[Any], str] = lambda shape: str(shape.name)
     key: Callable[[Any], str] | None = None  # alike instances (equal keys) are built once
     assigned: Callable[[Any, Seats], Mapping[str, Any]] = lambda shape, seats: {}
-    diagram: str = ""  # a line of the docs' module list (the diagram draws each family itself, see docs.py)
 
 
-def layer(name: str, contract: type[Contract], build: Callable[[Any], Template], summary: str,
+def layer(name: str, contract: type[Contract], build: Callable[[Any], Template], docs: Docs,
           instances: Callable[[StackConfig, Seats], Sequence[Any]] | None = None,
           generic: Callable[[], Mapping[str, Any]] | None = None) -> Module:
     """A layer: one fixed-name template per stack (contract.filename, contract.logical_id), present as the contract says."""
     stem = contract.filename.removesuffix(".json")
     return Module(name, contract, build, instances or (lambda cfg, seats: [cfg] if contract.present(cfg) else []), ROOT_NESTED,
                   logical_id=lambda shape: contract.logical_id, stem=lambda shape: stem, fixed_file=True,
-                  generic=generic or (lambda: {contract.filename: GENERIC_CONFIG}), summary=summary,
+                  generic=generic or (lambda: {contract.filename: GENERIC_CONFIG}), docs=docs,
                   instance_name=lambda shape: name)
 
 
@@ -161,20 +175,26 @@ def _seat(svc: ServiceConfig, seats: Seats) -> dict[str, Any]:
 # ---------------------------------------------------------------- the registry, in deploy order
 
 MODULES: tuple[Module, ...] = (
-    layer("network", Network, build_network, "VPC, subnets per AZ, NAT, private DNS zone, log bucket"),
-    layer("cluster", Cluster, build_cluster, "ECS cluster, its Auto Scaling group and capacity provider"),
-    layer("bastion", Bastion, build_bastion, "a bastion host for SSH and Session Manager"),
-    layer("ingress", Ingress, build_ingress, "shared internal and public load balancers", instances=_ingress,
-          generic=lambda: {Ingress.filename: IngressShape(GENERIC_CONFIG, internal=1, public=1)}),
+    layer("network", Network, build_network, Docs("VPC, subnets per AZ, NAT, private DNS zone, log bucket", drawing=Drawing(vpc=network_drawing))),
+    layer("cluster", Cluster, build_cluster, Docs("ECS cluster, its Auto Scaling group and capacity provider", drawing=Drawing(vpc=cluster_drawing))),
+    layer("bastion", Bastion, build_bastion, Docs("a bastion host for SSH and Session Manager", drawing=Drawing(vpc=bastion_drawing))),
+    layer("ingress", Ingress, build_ingress, Docs("shared internal and public load balancers (drawn with their services)", drawing=Drawing(vpc=nothing)),
+          instances=_ingress, generic=lambda: {Ingress.filename: IngressShape(GENERIC_CONFIG, internal=1, public=1)}),
     Module("database", Database, build_database, lambda c, _: [DatabaseShape(db, c.is_production) for db in c.databases], ROOT_NESTED,
            logical_id=lambda s: s.db.logical_id, stem=lambda s: "rds-cluster" if s.db.is_cluster else "rds", generic=lambda: GENERIC_DATABASES,
-           instance_name=lambda s: s.db.name, summary="an RDS instance or Aurora cluster, its password kept by RDS"),
+           instance_name=lambda s: s.db.name,
+           docs=Docs("an RDS instance or Aurora cluster, its password kept by RDS", settings=(("databases[]", DatabaseConfig), ("databases[].serverless", Serverless)),
+                     key="databases", noun="database", drawing=Drawing(vpc=database_drawing), table=database_table)),
     Module("iam_user", IamUser, build_iam_user, lambda c, _: [IamUserShape(u, f"{c.name}-{c.environment}") for u in c.iam_users], ROOT_NESTED,
            logical_id=lambda s: s.user.logical_id, stem=lambda s: "iam-user", generic=lambda: {"iam-user.json": GENERIC_USER},
-           summary="an IAM user, its policies and an access key in Secrets Manager"),
+           docs=Docs("an IAM user, its policies and an access key in Secrets Manager", settings=(("iam_users[]", IamUserConfig),), key="iam_users", noun="IAM user",
+                     drawing=Drawing(vpc=nothing, outside=user_drawing), table=user_table)),
     Module("service", Service, build_service, lambda c, _: c.services, PLACED, logical_id=lambda s: s.logical_id, stem=lambda s: s.kind,
            generic=lambda: GENERIC_SERVICES, key=shape_key, assigned=_seat,
-           summary="an ECS service: service (internal), web-service (public) or worker, with its own, a shared or a classic load balancer"),
+           docs=Docs("an ECS service: service (internal), web-service (public) or worker, with its own, a shared or a classic load balancer",
+                     settings=(("services[]", ServiceConfig), ("services[].health_check", HealthCheck), ("services[].autoscaling", ServiceAutoScaling),
+                               ("services[].volumes[]", Volume), ("services[].mount_points[]", MountPoint)),
+                     key="services", noun="service", drawing=Drawing(top=internet_drawing, vpc=service_drawing), table=service_table)),
 )
 
 VARIANTS: tuple[Variant, ...] = ()
