@@ -86,7 +86,7 @@ def type_name(hint: Any) -> str:
     return getattr(hint, "__name__", str(hint))
 
 
-def rule_text(f: dataclasses.Field) -> str:
+def rule_text(f: dataclasses.Field[Any]) -> str:
     rule = f.metadata.get("rule") or f.metadata.get("each")
     if rule is None:
         return ""
@@ -95,7 +95,7 @@ def rule_text(f: dataclasses.Field) -> str:
         values = [cell(v) for v in schema["enum"] if v != ""]
         return "one of " + ", ".join(values) if len(values) <= 12 else f"one of {len(values)} values (see stack.schema.json)"
     if "pattern" in schema:
-        return f"{rule.what}"  # type: ignore[union-attr]
+        return f"{rule.what}"
     return f"{schema['minimum']} to {schema['maximum']}"
 
 
@@ -124,7 +124,7 @@ def settings_md() -> str:
     return "\n".join(lines)
 
 
-def _nodes(m: Module, cfg: StackConfig) -> list[str]:
+def _nodes(m: Module[Any], cfg: StackConfig) -> list[str]:
     """A module without a drawing of its own: one node per instance."""
     return [f'    {m.name}_{node_id(m.instance_name(s))}["{m.instance_name(s)}<br/>{m.name}"]' for s in m.instances(cfg, {})]
 

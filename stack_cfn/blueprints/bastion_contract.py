@@ -7,14 +7,18 @@ from stack_cfn.blueprints.contract import Out, Param, Wired
 from stack_cfn.blueprints.layer_contract import SG, Layer
 from stack_cfn.blueprints.network_contract import Network
 from stack_cfn.model import rules as R
+from stack_cfn.model.config import StackConfig
 
 UBUNTU_AMI_SSM = "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"
 
 
-class Bastion(Layer):
+class Bastion(Layer[StackConfig]):
     logical_id = "BastionStack"
     filename = "bastion.json"
-    present = staticmethod(lambda c: c.bastion)
+
+    @classmethod
+    def present(cls, shape: StackConfig) -> bool:
+        return shape.bastion
 
     KeyName = Cluster.KeyName
     SubnetId = Param("External subnet for the bastion", "AWS::EC2::Subnet::Id", supply=Wired(lambda c: Network.Outputs.ExternalSubnets, first_item=True))

@@ -6,11 +6,12 @@ from stack_cfn.blueprints.contract import Out, Param, ParamFamily, Wired
 from stack_cfn.blueprints.layer_contract import SG, SSM_IMAGE, Layer, alarmed
 from stack_cfn.blueprints.network_contract import Network
 from stack_cfn.model import rules as R
+from stack_cfn.model.config import StackConfig
 
 ECS_AMI_SSM = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
 
 
-class Cluster(Layer):
+class Cluster(Layer[StackConfig]):
     logical_id = "ClusterStack"
     filename = "cluster.json"
 

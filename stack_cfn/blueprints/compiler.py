@@ -8,6 +8,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 
 from troposphere import Template
 
@@ -77,7 +78,7 @@ def instances(cfg: StackConfig, files: dict[str, str], seats: Seats, placed: Pla
     return out
 
 
-def nest(files: dict[str, str], m: Module, shape: object) -> Nested:
+def nest(files: dict[str, str], m: Module[Any], shape: object) -> Nested:
     """A nested stack whose template is written once, under `<stem>.json` (a layer) or a content-addressed `<stem>-<hash>.json`."""
     template = built(m, shape)
     body = canonical_json(template)
@@ -187,7 +188,7 @@ FEWER = ("move services out of the full stack: remove them from the placement fi
          "or set service_group_size")
 
 
-def _strip_required_defaults(t: Template, contracts: Sequence[type[Contract]]) -> Template:
+def _strip_required_defaults(t: Template, contracts: Sequence[type[Contract[Any]]]) -> Template:
     """The seed's required inputs (rows marked `required`) get no default in the generic templates."""
     required = {p.name for contract in contracts for p in contract.params() if p.required}
     for key in required & set(t.parameters):

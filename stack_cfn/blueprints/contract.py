@@ -18,17 +18,19 @@ resources or breaks importing stacks.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypedDict, TypeVar
 
 from troposphere import AWSHelperFn, Parameter, Ref, Template
 
 from stack_cfn.model.checks import field_default, field_rule
 from stack_cfn.model.rules import Rule
 
-Shape = Any  # a StackConfig for layers, a ServiceConfig for services
+S = TypeVar("S")  # a contract's shape: what one template of it is built for (a StackConfig, a ServiceConfig, a DatabaseShape...)
+Shape = Any  # a row's shape: rows are shared between contracts of different shapes (Layer's rows on StackConfig and IngressShape)
 always: Callable[[Shape], bool] = lambda _: True
 FROM_SETTING = object()  # a Param default: the setting's value (None: no default at all)
 
@@ -95,11 +97,10 @@ class Param:
     when: Callable[[Shape], bool] = always
     required: bool = False  # the seed's required inputs: no default in the generic templates
     value: Callable[[Shape], Any] | None = None  # what a root passes for PerService, where not the setting itself
-    extra: tuple[tuple[str, Any], ...] = ()  # further Parameter properties, e.g. (("NoEcho", True),)
     name: str = ""
-    owner: type | None = None
+    owner: builtins.type | None = None
 
-    def __set_name__(self, owner: type, name: str) -> None:
+    def __set_name__(self, owner: builtins.type, name: str) -> None:
         _named(self, owner, name)
 
     def concrete(self, shape: Shape) -> Iterator[Param]:
@@ -130,7 +131,7 @@ class Param:
         return self.description
 
     def render(self, shape: Shape) -> Parameter:
-        body: dict[str, Any] = {"Type": self.type, "Description": self.describe(shape), **self.constraint(shape), **dict(self.extra)}
+        body: dict[str, Any] = {"Type": self.type, "Description": self.describe(shape), **self.constraint(shape)}
         default = self.default_for(shape)
         if default is not None:
             body["Default"] = default
@@ -181,13 +182,28 @@ class Out:
         _named(self, owner, name)
 
 
-class Contract:
-    """A template interface; subclasses declare Param, ParamFamily and Out rows as class attributes."""
+class ParamOptions(TypedDict, total=False):
+    """How a family of rows is supplied, spread into Param(...): see literal() in layer_contract.py."""
+
+    default: Any
+    value: Callable[[Shape], Any] | None
+    supply: Supply
+    when: Callable[[Shape], bool]
+    required: bool
+
+
+class Contract(Generic[S]):
+    """A template interface over its shape type S; subclasses declare Param and ParamFamily rows as class attributes
+    and Out rows in their nested `class Outputs:`."""
 
     logical_id: ClassVar[str] = ""  # its nested stack in the root
     filename: ClassVar[str] = ""
-    present: ClassVar[Callable[[Shape], bool]] = staticmethod(always)  # whether a stack of this shape nests it
-    variants: ClassVar[tuple[type[Contract], ...]] = ()  # rows of registered variants (registry.py), each row with its own `when`
+    variants: ClassVar[tuple[type[Contract[Any]], ...]] = ()  # rows of registered variants (registry.py), each row with its own `when`
+
+    @classmethod
+    def present(cls, shape: Any) -> bool:
+        """Whether a stack of this shape nests a layer of this contract."""
+        return True
 
     @classmethod
     def params(cls) -> list[Param | ParamFamily]:
@@ -217,7 +233,7 @@ class Contract:
         return row.owner in owners or any(row is r for r in (*cls.params(), *cls.outputs()))
 
     @classmethod
-    def declared(cls, shape: Shape) -> list[Param]:
+    def declared(cls, shape: S) -> list[Param]:
         """The concrete parameters this shape of template has."""
         return [c for p in cls.params() if p.when(shape) for c in p.concrete(shape)]
 
@@ -232,7 +248,7 @@ def _names(cls: type) -> list[str]:
 class Declared:
     """The parameters one template declared: `p[Network.Cidr]` is a Ref, or a ContractError if not declared."""
 
-    def __init__(self, contract: type[Contract], names: set[str]) -> None:
+    def __init__(self, contract: type[Contract[Any]], names: set[str]) -> None:
         self.contract = contract
         self.names = names
 
@@ -248,7 +264,7 @@ class Declared:
         return param.name in self.names
 
 
-def declare(t: Template, contract: type[Contract], shape: Shape) -> Declared:
+def declare(t: Template, contract: type[Contract[S]], shape: S) -> Declared:
     """Add the contract's parameters for this shape to `t`."""
     params = contract.declared(shape)
     for p in params:

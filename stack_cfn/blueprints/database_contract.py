@@ -8,13 +8,14 @@ from stack_cfn.blueprints.layer_contract import DataLayer, literal
 from stack_cfn.blueprints.network_contract import Network
 from stack_cfn.blueprints.root_contract import Root
 from stack_cfn.model import rules as R
+from stack_cfn.model.data import DatabaseShape
 
 
 def _cluster(s: object) -> bool:
     return getattr(getattr(s, "db", None), "is_cluster", False)
 
 
-class Database(DataLayer):
+class Database(DataLayer[DatabaseShape]):
     """rds.json (an instance) and rds-cluster.json (Aurora): ManageMasterUserPassword, so no password anywhere."""
 
     Name = Param("Database name in the stack: resource names, tags, exports <StackName>-<Name>-<Output>", rule=R.DNS_LABEL,

@@ -21,7 +21,7 @@ from stack_cfn.model import rules as R
 from stack_cfn.model.config import StackConfig
 
 
-class ServiceGroup(Contract):
+class ServiceGroup(Contract[StackConfig]):
     """services-<n>.json: a top-level stack of services past what one operation of the root may hold.
 
     Its services are nested like the root's, with the same logical ids, but

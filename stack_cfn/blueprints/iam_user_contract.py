@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from stack_cfn.blueprints.contract import Out, Param
 from stack_cfn.blueprints.layer_contract import DataLayer, literal
-from stack_cfn.model.data import IAM_USER_NAME
+from stack_cfn.model.data import IAM_USER_NAME, IamUserShape
 
 
-class IamUser(DataLayer):
+class IamUser(DataLayer[IamUserShape]):
     """iam-user.json: a user, its policies, an access key whose secret goes into Secrets Manager (never an output)."""
 
     Name = Param("User name in the stack: exports <StackName>-<Name>-<Output>", **literal(lambda s: s.name, required=True))

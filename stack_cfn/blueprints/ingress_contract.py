@@ -33,14 +33,18 @@ class IngressShape:
         return getattr(self.cfg, name)
 
 
-class Ingress(Layer):
+class Ingress(Layer[IngressShape]):
     """ingress.json: the shared internal and public ALBs that services with load_balancer: shared sit behind, by host name.
 
     Each list output holds one item per load balancer, in order; a service picks item BalancerIndex."""
 
     logical_id = "IngressStack"
     filename = "ingress.json"
-    present = staticmethod(lambda c: bool(getattr(c, "shared_services", ())))
+
+    @classmethod
+    def present(cls, shape: Any) -> bool:
+        """A stack (a StackConfig) with services behind the shared load balancers."""
+        return bool(getattr(shape, "shared_services", ()))
 
     InternalSubnets = Param("Subnets of the internal load balancers", "List<AWS::EC2::Subnet::Id>", supply=Wired(lambda c: Network.Outputs.InternalSubnets),
                             when=lambda c: c.internal > 0)

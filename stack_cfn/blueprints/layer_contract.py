@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from stack_cfn.blueprints.contract import Contract, Param, PerService, RootName
+from collections.abc import Callable
+from typing import Any
+
+from stack_cfn.blueprints.contract import Contract, Param, ParamOptions, PerService, RootName, S, always
 from stack_cfn.model import alarms as ALARM
 from stack_cfn.model import rules as R
 
@@ -18,7 +21,7 @@ def alarmed(shape: object) -> bool:
 ALARM_TOPIC = ALARM.SNS_TOPIC_ARN.with_optional()
 
 
-class Layer(Contract):
+class Layer(Contract[S]):
     """What network, cluster and bastion declare alike."""
 
     Name = Param("Stack name, used in resource names and tags", setting="name", required=True)
@@ -27,12 +30,12 @@ class Layer(Contract):
                          rule=R.STACK_NAME.with_optional(), default="", supply=RootName())
 
 
-def literal(read: object, **kw: object) -> dict[str, object]:
+def literal(read: Callable[[Any], Any], when: Callable[[Any], bool] = always, required: bool = False) -> ParamOptions:
     """A database or user template's own value: the default, and what the root passes, both from the description."""
-    return {"default": read, "value": read, "supply": PerService(), **kw}
+    return ParamOptions(default=read, value=read, supply=PerService(), when=when, required=required)
 
 
-class DataLayer(Contract):
+class DataLayer(Contract[S]):
     """What database and user templates declare alike: their name and the stack they belong to."""
 
     StackName = Param("Stack whose exports (<StackName>-<Output>) fill the empty wiring parameters; also the export prefix",

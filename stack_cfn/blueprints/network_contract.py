@@ -6,11 +6,12 @@ from stack_cfn.blueprints.contract import Out, Param, ParamFamily
 from stack_cfn.blueprints.layer_contract import ALARM_TOPIC, SSM_IMAGE, Layer, alarmed
 from stack_cfn.model import alarms as ALARM
 from stack_cfn.model import rules as R
+from stack_cfn.model.config import StackConfig
 
 NAT_AMI_SSM = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 
 
-class Network(Layer):
+class Network(Layer[StackConfig]):
     logical_id = "NetworkStack"
     filename = "network.json"
 

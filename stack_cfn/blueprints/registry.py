@@ -46,7 +46,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, cast
 
 from troposphere import Template
 
@@ -54,7 +54,7 @@ from stack_cfn.blueprints.bastion import build_bastion
 from stack_cfn.blueprints.bastion_contract import Bastion
 from stack_cfn.blueprints.cluster import build_cluster
 from stack_cfn.blueprints.cluster_contract import Cluster
-from stack_cfn.blueprints.contract import Contract, Declared
+from stack_cfn.blueprints.contract import Contract, Declared, S
 from stack_cfn.blueprints.database import build_database
 from stack_cfn.blueprints.database_contract import Database
 from stack_cfn.blueprints.drawing import (
@@ -98,32 +98,33 @@ Seats = Mapping[str, Seat]
 
 
 @dataclass(frozen=True)
-class Module:
-    """One module of a stack: see the module docstring."""
+class Module(Generic[S]):
+    """One module of a stack over its shape type S (a StackConfig for a layer, a ServiceConfig...): see the module docstring."""
 
     name: str
-    contract: type[Contract]
-    build: Callable[[Any], Template]
-    instances: Callable[[StackConfig, Seats], Sequence[Any]]
+    contract: type[Contract[S]]
+    build: Callable[[S], Template]
+    instances: Callable[[StackConfig, Seats], Sequence[S]]
     placed: Placed
-    logical_id: Callable[[Any], str]
-    stem: Callable[[Any], str]
-    generic: Callable[[], Mapping[str, Any]]
+    logical_id: Callable[[S], str]
+    stem: Callable[[S], str]
+    generic: Callable[[], Mapping[str, S]]
     docs: Docs
     fixed_file: bool = False  # `<stem>.json`, one per stack, instead of content-addressed
-    instance_name: Callable[[Any], str] = lambda shape: str(shape.name)
-    key: Callable[[Any], str] | None = None  # alike instances (equal keys) are built once
-    assigned: Callable[[Any, Seats], Mapping[str, Any]] = lambda shape, seats: {}
+    instance_name: Callable[[S], str] = lambda shape: str(shape.name)  # type: ignore[attr-defined]  # every instance shape but a layer's has a name; layer() gives its own
+    key: Callable[[S], str] | None = None  # alike instances (equal keys) are built once
+    assigned: Callable[[S, Seats], Mapping[str, Any]] = lambda shape, seats: {}
 
 
-def layer(name: str, contract: type[Contract], build: Callable[[Any], Template], docs: Docs,
-          instances: Callable[[StackConfig, Seats], Sequence[Any]] | None = None,
-          generic: Callable[[], Mapping[str, Any]] | None = None) -> Module:
+def layer(name: str, contract: type[Contract[S]], build: Callable[[S], Template], docs: Docs,
+          instances: Callable[[StackConfig, Seats], Sequence[S]] | None = None,
+          generic: Callable[[], Mapping[str, S]] | None = None) -> Module[S]:
     """A layer: one fixed-name template per stack (contract.filename, contract.logical_id), present as the contract says."""
     stem = contract.filename.removesuffix(".json")
-    return Module(name, contract, build, instances or (lambda cfg, seats: [cfg] if contract.present(cfg) else []), ROOT_NESTED,
+    stack = cast(Callable[[StackConfig], S], lambda cfg: cfg)  # a layer's shape is the StackConfig itself unless it says otherwise
+    return Module(name, contract, build, instances or (lambda cfg, seats: [stack(cfg)] if contract.present(cfg) else []), ROOT_NESTED,
                   logical_id=lambda shape: contract.logical_id, stem=lambda shape: stem, fixed_file=True,
-                  generic=generic or (lambda: {contract.filename: GENERIC_CONFIG}), docs=docs,
+                  generic=generic or (lambda: {contract.filename: stack(GENERIC_CONFIG)}), docs=docs,
                   instance_name=lambda shape: name)
 
 
@@ -133,7 +134,7 @@ class Variant:
 
     name: str
     module: str
-    rows: type[Contract] | None = None
+    rows: type[Contract[Any]] | None = None
     applies: Callable[[Any], bool] = lambda shape: False
     parts: tuple[Callable[[Template, Any, Declared], None], ...] = field(default=())
 
@@ -174,7 +175,7 @@ def _seat(svc: ServiceConfig, seats: Seats) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- the registry, in deploy order
 
-MODULES: tuple[Module, ...] = (
+MODULES: tuple[Module[Any], ...] = (
     layer("network", Network, build_network, Docs("VPC, subnets per AZ, NAT, private DNS zone, log bucket", drawing=Drawing(vpc=network_drawing))),
     layer("cluster", Cluster, build_cluster, Docs("ECS cluster, its Auto Scaling group and capacity provider", drawing=Drawing(vpc=cluster_drawing))),
     layer("bastion", Bastion, build_bastion, Docs("a bastion host for SSH and Session Manager", drawing=Drawing(vpc=bastion_drawing))),
@@ -199,7 +200,7 @@ MODULES: tuple[Module, ...] = (
 
 VARIANTS: tuple[Variant, ...] = ()
 
-ROOT_CONTRACT: type[Contract] = Root  # the root's own outputs
+ROOT_CONTRACT: type[Contract[StackConfig]] = Root  # the root's own outputs
 
 
 def _register_variants() -> None:
@@ -210,7 +211,7 @@ def _register_variants() -> None:
             contract.variants = (*contract.variants, v.rows)
 
 
-def built(m: Module, shape: Any) -> Template:
+def built(m: Module[S], shape: S) -> Template:
     """An instance's template: the module's builder, then the parts of each variant that applies to the shape."""
     t = m.build(shape)
     for v in VARIANTS:
@@ -220,11 +221,11 @@ def built(m: Module, shape: Any) -> Template:
     return t
 
 
-def module(name: str) -> Module:
+def module(name: str) -> Module[Any]:
     return next(m for m in MODULES if m.name == name)
 
 
-def variant_rows(module_name: str) -> list[type[Contract]]:
+def variant_rows(module_name: str) -> list[type[Contract[Any]]]:
     """The contract classes the variants of a module add rows from."""
     return [v.rows for v in VARIANTS if v.module == module_name and v.rows is not None]
 

@@ -34,7 +34,7 @@ REGION_NETWORK = "RegionNetwork"
 class Nested:
     """A child template, the contract it was built from, the shape it was built for, and its file."""
 
-    contract: type[Contract]
+    contract: type[Contract[Any]]
     logical_id: str
     template: Template
     filename: str
@@ -49,7 +49,7 @@ class Tree:
 
     nested: Sequence[Nested]  # every module instance the root nests, before its placed units
     by_region: frozenset[str]
-    outputs: type[Contract]  # the root's own outputs contract
+    outputs: type[Contract[Any]]  # the root's own outputs contract
 
     def produced(self, out: Out) -> Any:
         """The value of a declared output, as the root sees it."""
@@ -107,7 +107,7 @@ def root_parameters(t: Template, layers: Sequence[Nested], by_region: frozenset[
         t.add_parameter(Parameter(name, **body))
 
 
-def build_root(*, cfg: Shape, nested: Sequence[Nested], placed: Sequence[Nested] = (), outputs: type[Contract],
+def build_root(*, cfg: Shape, nested: Sequence[Nested], placed: Sequence[Nested] = (), outputs: type[Contract[Any]],
                region_network: Mapping[str, Mapping[str, str]] | None = None, description: str = "") -> Template:
     """The root template: `nested` (the modules nested in every root: layers, data modules), then the `placed` units
     the placement put in the root; `outputs` is the root's outputs contract. With `region_network` (region -> network

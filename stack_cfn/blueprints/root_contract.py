@@ -9,9 +9,10 @@ from stack_cfn.blueprints.cluster_contract import Cluster
 from stack_cfn.blueprints.contract import Contract, Out
 from stack_cfn.blueprints.layer_contract import Layer
 from stack_cfn.blueprints.network_contract import Network
+from stack_cfn.model.config import StackConfig
 
 
-class Root(Contract):
+class Root(Contract[StackConfig]):
     """The root's outputs: the seed's 19, in its order; Region and Environment are the root's own."""
 
     class Outputs:

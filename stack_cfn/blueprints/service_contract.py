@@ -4,9 +4,11 @@ and the per-database rows a service takes from the databases it names."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from typing import Any
 
 from stack_cfn.blueprints.cluster_contract import Cluster
-from stack_cfn.blueprints.contract import Assigned, Contract, FromModule, Out, Param, PerService, RootName, Wired
+from stack_cfn.blueprints.contract import Assigned, Contract, FromModule, Out, Param, ParamOptions, PerService, RootName, Wired, always
 from stack_cfn.blueprints.database_contract import Database
 from stack_cfn.blueprints.ingress_contract import Ingress
 from stack_cfn.blueprints.layer_contract import alarmed
@@ -14,6 +16,7 @@ from stack_cfn.blueprints.network_contract import Network
 from stack_cfn.blueprints.root_contract import Root
 from stack_cfn.model import alarms as ALARM
 from stack_cfn.model import rules as R
+from stack_cfn.model.config import ServiceConfig
 
 
 def _balanced(s: object) -> bool:
@@ -50,21 +53,20 @@ def _scaled(s: object) -> bool:
     return getattr(s, "autoscaling", None) is not None
 
 
-def _threshold(attr: str, also: object = None) -> dict[str, object]:
+def _threshold(attr: str, also: Callable[[Any], bool] = always) -> ParamOptions:
     """An alarm threshold: the template's default is the setting's own default (so alike services share a
     template), the value the service's."""
     default = ALARM.ServiceAlarms.__dataclass_fields__[attr].default
-    when = (lambda s: alarmed(s) and also(s)) if also else alarmed  # type: ignore[operator]
-    return {"default": default, "value": lambda s: getattr(s.alarms, attr), "supply": PerService(), "when": when}
+    return ParamOptions(default=default, value=lambda s: getattr(s.alarms, attr), supply=PerService(), when=lambda s: alarmed(s) and also(s))
 
 
-def _scaling(attr: str) -> dict[str, object]:
+def _scaling(attr: str) -> ParamOptions:
     """Default and value of an auto-scaling parameter: the service's own setting."""
-    read = lambda s: getattr(s.autoscaling, attr)
-    return {"default": read, "value": read, "supply": PerService(), "when": _scaled}
+    read: Callable[[Any], Any] = lambda s: getattr(s.autoscaling, attr)
+    return ParamOptions(default=read, value=read, supply=PerService(), when=_scaled)
 
 
-class Service(Contract):
+class Service(Contract[ServiceConfig]):
     """service, web-service and worker: per-service values are parameters, so alike services share one file."""
 
     StackName = Param("Stack whose exports (<StackName>-<Output>) fill the empty wiring parameters", rule=R.STACK_NAME.with_optional(),
@@ -97,9 +99,9 @@ class Service(Contract):
     ExternalZoneId = Param("Public hosted zone for an external record; empty for none", setting="external_zone_id", supply=PerService(), when=_public)
     ExternalDnsName = Param("Full external name, e.g. www.example.com (with ExternalZoneId)", setting="external_dns_name", supply=PerService(),
                             when=_public)
-    MinCount = Param("Auto scaling minimum tasks", "Number", rule=R.TASK_COUNT, **_scaling("min_count"))  # type: ignore[arg-type]
-    MaxCount = Param("Auto scaling maximum tasks", "Number", rule=R.MAX_TASK_COUNT, **_scaling("max_count"))  # type: ignore[arg-type]
-    TargetCpu = Param("Target average CPU percent", "Number", rule=R.PERCENT, **_scaling("target_cpu"))  # type: ignore[arg-type]
+    MinCount = Param("Auto scaling minimum tasks", "Number", rule=R.TASK_COUNT, **_scaling("min_count"))
+    MaxCount = Param("Auto scaling maximum tasks", "Number", rule=R.MAX_TASK_COUNT, **_scaling("max_count"))
+    TargetCpu = Param("Target average CPU percent", "Number", rule=R.PERCENT, **_scaling("target_cpu"))
     # Wiring: left empty, each is imported from <StackName>-<output>.
     Environment = Param("Environment name", supply=Wired(lambda s: Root.Outputs.Environment), default="")
     Cluster = Param("ECS cluster", supply=Wired(lambda s: Cluster.Outputs.Cluster), default="")
@@ -123,14 +125,14 @@ class Service(Contract):
     BalancerIndex = Param("Which shared load balancer (from 0) holds this service's host rule", "Number", rule=R.Range(0, 999), default=0,
                           supply=Assigned(), when=_shared)
     AlarmTopic = Param("SNS topic the service's alarms notify", supply=Wired(lambda s: Network.Outputs.AlarmTopic), default="", when=alarmed)
-    CpuHigh = Param("Alarm at this average CPU percent (10 minutes)", "Number", rule=R.PERCENT, **_threshold("cpu_high"))  # type: ignore[arg-type]
-    MemoryHigh = Param("Alarm at this average memory percent (10 minutes)", "Number", rule=R.PERCENT, **_threshold("memory_high"))  # type: ignore[arg-type]
+    CpuHigh = Param("Alarm at this average CPU percent (10 minutes)", "Number", rule=R.PERCENT, **_threshold("cpu_high"))
+    MemoryHigh = Param("Alarm at this average memory percent (10 minutes)", "Number", rule=R.PERCENT, **_threshold("memory_high"))
     TasksMissingMinutes = Param("Alarm when fewer tasks run than desired for this many minutes", "Number", rule=ALARM.MINUTES,
-                                **_threshold("tasks_missing_minutes"))  # type: ignore[arg-type]
+                                **_threshold("tasks_missing_minutes"))
     Http5xx = Param("Alarm on this many target 5xx responses in 5 minutes", "Number", rule=ALARM.FIVE_XX,
-                    **_threshold("http_5xx", _balanced))  # type: ignore[arg-type]
+                    **_threshold("http_5xx", _balanced))
     UnhealthyTargets = Param("Alarm when this many targets stay unhealthy (10 minutes)", "Number", rule=ALARM.UNHEALTHY,
-                             **_threshold("unhealthy_targets", _balanced))  # type: ignore[arg-type]
+                             **_threshold("unhealthy_targets", _balanced))
     BalancerFullNames = Param("Shared load balancers' full names (CloudWatch dimension)", "CommaDelimitedList", default="",
                               when=lambda s: _shared(s) and alarmed(s),
                               supply=Wired(lambda s: Ingress.Outputs.PublicFullNames if _public(s) else Ingress.Outputs.InternalFullNames))
@@ -139,7 +141,7 @@ class Service(Contract):
     ServiceRole = Param("ECS service role (classic ELB registration)", supply=Wired(lambda s: Cluster.Outputs.IamRole), default="", when=_classic)
 
     @classmethod
-    def declared(cls, shape: object) -> list[Param]:
+    def declared(cls, shape: ServiceConfig) -> list[Param]:
         return [*super().declared(shape), *database_params(shape)]
 
     class Outputs:
@@ -167,12 +169,16 @@ def database_param(index: int) -> Param:
                  name=f"Database{index + 1}", owner=Service)
 
 
-def database_params(svc: object) -> list[Param]:
+def _nth_database(i: int) -> Callable[[ServiceConfig], str]:
+    return lambda svc: svc.databases[i]
+
+
+def database_params(svc: ServiceConfig) -> list[Param]:
     """Per database a service names: its name and, wired from its stack, Host, Port, Name and SecretArn."""
     out: list[Param] = []
-    for i, _ in enumerate(getattr(svc, "databases", ())):  # noqa: B007
-        out.append(dataclasses.replace(database_param(i), supply=PerService(), value=lambda svc, i=i: svc.databases[i]))
+    for i in range(len(svc.databases)):
+        out.append(dataclasses.replace(database_param(i), supply=PerService(), value=_nth_database(i)))
         for label, output in zip(DATABASE_LABELS, DATABASE_OUTPUTS, strict=True):
-            out.append(Param(f"Database {i + 1}: {output.description}; empty imports it", default="", supply=FromModule(output, lambda svc, i=i: svc.databases[i], database_param(i)),
-                             name=database_value_name(i, label), owner=Service))
+            out.append(Param(f"Database {i + 1}: {output.description}; empty imports it", default="",
+                             supply=FromModule(output, _nth_database(i), database_param(i)), name=database_value_name(i, label), owner=Service))
     return out
