@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+from typing import Any, Protocol
+
 from stack_cfn.blueprints.cluster_contract import Cluster
-from stack_cfn.blueprints.contract import Out, Param, Wired
+from stack_cfn.blueprints.contract import Contract, FromModule, Out, Param, PerService, Wired
 from stack_cfn.blueprints.layer_contract import DataLayer, literal
 from stack_cfn.blueprints.network_contract import Network
 from stack_cfn.blueprints.root_contract import Root
@@ -58,3 +62,41 @@ class Database(DataLayer[DatabaseShape]):
         Fqdn = Out("Name in the private zone, e.g. main.stack.local")
         SecretArn = Out("Secrets Manager secret RDS keeps the master user's credentials in (JSON keys username and password)")
         SecurityGroup = Out("Security group of the database")
+
+
+class UsesDatabases(Protocol):
+    """A shape that names databases of its stack (a service, a job)."""
+
+    @property
+    def databases(self) -> tuple[str, ...]: ...
+
+
+DATABASE_OUTPUTS = (Database.Outputs.Endpoint, Database.Outputs.Port, Database.Outputs.DatabaseName, Database.Outputs.SecretArn)
+DATABASE_LABELS = ("Host", "Port", "Name", "SecretArn")  # Database<i><label>, wired from the outputs above
+
+
+def database_value_name(index: int, label: str) -> str:
+    return f"Database{index + 1}{label}"
+
+
+def database_param(index: int, consumer: type[Contract[Any]]) -> Param:
+    """A standalone consumer (a service, a job) names the index-th database it uses (its exports are <StackName>-<database>-<Output>)."""
+    return Param(f"Database {index + 1} this {consumer.__name__.lower()} uses, by its name in the stack (with StackName: imports its exports)",
+                 default="", name=f"Database{index + 1}", owner=consumer)
+
+
+def _nth_database(i: int) -> Callable[[UsesDatabases], str]:
+    return lambda shape: shape.databases[i]
+
+
+def database_params(shape: UsesDatabases, consumer: type[Contract[Any]]) -> list[Param]:
+    """The rows a consumer of databases declares (in its contract's declared()), per database it names: its name and,
+    each an output of that database's instance (FromModule), Host, Port, Name and SecretArn."""
+    out: list[Param] = []
+    for i in range(len(shape.databases)):
+        out.append(dataclasses.replace(database_param(i, consumer), supply=PerService(), value=_nth_database(i)))
+        for label, output in zip(DATABASE_LABELS, DATABASE_OUTPUTS, strict=True):
+            out.append(Param(f"Database {i + 1}: {output.description}; empty imports it", default="",
+                             supply=FromModule(output, _nth_database(i), database_param(i, consumer)), name=database_value_name(i, label),
+                             owner=consumer))
+    return out

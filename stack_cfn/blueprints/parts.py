@@ -35,9 +35,9 @@ def wiring_values(t: Template, svc: Any, p: Declared, contract: type[Contract] =
             continue
         condition = f"Import{param.name}"
         if isinstance(param.supply, FromModule):
-            export = Join("-", [p[S.StackName], p[param.supply.named_by], param.supply.output.name])
+            export = Join("-", [p[contract.StackName], p[param.supply.named_by], param.supply.output.name])  # type: ignore[attr-defined]  # every consumer contract declares StackName
         else:
-            export = Join("-", [p[contract.StackName], param.supply.output(svc).name])  # type: ignore[attr-defined]
+            export = Join("-", [p[contract.StackName], param.supply.output(svc).name])  # type: ignore[attr-defined]  # as above
         imported = ImportValue(export)
         if param.type == "CommaDelimitedList":
             t.add_condition(condition, Equals(Join(",", p[param]), ""))

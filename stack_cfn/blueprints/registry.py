@@ -1,44 +1,61 @@
 """Every module of a stack, declared once, in deploy order: the one place a module is registered.
 
 A module is one `Module` row: its `name`, its `contract` (the template
-interface, declared beside its builder), its `build` (shape -> Template), the
-`instances` a StackConfig has of it (0..n shapes), each instance's `name`,
-`logical_id` and file `stem`, how it is `placed`, its `generic` drop-in
-templates for templates/ (file name -> shape), and its docs `summary` and
-`diagram` entry. The compiler (compile_stack, compile_generic), the root, the
-placement, the reference docs, the diagram and the contract tests iterate
-`MODULES`; none of them names a module.
+interface, in `<module>_contract.py` beside its builder), its `build` (shape ->
+Template), the `instances` a StackConfig has of it (0..n shapes), each
+instance's `instance_name`, `logical_id` and file `stem`, how it is `placed`,
+its `generic` drop-in templates for templates/ (file name -> shape), and its
+`docs` (a summary line, its settings sections, its stack-file key, its diagram
+part and table; see drawing.py). The compiler (compile_stack, compile_generic
+and so templates/.stack-cfn-files), the root, the placement, the reference
+docs, the diagram and the contract tests iterate `MODULES`; none of them names
+a module (tests/test_registry.py checks it).
 
-Placement:
+Placement (`placed`):
 - `ROOT_NESTED`: nested in the root, counted in the root's room before any unit
   (network, cluster, bastion, the shared load balancers, databases, IAM users).
-  With `fixed_file` its template is `<stem>.json` (a layer, one per stack);
-  otherwise content-addressed `<stem>-<hash>.json` (alike instances share a file).
+  With `fixed_file` its template is `<stem>.json` (a layer, one per stack: use
+  `layer(...)`); otherwise content-addressed `<stem>-<hash>.json`.
 - `PLACED`: a unit costed by its resources, which model/placement.py puts in the
-  root or in a service-group stack (services/jobs); content-addressed.
+  root or in a service-group stack (services; jobs). Content-addressed. Instance
+  names share the placement file with the services', so the model must keep
+  them unique across PLACED modules.
 
-Taking another module's output: a contract row with
-`supply=FromModule(Other.out.X, lambda shape: <name of the instance it takes it from>)`;
-the root wires `GetAtt(<that instance>, Outputs.X)`, a standalone template or a
-service group imports `<StackName>-<instance>-X` (see contract.py).
+Wiring, in the contract's rows (contract.py): `FromConfig` (a user-facing
+parameter), `Wired(lambda s: Network.Outputs.VpcId)` (a layer's output),
+`PerService()` (the instance's own literal), `RootName()`, `Assigned()` (the
+module's `assigned` hook), and `FromModule(Database.Outputs.Endpoint, lambda
+shape: <the instance's name>, <the consumer's parameter naming it>)`: an output
+of a named instance of another module. The root wires `GetAtt(<instance>,
+Outputs.X)`; standalone or in a service group it is imported as
+`<StackName>-<instance>-X`. A consumer of databases (a service, a job) adds
+`database_params(shape, ItsContract)` (database_contract.py) in its contract's
+`declared()` and reads them with parts.wiring_values(t, shape, p, ItsContract).
 
 How to add a module (e.g. scheduled jobs):
-1. its model: `model/jobs.py` (a frozen config dataclass; a StackConfig field holding them);
-2. its blueprint: `blueprints/job.py` with its contract (a `Contract` subclass beside
-   the builder; `DataLayer`/`Layer` rows to share, `FromModule` to take a database's outputs)
-   and `build_job(shape) -> Template`;
-3. ONE line in `MODULES` below, e.g.
-   `Module("job", Job, build_job, instances=lambda c, _: c.jobs, placed=PLACED, logical_id=lambda j: j.logical_id,
-           stem=lambda j: "job", generic=lambda: {"job.json": GENERIC_JOB}, summary="a container on a schedule"),`
-   (`name=` of an instance defaults to `shape.name`).
+1. its model: `model/jobs.py` (a frozen config dataclass with a `name` and a
+   `logical_id`; a StackConfig field `jobs: tuple[JobConfig, ...]`);
+2. its blueprint: `blueprints/job_contract.py` (`class Job(Contract[JobConfig])`:
+   Param rows, outputs in `class Outputs:`, `StackName = Param(..., supply=RootName())`)
+   and `blueprints/job.py` (`build_job(job) -> Template`, `p = declare(t, Job, job)`,
+   then `p[Job.X]`; a row of another contract raises ContractError);
+3. ONE line in `MODULES` below (deploy order: after the databases it reads), e.g.
+   `Module("job", Job, build_job, lambda c, _: c.jobs, PLACED, logical_id=lambda j: j.logical_id, stem=lambda j: "job",
+           generic=lambda: {"job.json": GENERIC_JOB}, docs=Docs("a container on a schedule", key="jobs", noun="job")),`
+   and its tests; `make templates` regenerates templates/, docs and the schema.
 
 Variants of a module (e.g. the service's launch type): a `Variant` adds contract
-rows (each with its own `when`, the variant's predicate) and builder parts
-(`part(template, shape, declared)` called after the module's own builder when the
-variant's `applies(shape)`); register it with ONE line in `VARIANTS`:
+rows and builder parts, registered with ONE line in `VARIANTS`:
    `Variant("fargate", "service", rows=FargateRows, applies=lambda s: s.launch_type == "fargate", parts=(fargate_part,)),`
-`rows` is a Contract subclass whose Param/Out rows are added to the module's
-contract (`variant_rows`); its builder parts are applied by `build` (`built`).
+- `rows`: a Contract subclass (`class FargateRows(Contract[ServiceConfig])`)
+  whose Param rows (each with its own `when`, e.g. `when=is_fargate`) and
+  `class Outputs:` rows join the module's contract (Contract.variants): declare()
+  in the module's builder, the root and the service groups see them;
+- `parts`: each `part(t, shape, p)` runs after the module's builder on every
+  instance the variant `applies` to; `p` is the template's Declared, so
+  `p[FargateRows.X]` is a Ref; a part may add resources or change the builder's
+  (t.resources[...]). Where the module's builder itself must branch, it reads the
+  variant's typed fact from the shape (e.g. `svc.launch_type`).
 """
 
 from __future__ import annotations

@@ -3,13 +3,12 @@ and the per-database rows a service takes from the databases it names."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 from stack_cfn.blueprints.cluster_contract import Cluster
-from stack_cfn.blueprints.contract import Assigned, Contract, FromModule, Out, Param, ParamOptions, PerService, RootName, Wired, always
-from stack_cfn.blueprints.database_contract import Database
+from stack_cfn.blueprints.contract import Assigned, Contract, Out, Param, ParamOptions, PerService, RootName, Wired, always
+from stack_cfn.blueprints.database_contract import database_params
 from stack_cfn.blueprints.ingress_contract import Ingress
 from stack_cfn.blueprints.layer_contract import alarmed
 from stack_cfn.blueprints.network_contract import Network
@@ -142,7 +141,7 @@ class Service(Contract[ServiceConfig]):
 
     @classmethod
     def declared(cls, shape: ServiceConfig) -> list[Param]:
-        return [*super().declared(shape), *database_params(shape)]
+        return [*super().declared(shape), *database_params(shape, Service)]
 
     class Outputs:
         Name = Out("ECS service name", export=False)
@@ -153,32 +152,3 @@ class Service(Contract[ServiceConfig]):
         Fqdn = Out("Name in the private zone, e.g. nginx.stack.local", export=False, when=_balanced)
         InternalFqdn = Out("Name in the private zone", export=False, when=_public)
         ExternalFqdn = Out("Public name (the load balancer's own without an external zone)", export=False, when=lambda s: _public(s) and not _shared(s))
-
-
-DATABASE_OUTPUTS = (Database.Outputs.Endpoint, Database.Outputs.Port, Database.Outputs.DatabaseName, Database.Outputs.SecretArn)
-DATABASE_LABELS = ("Host", "Port", "Name", "SecretArn")  # Database<i><label>, wired from the outputs above
-
-
-def database_value_name(index: int, label: str) -> str:
-    return f"Database{index + 1}{label}"
-
-
-def database_param(index: int) -> Param:
-    """A standalone service names the index-th database it uses (its exports are <StackName>-<database>-<Output>)."""
-    return Param(f"Database {index + 1} this service uses, by its name in the stack (with StackName: imports its exports)", default="",
-                 name=f"Database{index + 1}", owner=Service)
-
-
-def _nth_database(i: int) -> Callable[[ServiceConfig], str]:
-    return lambda svc: svc.databases[i]
-
-
-def database_params(svc: ServiceConfig) -> list[Param]:
-    """Per database a service names: its name and, wired from its stack, Host, Port, Name and SecretArn."""
-    out: list[Param] = []
-    for i in range(len(svc.databases)):
-        out.append(dataclasses.replace(database_param(i), supply=PerService(), value=_nth_database(i)))
-        for label, output in zip(DATABASE_LABELS, DATABASE_OUTPUTS, strict=True):
-            out.append(Param(f"Database {i + 1}: {output.description}; empty imports it", default="",
-                             supply=FromModule(output, _nth_database(i), database_param(i)), name=database_value_name(i, label), owner=Service))
-    return out
