@@ -133,7 +133,7 @@ def check_hosts(cfg: Any) -> None:
     for s in (s for s in cfg.services if s.has_balancer):
         for host in service_hosts(cfg, s):
             field = f"services.{s.name}.external_dns_name" if host == s.external_dns_name else f"services.{s.name}.dns_name"
-            if s.load_balancer == "shared":
+            if s.is_shared:
                 _check_host_condition(host, field)
             if host in seen:
                 raise ConfigError(field, f"{host} is also answered by service {seen[host]}", "give each service its own host name")

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from stack_cfn.model.variants import Balancer, Exposure, words
+
 _QUOTE = reprlib.Repr()
 _QUOTE.maxstring = 60
 _QUOTE.maxother = 60
@@ -209,7 +211,7 @@ HEALTH_START = Range(0, 300)
 LOG_RETENTION = OneOf((1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653),
                       "a CloudWatch Logs retention")
 DOCKER_AUTH_TYPE = OneOf(("", "docker", "dockercfg"), "an ECS engine auth type")
-SERVICE_KIND = OneOf(("service", "web-service", "worker"), "a service kind")
-LOAD_BALANCER_KIND = OneOf(("application", "classic", "shared"), "a load balancer kind")
+SERVICE_KIND = OneOf(words(Exposure), "a service kind")
+LOAD_BALANCER_KIND = OneOf(words(Balancer), "a load balancer kind")
 SCALING_MODE = OneOf(("simple", "managed"), "a scaling mode")
 PROTOCOL = OneOf(("HTTP", "TCP"), "a supported protocol")
