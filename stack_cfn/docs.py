@@ -142,7 +142,7 @@ def _id(text: str) -> str:
 def _network(cfg: StackConfig) -> list[str]:
     nat = "NAT instance" if cfg.use_nat_instances else "NAT gateway"
     one = not cfg.use_nat_instances and cfg.nat_gateways == "one"  # zone 1's gateway serves every zone
-    lines = [f'  subgraph vpc["VPC {cfg.name}-{cfg.environment} {cfg.plan.vpc}"]']
+    lines = [f'  subgraph vpc["VPC {cfg.stack_name} {cfg.plan.vpc}"]']
     for i in range(cfg.zone_count):
         zone = cfg.availability_zones[i] if cfg.availability_zones else f"zone {i + 1}"
         own = i == 0 or not one
@@ -259,7 +259,7 @@ def stack_outputs(files: Mapping[str, str], root: str) -> list[str]:
 def stack_md(cfg: StackConfig, source: str, files: Mapping[str, str], root: str) -> str:
     """A user's stack documented: its settings with values, its modules, its diagram and the outputs it declares."""
     lines = [STACK_GENERATED, "", f"# {cfg.name} ({cfg.environment})", "",
-             f"Stack `{cfg.name}-{cfg.environment}` in {cfg.region}, described by `{source}`: {len(cfg.services)} service(s), "
+             f"Stack `{cfg.stack_name}` in {cfg.region}, described by `{source}`: {len(cfg.services)} service(s), "
              f"{len(cfg.databases)} database(s), {len(cfg.iam_users)} IAM user(s), {len(files)} templates.", ""]
     lines += [*stack_settings(cfg), *stack_modules(cfg), "## Diagram", "", diagram(cfg), *stack_outputs(files, root)]
     return "\n".join(lines)

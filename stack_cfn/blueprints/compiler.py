@@ -7,7 +7,6 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from troposphere import Template
 
@@ -23,7 +22,7 @@ from stack_cfn.blueprints.network import build_network
 from stack_cfn.blueprints.root import Nested, build_root, canonical_json
 from stack_cfn.blueprints.service import build_service
 from stack_cfn.errors import ConfigError
-from stack_cfn.model import quotas
+from stack_cfn.model import names, quotas
 from stack_cfn.model.config import ServiceConfig, StackConfig
 from stack_cfn.model.data import DatabaseConfig, DatabaseShape, IamUserConfig, IamUserShape
 from stack_cfn.model.placement import ROOT, Cost, Limits, Placement, Room, Seat, place, seat
@@ -58,7 +57,7 @@ class Compiled:
 
     def stack_name(self, filename: str, root_stack: str) -> str:
         """The CloudFormation stack of a top-level template: the root's name, or `<root>-services-<n>`."""
-        return root_stack if filename == self.root else f"{root_stack}-{PurePosixPath(filename).stem}"
+        return names.top_stack_name(filename, self.root, root_stack)
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -173,7 +172,7 @@ def nested_data(cfg: StackConfig, files: dict[str, str]) -> list[Nested]:
     databases = [nest(files, Database, db.logical_id, "rds-cluster" if db.is_cluster else "rds", build_database(shape), shape)
                  for db in cfg.databases for shape in [DatabaseShape(db, cfg.is_production)]]
     users = [nest(files, IamUser, user.logical_id, "iam-user", build_iam_user(shape), shape)
-             for user in cfg.iam_users for shape in [IamUserShape(user, f"{cfg.name}-{cfg.environment}")]]
+             for user in cfg.iam_users for shape in [IamUserShape(user, cfg.stack_name)]]
     return [*databases, *users]
 
 

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from stack_cfn.errors import ConfigError
 from stack_cfn.model import cidr as cidr_plan
+from stack_cfn.model import names
 from stack_cfn.model import rules as R
 from stack_cfn.model.alarms import AlarmsConfig, ServiceAlarms
 from stack_cfn.model.aws_checks import check_aws_rules
@@ -411,9 +412,14 @@ class StackConfig:
         return given[0] if given else 3
 
     @property
+    def stack_name(self) -> str:
+        """The default (root) stack name: `<name>-<environment>` (--stack-name may give another)."""
+        return names.stack_name(self.name, self.environment)
+
+    @property
     def cluster_name(self) -> str:
         """The ECS cluster's name: two environments of one name in one account and region get a cluster each."""
-        return self.ecs_cluster_name or f"{self.name}-{self.environment}"
+        return names.cluster_name(self.name, self.environment, self.ecs_cluster_name)
 
     @property
     def has_classic_services(self) -> bool:
