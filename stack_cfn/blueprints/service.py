@@ -21,7 +21,7 @@ from troposphere import Equals, GetAtt, If, Join, Not, Tags, Template, applicati
 
 from stack_cfn.blueprints.alarms import service_alarms
 from stack_cfn.blueprints.common import emit, is_true, new_template
-from stack_cfn.blueprints.contract import PerService, declare
+from stack_cfn.blueprints.contract import declare
 from stack_cfn.blueprints.interfaces import Service as S
 from stack_cfn.blueprints.loadbalancer import Balancer, add_balancer, fqdn
 from stack_cfn.blueprints.parts import Parts, wiring_values
@@ -147,7 +147,3 @@ def _autoscaling(parts: Parts, service: ecs.Service) -> None:
         ),
     ))
 
-
-def service_parameters(svc: ServiceConfig) -> dict[str, object]:
-    """The per-service parameter values the root passes to `build_service(svc)`'s template: from the same rows."""
-    return {param.name: param.value_for(svc) for param in S.declared(svc) if isinstance(param.supply, PerService)}

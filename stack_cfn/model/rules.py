@@ -173,7 +173,6 @@ IMAGE_TAG = Pattern(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "an image tag", 'use a
 CLOUD_CONFIG_TYPE = Pattern(r"text/[a-z0-9.+-]+", "a MIME text type", "use text/cloud-config or text/x-shellscript")
 # ALB health-check paths are at most 1,024 characters of visible ASCII.
 HTTP_PATH = Pattern(r"/[\x21-\x7e]*", "an HTTP path", "write it like /health (visible ASCII, at most 1024 characters)", 1024)
-ONE_LINE = Pattern(r"[^\n\r]*", "one line", "write it on one line")
 # S3 general purpose bucket names (S3 user guide, "General purpose bucket naming rules"): 3-63 lowercase letters,
 # digits, dots and hyphens, a letter or digit first and last, no "..", not an IP address, not the reserved prefixes
 # xn--, sthree-, amzn-s3-demo- nor the suffixes -s3alias, --ol-s3, .mrap, --x-s3, --table-s3. The one rule for
