@@ -176,7 +176,9 @@ HTTP_PATH = Pattern(r"/[\x21-\x7e]*", "an HTTP path", "write it like /health (vi
 # S3 general purpose bucket names (S3 user guide, "General purpose bucket naming rules"): 3-63 lowercase letters,
 # digits, dots and hyphens, a letter or digit first and last, no "..", not an IP address, not the reserved prefixes
 # xn--, sthree-, amzn-s3-demo- nor the suffixes -s3alias, --ol-s3, .mrap, --x-s3, --table-s3. The one rule for
-# every bucket name stack-cfn takes (log_bucket_name, --bucket; ship/deploy.py uses it too).
+# every bucket name stack-cfn takes (log_bucket_name, --bucket; ship/deploy.py uses it too; there is no other copy).
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html ("must not be formatted as an IP address";
+# tests/broken/064-bucket-name-ip.yaml).
 BUCKET_NAME = Pattern(r"(?!\d+\.\d+\.\d+\.\d+$)(?!xn--|sthree-|amzn-s3-demo-)(?!.*\.\.)(?!.*(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$)"
                       r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "a valid S3 bucket name",
                       "use 3-63 lowercase letters, digits, dots and hyphens, not shaped like an IP address nor with a prefix or suffix S3 reserves")
