@@ -132,7 +132,7 @@ def _nodes(m: Module[Any], cfg: StackConfig) -> list[str]:
 def diagram(cfg: StackConfig) -> str:
     """A Mermaid flowchart of the stack a description compiles to: each module's part (registry.py), in deploy order."""
     lines = ["```mermaid", "flowchart TB", *(line for m in MODULES for line in m.docs.drawing.top(cfg)),
-             f'  subgraph vpc["VPC {cfg.name}-{cfg.environment} {cfg.plan.vpc}"]']
+             f'  subgraph vpc["VPC {cfg.stack_name} {cfg.plan.vpc}"]']
     lines += [line for m in MODULES for line in (m.docs.drawing.vpc(cfg) if m.docs.drawing.vpc else _nodes(m, cfg))]
     lines += ["  end", *(line for m in MODULES for line in m.docs.drawing.outside(cfg))]
     flow = " and VPC flow logs" if cfg.flow_logs else ""
@@ -190,6 +190,6 @@ def stack_md(cfg: StackConfig, source: str, files: Mapping[str, str], root: str)
     """A user's stack documented: its settings with values, its modules, its diagram and the outputs it declares."""
     counts = ", ".join(f"{len(m.instances(cfg, {}))} {m.docs.noun}(s)" for m in MODULES if m.docs.noun)
     lines = [STACK_GENERATED, "", f"# {cfg.name} ({cfg.environment})", "",
-             f"Stack `{cfg.name}-{cfg.environment}` in {cfg.region}, described by `{source}`: {counts}, {len(files)} templates.", ""]
+             f"Stack `{cfg.stack_name}` in {cfg.region}, described by `{source}`: {counts}, {len(files)} templates.", ""]
     lines += [*stack_settings(cfg), *stack_modules(cfg), "## Diagram", "", diagram(cfg), *stack_outputs(files, root)]
     return "\n".join(lines)

@@ -7,7 +7,6 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
 from troposphere import Template
@@ -17,7 +16,7 @@ from stack_cfn.blueprints.group import build_group, group_file
 from stack_cfn.blueprints.registry import GENERIC_CONFIG, MODULES, PLACED, ROOT_CONTRACT, ROOT_NESTED, Module, Placed, Seats, built, service_seats
 from stack_cfn.blueprints.root import Nested, build_root, canonical_json
 from stack_cfn.errors import ConfigError
-from stack_cfn.model import quotas
+from stack_cfn.model import names, quotas
 from stack_cfn.model.config import StackConfig
 from stack_cfn.model.placement import ROOT, Cost, Limits, Placement, Room, place
 
@@ -47,7 +46,7 @@ class Compiled:
 
     def stack_name(self, filename: str, root_stack: str) -> str:
         """The CloudFormation stack of a top-level template: the root's name, or `<root>-services-<n>`."""
-        return root_stack if filename == self.root else f"{root_stack}-{PurePosixPath(filename).stem}"
+        return names.top_stack_name(filename, self.root, root_stack)
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -122,9 +121,9 @@ def compile_stack(cfg: StackConfig, region_network: Mapping[str, Mapping[str, st
 
 def account_warnings(cfg: StackConfig, placement: Placement, operations: Mapping[str, list[str]]) -> tuple[str, ...]:
     """Adjustable account quotas (defaults) this description needs raised: stacks and load balancers per Region."""
-    own = sum(1 for s in cfg.services if s.has_balancer and s.load_balancer == "application")
+    own = sum(1 for s in cfg.services if s.has_own_alb)
     shared = placement.balancers("internal") + placement.balancers("public")
-    classic = sum(1 for s in cfg.services if s.has_balancer and s.load_balancer == "classic")
+    classic = sum(1 for s in cfg.services if s.is_classic)
     found = [
         quotas.STACKS_PER_REGION.warning(stack_count(operations), "the stacks this description makes (nested ones included)"),
         quotas.ALBS_PER_REGION.warning(own + shared, f"the application load balancers ({own} of their own, {shared} shared; "

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stack_cfn.model.config import StackConfig
+from stack_cfn.model.variants import Balancer
 
 
 def nothing(cfg: StackConfig) -> list[str]:
@@ -75,24 +76,24 @@ def bastion_drawing(cfg: StackConfig) -> list[str]:
 
 
 def internet_drawing(cfg: StackConfig) -> list[str]:
-    return ["  internet((internet))"] if any(svc.kind == "web-service" for svc in cfg.services) else []
+    return ["  internet((internet))"] if any(svc.is_public for svc in cfg.services) else []
 
 
 def service_drawing(cfg: StackConfig) -> list[str]:
     lines = []
     for svc in cfg.services:
         node = f"svc_{node_id(svc.name)}"
-        if not svc.has_balancer:
+        if svc.balancer is None:
             lines.append(f'    {node}["{svc.name}<br/>worker"]')
             lines.append(f"    cluster --- {node}")
             continue
-        scheme = "internet-facing" if svc.kind == "web-service" else "internal"
-        kind = {"application": "ALB", "classic": "classic ELB", "shared": "shared ALBs"}[svc.load_balancer]
-        https = "host rules" if svc.load_balancer == "shared" else "HTTPS" if svc.ssl_certificate_id else "HTTP"
-        lb = f"shared_{'public' if svc.kind == 'web-service' else 'internal'}" if svc.load_balancer == "shared" else f"lb_{node_id(svc.name)}"
+        scheme = "internet-facing" if svc.is_public else "internal"
+        kind = {Balancer.OWN_ALB: "ALB", Balancer.CLASSIC: "classic ELB", Balancer.SHARED_ALB: "shared ALBs"}[svc.balancer]
+        https = "host rules" if svc.is_shared else "HTTPS" if svc.ssl_certificate_id else "HTTP"
+        lb = f"shared_{svc.exposure.scheme}" if svc.is_shared else f"lb_{node_id(svc.name)}"
         lines += [f'    {node}["{svc.name}<br/>{svc.record_name}.{cfg.domain_name}"]', f'    {lb}{{{{"{scheme} {kind}<br/>{https}"}}}}',
                   f"    {lb} --> {node}", f"    cluster --- {node}"]
-        if svc.kind == "web-service":
+        if svc.is_public:
             lines.append(f"    internet --> {lb}")
         lines += [f"    {node} --> db_{node_id(d)}" for d in svc.databases]
     return lines
@@ -114,7 +115,7 @@ def user_drawing(cfg: StackConfig) -> list[str]:
 def service_table(cfg: StackConfig) -> list[str]:
     lines = ["| service | kind | image | port | load balancer | private name | databases |", "|---|---|---|---|---|---|---|"]
     for s in cfg.services:
-        lb = s.load_balancer if s.has_balancer else ""
+        lb = s.balancer.value if s.balancer else ""
         name = f"{s.record_name}.{cfg.domain_name}" if s.has_balancer else ""
         lines.append(f"| `{s.name}` | {s.kind} | {cell(s.image)}:{cell(s.version)} | {s.port or ''} | {lb} | {name} | {', '.join(s.databases)} |")
     return lines if cfg.services else []

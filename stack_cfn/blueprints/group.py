@@ -17,6 +17,7 @@ from troposphere import Template, cloudformation
 from stack_cfn.blueprints.common import new_template
 from stack_cfn.blueprints.contract import Assigned, Contract, ContractError, Declared, FromModule, Param, PerService, RootName, Wired, declare
 from stack_cfn.blueprints.root import Nested
+from stack_cfn.model import names
 from stack_cfn.model import rules as R
 from stack_cfn.model.config import StackConfig
 
@@ -29,11 +30,11 @@ class ServiceGroup(Contract[StackConfig]):
     group needs the root deployed first and is deleted before it."""
 
     RootStackName = Param("The root stack whose exports the services import", rule=R.STACK_NAME,
-                          default=lambda c: f"{c.name}-{c.environment}")
+                          default=lambda c: c.stack_name)
 
 
 def group_file(number: int) -> str:
-    return f"services-{number}.json"
+    return names.group_file(number)
 
 
 def build_group(cfg: StackConfig, number: int, services: Sequence[Nested]) -> Template:

@@ -101,6 +101,7 @@ from stack_cfn.blueprints.service_contract import Service
 from stack_cfn.model.config import HealthCheck, MountPoint, ServiceAutoScaling, ServiceConfig, StackConfig, Volume
 from stack_cfn.model.data import DatabaseConfig, DatabaseShape, IamUserConfig, IamUserShape, Serverless
 from stack_cfn.model.placement import Placement, Seat, seat
+from stack_cfn.model.variants import Balancer, Exposure
 
 
 class Placed(enum.Enum):
@@ -161,10 +162,10 @@ class Variant:
 GENERIC_CONFIG = StackConfig(name="stack", environment="prod")
 GENERIC_SERVICES: Mapping[str, ServiceConfig] = {
     "service.json": ServiceConfig(name="service", image="image", port=80),
-    "web-service.json": ServiceConfig(name="web", image="image", port=80, kind="web-service",
+    "web-service.json": ServiceConfig(name="web", image="image", port=80, kind=Exposure.PUBLIC.value,
                                       ssl_certificate_id="arn:aws:acm:us-west-2:123456789012:certificate/00000000-0000-0000-0000-000000000000"),
-    "worker.json": ServiceConfig(name="worker", image="image", kind="worker"),
-    "shared-service.json": ServiceConfig(name="service", image="image", port=80, load_balancer="shared"),  # behind ingress.json's internal ALB
+    "worker.json": ServiceConfig(name="worker", image="image", kind=Exposure.NONE.value),
+    "shared-service.json": ServiceConfig(name="service", image="image", port=80, load_balancer=Balancer.SHARED_ALB.value),  # behind ingress.json's internal ALB
 }
 GENERIC_DATABASES = {
     "rds.json": DatabaseShape(DatabaseConfig(name="db"), production=False),
@@ -175,7 +176,7 @@ GENERIC_USER = IamUserShape(IamUserConfig(name="user", policies=("arn:aws:iam::a
 
 def service_seats(cfg: StackConfig, recorded: Placement) -> dict[str, Seat]:
     """Each service behind the shared load balancers: its seat (kept from the placement file, new ones added)."""
-    return seat([(s.name, "public" if s.kind == "web-service" else "internal") for s in cfg.shared_services], recorded.seats)
+    return seat([(s.name, s.exposure.scheme) for s in cfg.shared_services], recorded.seats)
 
 
 def _ingress(cfg: StackConfig, seats: Seats) -> list[IngressShape]:
@@ -203,7 +204,7 @@ MODULES: tuple[Module[Any], ...] = (
            instance_name=lambda s: s.db.name,
            docs=Docs("an RDS instance or Aurora cluster, its password kept by RDS", settings=(("databases[]", DatabaseConfig), ("databases[].serverless", Serverless)),
                      key="databases", noun="database", drawing=Drawing(vpc=database_drawing), table=database_table)),
-    Module("iam_user", IamUser, build_iam_user, lambda c, _: [IamUserShape(u, f"{c.name}-{c.environment}") for u in c.iam_users], ROOT_NESTED,
+    Module("iam_user", IamUser, build_iam_user, lambda c, _: [IamUserShape(u, c.stack_name) for u in c.iam_users], ROOT_NESTED,
            logical_id=lambda s: s.user.logical_id, stem=lambda s: "iam-user", generic=lambda: {"iam-user.json": GENERIC_USER},
            docs=Docs("an IAM user, its policies and an access key in Secrets Manager", settings=(("iam_users[]", IamUserConfig),), key="iam_users", noun="IAM user",
                      drawing=Drawing(vpc=nothing, outside=user_drawing), table=user_table)),

@@ -17,35 +17,37 @@ from stack_cfn.model import alarms as ALARM
 from stack_cfn.model import rules as R
 from stack_cfn.model.config import ServiceConfig
 
-
-def _balanced(s: object) -> bool:
-    return getattr(s, "kind", "") != "worker"
+# The contract's predicates are the service's typed facts (model/variants.py, computed once on ServiceConfig).
 
 
-def _public(s: object) -> bool:
-    return getattr(s, "kind", "") == "web-service"
+def _balanced(s: ServiceConfig) -> bool:
+    return s.has_balancer
 
 
-def _classic(s: object) -> bool:
-    return _balanced(s) and getattr(s, "load_balancer", "") == "classic"
+def _public(s: ServiceConfig) -> bool:
+    return s.is_public
 
 
-def _shared(s: object) -> bool:
-    return _balanced(s) and getattr(s, "load_balancer", "") == "shared"
+def _classic(s: ServiceConfig) -> bool:
+    return s.is_classic
 
 
-def _own_alb(s: object) -> bool:
-    return _balanced(s) and getattr(s, "load_balancer", "") == "application"
+def _shared(s: ServiceConfig) -> bool:
+    return s.is_shared
 
 
-def _shared_listeners(s: object) -> Out:
-    if not _public(s):
+def _own_alb(s: ServiceConfig) -> bool:
+    return s.has_own_alb
+
+
+def _shared_listeners(s: ServiceConfig) -> Out:
+    if not s.is_public:
         return Ingress.Outputs.InternalListeners
-    return Ingress.Outputs.PublicHttpListeners if getattr(s, "https", None) is False else Ingress.Outputs.PublicHttpsListeners
+    return Ingress.Outputs.PublicHttpListeners if s.serves_plain_http else Ingress.Outputs.PublicHttpsListeners
 
 
-def _http(s: object) -> bool:
-    return _balanced(s) and getattr(s, "protocol", "") == "HTTP"
+def _http(s: ServiceConfig) -> bool:
+    return s.has_balancer and s.protocol == "HTTP"
 
 
 def _scaled(s: object) -> bool:
@@ -79,7 +81,7 @@ class Service(Contract[ServiceConfig]):
     HostPort = Param("Static host port of the classic ELB; 0 uses Port", "Number", setting="host_port", supply=PerService(), when=_classic)
     # Not with auto scaling: CloudFormation would send it with every update of the service, resetting what scaling chose.
     DesiredCount = Param("Tasks to run", "Number", setting="desired_count", supply=PerService(),
-                         default=lambda s: 1 if s.kind == "worker" else 2, value=lambda s: s.desired_tasks, when=lambda s: not _scaled(s))
+                         default=lambda s: s.default_desired_count, value=lambda s: s.desired_tasks, when=lambda s: not _scaled(s))
     Cpu = Param("CPU units per task", "Number", setting="cpu", supply=PerService())
     Memory = Param("Memory (MiB) per task", "Number", setting="memory", supply=PerService())
     MinimumHealthyPercent = Param("Deployment minimum healthy percent", "Number", setting="deployment_minimum_healthy_percent", supply=PerService())
