@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from stack_cfn.blueprints.cluster import build_cluster
+from stack_cfn.blueprints.cluster_contract import ECS_AMI_SSM, ECS_ARM64_AMI_SSM, Cluster
 from stack_cfn.blueprints.compiler import compile_stack
-from stack_cfn.blueprints.interfaces import ECS_AMI_SSM, ECS_ARM64_AMI_SSM, Cluster
 from stack_cfn.blueprints.userdata import SPOT_DRAINING
 from stack_cfn.errors import ConfigError
 from stack_cfn.model import aws_facts as F

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from stack_cfn.blueprints.interfaces import ECS_ARM64_AMI_SSM
+from stack_cfn.blueprints.cluster_contract import ECS_ARM64_AMI_SSM
 from tests.conftest import all_exports, moto_gap, run_cli
 
 pytestmark = pytest.mark.e2e

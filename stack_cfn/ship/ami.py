@@ -23,7 +23,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from stack_cfn.blueprints.interfaces import Cluster, ecs_ami_ssm
+from stack_cfn.blueprints.cluster_contract import Cluster, ecs_ami_ssm
 from stack_cfn.errors import DeployError
 from stack_cfn.model.config import StackConfig
 from stack_cfn.ship.aws import AwsTarget
