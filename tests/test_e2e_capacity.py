@@ -7,12 +7,14 @@ says it (tests/test_capacity.py).
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
 import yaml
 
 from stack_cfn.blueprints.cluster_contract import ECS_ARM64_AMI_SSM
+from stack_cfn.blueprints.userdata import SPOT_DRAINING
 from tests.conftest import all_exports, moto_gap, run_cli
 
 pytestmark = pytest.mark.e2e
@@ -72,6 +74,8 @@ def test_the_instances_run_the_arm64_ecs_optimized_image(deployed: Any) -> None:
     assert ec2.describe_images(ImageIds=[arm64])["Images"][0]["Architecture"] == "arm64"
     launched = {i["InstanceType"] for i in group["Instances"]}
     assert launched and launched <= set(TYPES)
+    user_data = base64.b64decode(data["LaunchTemplateData"]["UserData"]).decode()
+    assert f"\n      {SPOT_DRAINING}\n" in user_data, "Spot instances drain on an interruption notice"
 
 
 def test_the_capacity_provider_drains_what_the_group_terminates(deployed: Any) -> None:
