@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StackCfnError as exc:
         out.error(str(exc))
         return 1
-    except aws_errors() as exc:  # type: ignore[misc]
+    except aws_errors() as exc:
         out.error(f"AWS: {one_line(exc)}")
         return 1
     except KeyboardInterrupt:

@@ -100,7 +100,7 @@ def rule_text(f: dataclasses.Field) -> str:
         values = [cell(v) for v in schema["enum"] if v != ""]
         return "one of " + ", ".join(values) if len(values) <= 12 else f"one of {len(values)} values (see stack.schema.json)"
     if "pattern" in schema:
-        return f"{rule.what}"  # type: ignore[union-attr]
+        return f"{rule.what}"
     return f"{schema['minimum']} to {schema['maximum']}"
 
 

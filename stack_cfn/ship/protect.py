@@ -36,8 +36,9 @@ def candidates(name: str, cfg: StackConfig | None) -> set[str]:
     from stack_cfn.model.data import DatabaseConfig, IamUserConfig
 
     named = SimpleNamespace(name=name)
-    found = {name, DatabaseConfig.logical_id.fget(named), IamUserConfig.logical_id.fget(named)}  # type: ignore[attr-defined]
-    return found | {x.logical_id for x in (*cfg.databases, *cfg.iam_users) if x.name == name} if cfg else found
+    found = {name, DatabaseConfig.logical_id.fget(named), IamUserConfig.logical_id.fget(named)}  # type: ignore[attr-defined]  # the property's function, on a stand-in with only a name
+    members: list[DatabaseConfig | IamUserConfig] = [*cfg.databases, *cfg.iam_users] if cfg else []
+    return found | {x.logical_id for x in members if x.name == name}
 
 
 def _physical_ids(cfn: Any, stack: str, paths: Iterable[str]) -> dict[str, str]:

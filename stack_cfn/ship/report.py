@@ -41,7 +41,7 @@ class GuardedStream(io.TextIOBase):
         self.closed_at_start = closed
         self.written_while_closed = False
         with contextlib.suppress(AttributeError, ValueError, OSError):
-            inner.reconfigure(errors="replace")  # type: ignore[attr-defined]
+            inner.reconfigure(errors="replace")  # type: ignore[attr-defined]  # TextIO lacks it; TextIOWrapper has it (suppressed when absent)
 
     def write(self, text: str) -> int:
         if self.closed_at_start and text:
@@ -80,11 +80,11 @@ class GuardedStream(io.TextIOBase):
         return True
 
     @property
-    def encoding(self) -> str:  # type: ignore[override]
+    def encoding(self) -> str:  # type: ignore[override]  # a property over TextIOBase's attribute: the inner stream's
         return getattr(self.inner, "encoding", None) or "utf-8"
 
     @property
-    def errors(self) -> str:  # type: ignore[override]
+    def errors(self) -> str:  # type: ignore[override]  # a property over TextIOBase's attribute: always "replace"
         return "replace"
 
 
