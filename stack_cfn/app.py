@@ -172,7 +172,7 @@ def stack_name_for(source: StackFile, aws: AwsOptions, cfg: StackConfig | None) 
         return given
     if cfg is None:
         raise DeployError(f"--stack-name is required without a stack description ({source.path} not found)")
-    return f"{cfg.name}-{cfg.environment}"
+    return cfg.stack_name
 
 
 def resolve_bucket(bucket: BucketOptions, target: AwsTarget) -> tuple[str, bool]:

@@ -60,7 +60,7 @@ def stackset(request: StackSetRequest, out: Progress) -> StackSetOutcome:
     if partition_of(target.region) != partition_of(regions[0]):
         raise DeployError(f"--regions: {regions[0]} is in partition {partition_of(regions[0])} but the run's region {target.region} is not; "
                           "a stack set is administered from a region of the partition it deploys to")
-    name = request.name if request.name is not None else f"{cfg.name}-{cfg.environment}"
+    name = request.name if request.name is not None else cfg.stack_name
     with out.step(f"waiting for stack set {name}", f"stopped waiting; the operation keeps going (aws cloudformation list-stack-set-operations --stack-set-name {name})"):
         result = ship_stackset.deploy_stack_set(
             target, name, uploaded.root_url, plans,
