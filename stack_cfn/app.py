@@ -224,7 +224,7 @@ def root_parameters(out: Progress, target: AwsTarget, cfg: StackConfig, stack: s
 
 
 def group_parameters(stack: str) -> dict[str, str]:
-    from stack_cfn.blueprints.interfaces import ServiceGroup
+    from stack_cfn.blueprints.group import ServiceGroup
 
     return {ServiceGroup.RootStackName.name: stack}
 
