@@ -151,7 +151,7 @@ def _launch_template(t: Template, p: Declared, sg: ec2.SecurityGroup, profile: i
     """The instances' launch template. The docker volume (/dev/xvdcz) only with a custom AMI: packer/'s image mounts it
     at /var/lib/docker (stack-cfn-docker-volume.service); the stock ECS-optimized AL2023 image never does and keeps
     docker on its root volume, so there the volume would be paid for and unused."""
-    def volume(device: str, size: Ref) -> ec2.LaunchTemplateBlockDeviceMapping:
+    def volume(device: str, size: object) -> ec2.LaunchTemplateBlockDeviceMapping:
         return ec2.LaunchTemplateBlockDeviceMapping(
             DeviceName=device, Ebs=ec2.EBSBlockDevice(VolumeType="gp3", VolumeSize=size, Encrypted=True, DeleteOnTermination=True))
 
