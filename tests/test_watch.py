@@ -241,6 +241,8 @@ def test_no_cancel_only_says_the_reasons(clock: Clock) -> None:
 
 
 def test_a_first_create_is_not_cancelled_and_says_so(clock: Clock) -> None:
+    """AWS rule: "You can cancel only stacks that are in the UPDATE_IN_PROGRESS state" (CloudFormation API reference,
+    CancelUpdateStack, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CancelUpdateStack.html)."""
     cfn, ecs = FakeCfn(clock, status="CREATE_IN_PROGRESS", gives_up=900), FakeEcs(clock)
     said: list[str] = []
     watcher = Watcher(FakeTarget(cfn, ecs), [STACK], CLUSTER, True, said.append, clock=clock)  # type: ignore[arg-type]  # a scripted AWS
@@ -286,6 +288,24 @@ def test_services_are_found_in_nested_stacks_and_arns_name_their_cluster() -> No
     assert cluster_and_name("arn:aws:ecs:us-east-1:123456789012:service/old-style", "fallback") == ("fallback", "old-style")
 
 
+def test_services_are_described_ten_at_a_time() -> None:
+    """AWS rule: DescribeServices takes "up to 10 services ... in a single operation" (ECS API reference, DescribeServices,
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServices.html)."""
+    from stack_cfn.ship.watch import observe
+
+    asked: list[int] = []
+
+    class Ecs:
+        def describe_services(self, cluster: str, services: list[str]) -> dict[str, Any]:
+            assert len(services) <= 10, "DescribeServices takes at most 10"
+            asked.append(len(services))
+            return {"services": []}
+
+    arns = [f"arn:aws:ecs:us-east-1:123456789012:service/{CLUSTER}/s{i}" for i in range(23)]
+    assert observe(Ecs(), CLUSTER, arns, T0) == ([], [])
+    assert asked == [10, 10, 3]
+
+
 def test_a_task_reason_names_its_containers() -> None:
     task = {"stoppedReason": "Task failed ELB health checks in (target-group arn:x)",
             "containers": [{"name": "api", "exitCode": 137, "healthStatus": "UNHEALTHY"}, {"name": "sidecar", "exitCode": 0}]}
@@ -300,3 +320,43 @@ def test_no_cancel_flag_reaches_the_requests() -> None:
     assert deploy_request(parser.parse_args(["deploy"])).cancel is True
     assert deploy_request(parser.parse_args(["deploy", "--no-cancel"])).cancel is False
     assert parser.parse_args(["release", "api=1.2.3", "--no-cancel"]).no_cancel is True
+
+
+# ---------------------------------------------------------------- the local AWS (moto)
+
+
+def _failing_service(target: Any, cluster: str) -> dict[str, Any]:
+    """A service on the local AWS whose image cannot be pulled, with the circuit breaker on."""
+    ecs = target.client("ecs")
+    ecs.create_cluster(clusterName=cluster)
+    ecs.register_task_definition(family=f"{cluster}-api", containerDefinitions=[
+        {"name": "api", "image": "registry.invalid/no-such-image:1", "memory": 64, "essential": True}])
+    return dict(ecs.create_service(cluster=cluster, serviceName="api", taskDefinition=f"{cluster}-api", desiredCount=2,
+                                   deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}})["service"])
+
+
+@pytest.mark.e2e
+def test_the_watchers_ecs_reads_are_accepted_by_the_local_aws(local_aws: Any) -> None:
+    """describe_services, list_tasks (startedBy, desiredStatus=STOPPED, paginated) and the policy, on the local AWS:
+    the new deployment is seen, nothing stopped yet, so the wait goes on."""
+    from stack_cfn.ship.watch import observe
+
+    _, target = local_aws
+    service = _failing_service(target, "watch-reads")
+    stops, rollouts = observe(target.client("ecs"), "watch-reads", [service["serviceArn"]], time.time())
+    assert [(r.service, r.state) for r in rollouts] == [("api", "IN_PROGRESS")]
+    assert stops == [] and not decide(stops, rollouts).cancel
+
+
+@pytest.mark.e2e
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="moto 5.2.5: a service's tasks are never started (no container agent), so a deployment whose image "
+                          "cannot be pulled never reports stopped tasks (list_tasks startedBy=<deployment> desiredStatus=STOPPED is "
+                          "empty) and its rolloutState stays IN_PROGRESS: the watcher cannot be driven to cancel on the local AWS; "
+                          "the scripted ECS above is the proof")
+def test_a_failing_deployment_reports_stopped_tasks_on_the_local_aws(local_aws: Any) -> None:
+    _, target = local_aws
+    service = _failing_service(target, "watch-gap")
+    deployment = service["deployments"][0]["id"]
+    stopped = target.client("ecs").list_tasks(cluster="watch-gap", startedBy=deployment, desiredStatus="STOPPED").get("taskArns", [])
+    assert stopped, "ECS stops the tasks of an image it cannot pull (CannotPullContainerError) and restarts them"

@@ -32,8 +32,10 @@ from stack_cfn.ship.watch_policy import DEFAULT, Decision, Rollout, TaskStop, Th
 INTERVAL_SECONDS = 15  # ECS is read at most this often (the stack events every 2 s): a handful of calls per service a minute
 DISCOVER_EVERY = 4  # the stacks' ECS services are listed again every 4th read (a service created mid-update appears)
 CLOCK_SKEW_SECONDS = 120  # a deployment created up to this long before the watch began is still ours (clocks differ)
-DESCRIBE_SERVICES_MAX = 10  # DescribeServices takes at most 10 services per call (ECS API reference)
-DESCRIBE_TASKS_MAX = 100  # DescribeTasks takes at most 100 tasks per call (ECS API reference)
+# DescribeServices takes at most 10 services per call: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServices.html
+DESCRIBE_SERVICES_MAX = 10
+# DescribeTasks takes at most 100 tasks per call: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTasks.html
+DESCRIBE_TASKS_MAX = 100
 SCALED_IN = "Scaling activity initiated by"  # ECS stopping a healthy task on purpose (scale-in, replaced): not a failure
 Say = Callable[[str], None]
 
