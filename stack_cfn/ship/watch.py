@@ -96,7 +96,7 @@ def observe(ecs: Any, cluster: str, arns: Sequence[str], since: float) -> tuple[
         for i in range(0, len(members), DESCRIBE_SERVICES_MAX):
             for service in ecs.describe_services(cluster=where, services=members[i:i + DESCRIBE_SERVICES_MAX]).get("services", []):
                 for d in service.get("deployments", []):
-                    if d.get("status") == "PRIMARY" and _when(d.get("createdAt")) >= since - CLOCK_SKEW_SECONDS:
+                    if d.get("status") == "PRIMARY" and d.get("id") and _when(d.get("createdAt")) >= since - CLOCK_SKEW_SECONDS:
                         name = str(service.get("serviceName", "?"))
                         rollouts.append(Rollout(name, str(d["id"]), str(d.get("rolloutState", "")), str(d.get("rolloutStateReason", ""))))
                         stops += _stopped(ecs, where, name, str(d["id"]))
@@ -111,14 +111,15 @@ def _stopped(ecs: Any, cluster: str, service: str, deployment: str) -> list[Task
     for i in range(0, len(arns), DESCRIBE_TASKS_MAX):
         for task in ecs.describe_tasks(cluster=cluster, tasks=arns[i:i + DESCRIBE_TASKS_MAX]).get("tasks", []):
             if task.get("lastStatus") == "STOPPED" and not str(task.get("stoppedReason", "")).startswith(SCALED_IN):
-                stops.append(TaskStop(service, deployment, str(task["taskArn"]), _when(task.get("stoppedAt")), task_reason(task)))
+                stops.append(TaskStop(service, deployment, str(task.get("taskArn", "?")), _when(task.get("stoppedAt")), task_reason(task)))
     return stops
 
 
 def cancel_update(cfn: Any, stack: str, token: str) -> str:
     """CancelUpdateStack, safe to repeat. Returns what happened: "cancelled", "create" (a first create: not cancellable),
     or the status of a stack that is no longer updating (rolling back already, or done)."""
-    status = str(cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"])
+    stacks = cfn.describe_stacks(StackName=stack).get("Stacks", [])
+    status = str(stacks[0].get("StackStatus", "")) if stacks else "gone"
     if status == "CREATE_IN_PROGRESS":
         return "create"
     if status != "UPDATE_IN_PROGRESS":
