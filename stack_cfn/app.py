@@ -9,7 +9,7 @@ StackCfnError for anything a user can act on.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from stack_cfn.ship.report import Progress
 if TYPE_CHECKING:
     from stack_cfn.ship.aws import AwsTarget
     from stack_cfn.ship.deploy import ChangeSet, Uploaded
+    from stack_cfn.ship.watch import Watcher, WatchOptions
 
 NOTHING_SENT = "nothing was written or sent"
 DEFAULT_CONFIG = "stack.yaml"
@@ -247,13 +248,21 @@ def start(out: Progress, target: AwsTarget, work: Sequence[ChangeSet]) -> dict[s
     return since
 
 
-def execute(out: Progress, target: AwsTarget, work: Sequence[ChangeSet], doing: str, timeout: int) -> None:
-    """Execute change sets together, follow them, and fail with the reasons of any that did not finish well."""
-    from stack_cfn.ship import deploy
-
+def execute(out: Progress, target: AwsTarget, work: Sequence[ChangeSet], doing: str, timeout: int, watch: WatchOptions | None = None) -> None:
+    """Execute change sets together, follow them (watching their ECS services: ship/watch.py), and fail with the reasons
+    of any that did not finish well."""
     since = start(out, target, work)
-    _follow(out, target, [cs.stack_name for cs in work], doing, timeout, deploy.DONE_OK,
-            lambda on_event: deploy.follow_many(target, since, on_event, timeout * 60))
+    follow(out, target, since, doing, timeout, watch)
+
+
+def follow(out: Progress, target: AwsTarget, since: Mapping[str, object], doing: str, timeout: int, watch: WatchOptions | None) -> None:
+    """Follow started stacks to their end; with `watch`, a failing ECS deployment cancels its stack (or is only said, cancel off)."""
+    from stack_cfn.ship import deploy
+    from stack_cfn.ship.watch import Watcher
+
+    watcher = Watcher(target, since, watch.cluster, watch.cancel, out.info) if watch else None
+    _follow(out, target, list(since), doing, timeout, deploy.DONE_OK,
+            lambda on_event: deploy.follow_many(target, since, on_event, timeout * 60, watcher.tick if watcher else None), watcher)
 
 
 def delete_stacks(out: Progress, target: AwsTarget, names: list[str], doing: str, timeout: int) -> None:
@@ -266,7 +275,8 @@ def delete_stacks(out: Progress, target: AwsTarget, names: list[str], doing: str
 Follow = Callable[[Callable[[dict[str, Any]], None]], dict[str, str]]
 
 
-def _follow(out: Progress, target: AwsTarget, names: list[str], doing: str, timeout: int, ok: set[str] | frozenset[str], run: Follow) -> None:
+def _follow(out: Progress, target: AwsTarget, names: list[str], doing: str, timeout: int, ok: set[str] | frozenset[str], run: Follow,
+            watcher: Watcher | None = None) -> None:
     from stack_cfn.ship import deploy
 
     label = names[0] if len(names) == 1 else f"{len(names)} stacks"
@@ -274,6 +284,9 @@ def _follow(out: Progress, target: AwsTarget, names: list[str], doing: str, time
              f"watch it with: aws cloudformation describe-stack-events --stack-name {names[0]}")
     with out.step(doing, f"stopped waiting. {watch}"):
         statuses = out.follow_many(run, label, timeout)
+    cancelled = watcher.error(statuses) if watcher else None
+    if cancelled:
+        raise cancelled
     for name, status in statuses.items():
         if status not in ok:
             reasons = deploy.failure_reasons(target, name)

@@ -162,6 +162,7 @@ def _aws_commands(command: Command) -> None:
     _ami_args(c)
     c.add_argument("--allow-replace", action=flags.RepeatableNames, type=flags.nonblank, default=[], metavar="NAME",
                    help="for this deploy only, let the stack policy allow replacing or removing NAME (a database, IAM user or protected logical id; repeatable)")
+    _cancel_args(c)
     c = command("outputs", cmd_outputs, "Print the stack's front page: network, cluster, each service's URLs, databases, IAM users, alarms.", aws=True)
     c.add_argument("--json", action="store_true", help="print the outputs as JSON on standard output, for scripts")
     _stack_args(c)
@@ -177,6 +178,7 @@ def _aws_commands(command: Command) -> None:
     c.add_argument("--image", action="append", type=flags.image, default=[], metavar="[SERVICE=]IMAGE",
                    help="a new image too (repeatable, once per service)")
     c.add_argument("--no-wait", action="store_true", help="start the release and return; do not wait for steady state")
+    _cancel_args(c)
     c.add_argument("--json", action="store_true", help="print a JSON summary on standard output, for pipelines")
     _stack_args(c)
     _bucket_args(c)
@@ -224,6 +226,11 @@ def _ami_args(c: argparse.ArgumentParser) -> None:
 
 def _stack_args(c: argparse.ArgumentParser) -> None:
     c.add_argument("--stack-name", type=flags.stack_name, help="CloudFormation stack name (default: <name>-<environment> from the description)")
+
+
+def _cancel_args(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--no-cancel", action="store_true",
+                   help="when the new ECS tasks keep failing, only say why; do not cancel the stack update (docs/deployments-watch.md)")
 
 
 def _bucket_args(c: argparse.ArgumentParser) -> None:
@@ -299,7 +306,7 @@ def cmd_upload(args: argparse.Namespace, out: Reporter) -> int:
 
 def deploy_request(args: argparse.Namespace) -> deploy.DeployRequest:
     return deploy.DeployRequest(source(args), aws(args), bucket(args), bool(getattr(args, "refresh_ami", False)),
-                                tuple(getattr(args, "allow_replace", None) or ()))
+                                tuple(getattr(args, "allow_replace", None) or ()), not getattr(args, "no_cancel", False))
 
 
 def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
@@ -383,7 +390,7 @@ def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
     releases = parse_requests(args.services, args.version, args.image)  # checked before anything is read or sent
     if args.json:
         out.machine_output()
-    r = release.release(release.ReleaseRequest(source(args), aws(args), bucket(args), releases, wait=not args.no_wait), out)
+    r = release.release(release.ReleaseRequest(source(args), aws(args), bucket(args), releases, wait=not args.no_wait, cancel=not args.no_cancel), out)
     if not r.changed:
         out.done(f"no changes: {', '.join(releases)} already run those versions")
     if args.json:

@@ -376,8 +376,9 @@ REVIEW_GRACE_SECONDS = 60
 
 
 def follow_many(target: AwsTarget, stacks: Mapping[str, Any], on_event: Callable[[StackEvent], None] | None = None,
-                timeout: float = 3600) -> dict[str, str]:
-    """Follow stacks (name -> time of their last event before the operation) at once, to a final status each."""
+                timeout: float = 3600, tick: Callable[[], None] | None = None) -> dict[str, str]:
+    """Follow stacks (name -> time of their last event before the operation) at once, to a final status each;
+    `tick` (ship/watch.Watcher.tick) runs once a round, in the same loop."""
     cfn = target.client("cloudformation")
     seen: set[str] = set()
     started = time.monotonic()
@@ -393,6 +394,8 @@ def follow_many(target: AwsTarget, stacks: Mapping[str, Any], on_event: Callable
                     final[stack_name] = status
         if len(final) == len(stacks):
             return final
+        if tick is not None:
+            tick()
         if time.monotonic() > deadline:
             busy = [name for name in stacks if name not in final]
             raise DeployError(f"stack {', '.join(busy)} still in progress after {timeout / 60:.0f} min (--timeout); it keeps going: "

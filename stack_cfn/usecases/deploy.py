@@ -12,8 +12,10 @@ from stack_cfn.ship.report import Progress
 
 if TYPE_CHECKING:
     from stack_cfn.blueprints.compiler import Compiled
+    from stack_cfn.model.config import StackConfig
     from stack_cfn.ship.aws import AwsTarget
     from stack_cfn.ship.deploy import ChangeSet, Uploaded
+    from stack_cfn.ship.watch import WatchOptions
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class DeployRequest:
     bucket: BucketOptions
     refresh_ami: bool = False
     allow_replace: tuple[str, ...] = ()
+    cancel: bool = True  # False (--no-cancel): failing ECS tasks are only said, the update is not cancelled (ship/watch.py)
 
 
 @dataclass(frozen=True)
@@ -149,20 +152,26 @@ def deploy(request: DeployRequest, out: Progress, parameters: dict[str, str] | N
                         app.required_capabilities(compiled, compiled.root))
     if not cs.empty:
         out.plan(cs)
-        app.execute(out, target, [cs], f"waiting for {stack}", timeout)
+        app.execute(out, target, [cs], f"waiting for {stack}", timeout, _watch(request, cfg))
     groups = [app.change_set(out, target, name, uploaded.urls[template], app.group_parameters(stack), "the root is deployed; deploy again for the groups",
                              app.required_capabilities(compiled, template)) for template, name in app.groups_of(compiled, stack)]
     pending = [g for g in groups if not g.empty]
     for g in pending:
         out.plan(g)
     if pending:
-        app.execute(out, target, pending, f"waiting for {len(pending)} service group(s)", timeout)
+        app.execute(out, target, pending, f"waiting for {len(pending)} service group(s)", timeout, _watch(request, cfg))
     app.prune_releases(source, out, sources)
     if cs.empty and not pending and not stale:
         return DeployResult(stack, False, bool(groups))
     from stack_cfn.ship.deploy import read_outputs
 
     return DeployResult(stack, True, bool(groups), dict(read_outputs(target, stack)))
+
+
+def _watch(request: DeployRequest, cfg: StackConfig) -> WatchOptions:
+    from stack_cfn.ship.watch import WatchOptions
+
+    return WatchOptions(cfg.cluster_name, request.cancel)
 
 
 def _ensure_linked_roles(out: Progress, target: AwsTarget, compiled: Compiled) -> None:

@@ -29,6 +29,7 @@ class ReleaseRequest:
     bucket: BucketOptions
     releases: Mapping[str, Release]  # service -> its new version (and image): ship/release.parse_requests, at the edge
     wait: bool = True  # False: start the release and return
+    cancel: bool = True  # False (--no-cancel): failing ECS tasks are only said, the release is not cancelled (ship/watch.py)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def release(request: ReleaseRequest, out: Progress) -> ReleaseResult:
     if not request.wait:
         _record(request, sources)
         return ReleaseResult(sets[0].stack_name, "UPDATE_IN_PROGRESS", releases)
-    statuses = _follow(request, out, target, sets, since)
+    statuses = _follow(request, out, target, sets, since, cfg.cluster_name)
     for name, status in statuses.items():
         if status not in deploy.DONE_OK:
             raise ship_release.failed(name, status, deploy.failure_reasons(target, name), ship_release.stopped_reasons(target, cfg.cluster_name, releases))
@@ -91,13 +92,21 @@ def _change_sets(request: ReleaseRequest, out: Progress, target: AwsTarget, cfg:
     return sets
 
 
-def _follow(request: ReleaseRequest, out: Progress, target: AwsTarget, sets: list[ChangeSet], since: dict[str, object]) -> dict[str, str]:
+def _follow(request: ReleaseRequest, out: Progress, target: AwsTarget, sets: list[ChangeSet], since: dict[str, object], cluster: str) -> dict[str, str]:
+    """The stacks' final statuses; a release whose new tasks keep failing is cancelled and rolled back first (ship/watch.py)."""
     from stack_cfn.ship import deploy
+    from stack_cfn.ship.watch import Watcher
 
     timeout = request.aws.timeout
+    watcher = Watcher(target, since, cluster, request.cancel, out.info)
     watch = f"the release keeps going; watch it with: aws cloudformation describe-stack-events --stack-name {sets[0].stack_name}"
     with out.step(f"waiting for {', '.join(cs.stack_name for cs in sets)} to reach steady state", f"stopped waiting. {watch}"):
-        return out.follow_many(lambda on_event: deploy.follow_many(target, since, on_event, timeout * 60), sets[0].stack_name, timeout)
+        statuses = out.follow_many(lambda on_event: deploy.follow_many(target, since, on_event, timeout * 60, watcher.tick),
+                                   sets[0].stack_name, timeout)
+    cancelled = watcher.error(statuses)
+    if cancelled:
+        raise cancelled
+    return statuses
 
 
 def _record(request: ReleaseRequest, sources: Sources) -> None:
