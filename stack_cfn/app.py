@@ -696,3 +696,25 @@ def cmd_check(args: argparse.Namespace, out: Reporter) -> int:
     compile_and_lint(args, cfg, out)
     out.done(f"{args.config}: every offline check passed for {', '.join(regions)} (nothing written or sent)")
     return 0
+
+
+def cmd_run(args: argparse.Namespace, out: Reporter) -> int:
+    """Start one run of a job now (its deployed task definition); with --follow wait until it stops: the exit code is the task's."""
+    from stack_cfn.ship import run
+
+    cfg = load(args, out)
+    run.job_named(cfg, args.job)  # checked before anything is sent
+    target = target_for(args, cfg, out)
+    request = run.RunRequest(args.job, stack_name_for(args, cfg), follow=args.follow, wait_seconds=args.timeout * 60)
+    with out.step(f"running job {args.job} of {request.stack}", "a task that was started keeps running; see it with aws ecs list-tasks"):
+        result = run.run_job(target, cfg, request, out.info)
+    logs = f"logs: aws logs tail {result.log_group} --log-stream-names {result.log_stream}" if result.log_group else ""
+    if not request.follow:
+        out.done(f"started task {result.task_id} of job {result.job} in cluster {result.cluster}; {logs or 'follow it with --follow'}")
+        return 0
+    if result.succeeded:
+        out.done(f"job {result.job}: task {result.task_id} exited 0")
+        return 0
+    said = f"exited {result.exit_code}" if result.exit_code is not None else "stopped without an exit code"
+    out.error(f"job {result.job}: task {result.task_id} {said}" + (f" ({result.stopped_reason})" if result.stopped_reason else "") + (f"; {logs}" if logs else ""))
+    return result.exit_code if result.exit_code else 1

@@ -167,6 +167,10 @@ def _aws_commands(command: Command) -> None:
     c.add_argument("--json", action="store_true", help="print a JSON summary on standard output, for pipelines")
     _stack_args(c)
     _bucket_args(c)
+    c = command("run", app.cmd_run, "Start a scheduled job now (jobs:); --follow waits for it to stop and exits with its exit code.", aws=True)
+    c.add_argument("job", metavar="JOB", help="the job's name in the stack file")
+    c.add_argument("--follow", action="store_true", help="wait until the task stops (at most --timeout minutes) and exit with its exit code")
+    _stack_args(c)
     c = command("roll", app.cmd_roll, "Show what an AMI change replaces: instances, batches and the capacity kept in service (changes nothing).",
                 aws=True)
     c.add_argument("--ami", default=None, type=flags.ami_id, help="the new image (default: ecs_ami, else the ECS-optimized image SSM names today)")

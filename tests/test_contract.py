@@ -12,6 +12,7 @@ from troposphere import Template
 from stack_cfn.blueprints.compiler import compile_generic, compile_stack, nested_layers
 from stack_cfn.blueprints.contract import Contract, ContractError, Out, Param, Wired
 from stack_cfn.blueprints.interfaces import Bastion, Cluster, Ingress, IngressShape, Network, Root, Service, ServiceGroup
+from stack_cfn.blueprints.job import Job
 from stack_cfn.blueprints.root import Nested, build_root
 from stack_cfn.model.alarms import AlarmsConfig, ServiceAlarms
 from stack_cfn.model.config import ServiceAutoScaling, ServiceConfig, StackConfig
@@ -69,7 +70,7 @@ MODULES = {
     "blueprints/network.py": Network, "blueprints/cluster.py": Cluster, "blueprints/bastion.py": Bastion,
     "blueprints/service.py": Service, "blueprints/task.py": Service, "blueprints/loadbalancer.py": Service,
     "blueprints/parts.py": Service, "blueprints/userdata.py": Cluster, "blueprints/ingress.py": Ingress, "blueprints/group.py": ServiceGroup,
-    "blueprints/alarms.py": Service,
+    "blueprints/alarms.py": Service, "blueprints/job.py": Job,
 }
 
 

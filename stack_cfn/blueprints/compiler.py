@@ -19,6 +19,7 @@ from stack_cfn.blueprints.group import build_group, group_file
 from stack_cfn.blueprints.iam_user import build_iam_user
 from stack_cfn.blueprints.ingress import build_ingress
 from stack_cfn.blueprints.interfaces import Bastion, Cluster, Database, IamUser, Ingress, IngressShape, Network, Service
+from stack_cfn.blueprints.job import Job, JobShape, build_job
 from stack_cfn.blueprints.network import build_network
 from stack_cfn.blueprints.root import Nested, build_root, canonical_json
 from stack_cfn.blueprints.service import build_service
@@ -168,12 +169,13 @@ def nest(files: dict[str, str], contract: type[Contract], logical_id: str, stem:
 
 
 def nested_data(cfg: StackConfig, files: dict[str, str]) -> list[Nested]:
-    """A nested stack per database (rds / rds-cluster) and per IAM user; their files are added to `files`."""
+    """A nested stack per database (rds / rds-cluster), per IAM user and per job; their files are added to `files`."""
     databases = [nest(files, Database, db.logical_id, "rds-cluster" if db.is_cluster else "rds", build_database(shape), shape)
                  for db in cfg.databases for shape in [DatabaseShape(db, cfg.is_production)]]
     users = [nest(files, IamUser, user.logical_id, "iam-user", build_iam_user(shape), shape)
              for user in cfg.iam_users for shape in [IamUserShape(user, f"{cfg.name}-{cfg.environment}")]]
-    return [*databases, *users]
+    jobs = [nest(files, Job, job.logical_id, "job", build_job(shape), shape) for job in cfg.jobs for shape in [JobShape(job, cfg.alarms is not None)]]
+    return [*databases, *users, *jobs]
 
 
 class Counts:
