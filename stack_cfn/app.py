@@ -456,7 +456,7 @@ def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
     if not sets:
         out.done(f"no changes: {', '.join(requests)} already run those versions")
         return _release_summary(args, out, stack, "NO_CHANGES", requests) if args.json else 0
-    ids = [s.logical_id for s in cfg.services if s.name in requests]
+    ids = [s.logical_id for s in (*cfg.services, *cfg.jobs) if s.name in requests]
     foreign = [f for cs in sets for f in release.foreign_changes(cs.changes, ids)]
     if foreign:
         for cs in sets:

@@ -129,3 +129,13 @@ def test_run_refuses_an_unknown_job_before_anything_is_sent(jobs_stack) -> None:
     local, _, config = jobs_stack
     result = cli(local, "run", "nightly", "-c", str(config))
     assert result.returncode == 1 and "nightly: is not a job of this stack; run one of: report, sweep" in result.stderr
+
+
+def test_release_ships_a_jobs_image_and_records_it(jobs_stack) -> None:  # noqa: ANN001
+    """`release` of a job works as a service's: a change set touching only the job's stack, recorded beside the stack file."""
+    local, target, config = jobs_stack
+    result = cli(local, "release", "report=1.37", "-c", str(config), "--bucket", "jobs-templates")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert task_definition(target, "ReportJob")["containerDefinitions"][0]["image"] == "busybox:1.37"
+    recorded = yaml.safe_load((config.parent / "stack.releases.yaml").read_text())
+    assert recorded == {"report": {"version": "1.37", "over": "1.36"}}

@@ -25,7 +25,7 @@ from stack_cfn.errors import ConfigError, DeployError
 from stack_cfn.model.config import StackConfig
 from stack_cfn.model.jobs import JobConfig
 from stack_cfn.ship.aws import AwsTarget
-from stack_cfn.ship.deploy import nested_stacks, read_outputs, stack_outputs
+from stack_cfn.ship.deploy import group_stacks, nested_stacks, read_outputs, stack_outputs
 
 STARTED_BY = "stack-cfn run"  # ECS RunTask startedBy: at most 128 characters
 
@@ -80,7 +80,7 @@ def run_job(target: AwsTarget, cfg: StackConfig, request: RunRequest, waiting: C
     job = job_named(cfg, request.job)
     root = read_outputs(target, request.stack)  # one line when the stack does not exist
     cfn = target.client("cloudformation")
-    stack_id = nested_stacks(cfn, request.stack).get(job.logical_id)
+    stack_id = job_stack(target, request.stack, job)
     if stack_id is None:
         raise DeployError(f"job {job.name} is not deployed in stack {request.stack}; deploy the stack file first (stack-cfn deploy)")
     outputs = stack_outputs(cfn, stack_id)
@@ -96,6 +96,16 @@ def run_job(target: AwsTarget, cfg: StackConfig, request: RunRequest, waiting: C
     started = RunResult(job.name, cluster, tasks[0]["taskArn"], task_definition, tasks[0].get("lastStatus", "PROVISIONING"),
                         log_group=outputs.get(Job.LogGroup.name, ""))
     return follow(target, started, request, waiting) if request.follow else started
+
+
+def job_stack(target: AwsTarget, stack: str, job: JobConfig) -> str | None:
+    """The job's nested stack: in the root, or in the service group the placement put it in."""
+    cfn = target.client("cloudformation")
+    for top in (stack, *group_stacks(target, stack)):
+        found = nested_stacks(cfn, top).get(job.logical_id)
+        if found:
+            return found
+    return None
 
 
 def _placement(job: JobConfig, root: dict[str, str]) -> dict[str, object]:
