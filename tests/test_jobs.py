@@ -10,7 +10,8 @@ import pytest
 from cfnlint.api import lint
 
 from stack_cfn.blueprints.compiler import compile_stack
-from stack_cfn.blueprints.job import JobShape, build_job
+from stack_cfn.blueprints.job import build_job
+from stack_cfn.blueprints.job_contract import JobShape
 from stack_cfn.blueprints.root import canonical_json
 from stack_cfn.errors import ConfigError, DeployError
 from stack_cfn.model.config import StackConfig

@@ -21,95 +21,29 @@ The AWS rules it follows (each checked against the reference, cited where used):
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 from awacs import ecs as awacs_ecs
 from awacs import iam as awacs_iam
 from awacs import sqs as awacs_sqs
 from awacs.aws import Allow, ArnEquals, Condition, Policy, Statement, StringEquals
-from troposphere import Equals, GetAtt, If, Join, Not, Ref, Template, events, iam, scheduler, sqs
+from troposphere import Equals, GetAtt, If, Join, Not, Ref, Tags, Template, events, iam, scheduler, sqs
 
 from stack_cfn.blueprints import iam as policies
 from stack_cfn.blueprints.alarms import alarm, dimensions
 from stack_cfn.blueprints.common import emit, new_template
-from stack_cfn.blueprints.contract import Contract, Declared, Out, Param, PerService, Wired, declare
-from stack_cfn.blueprints.interfaces import Cluster, Network, database_params
-from stack_cfn.blueprints.interfaces import Service as S
+from stack_cfn.blueprints.contract import Declared, declare
+from stack_cfn.blueprints.drawing import Docs, cell
+from stack_cfn.blueprints.job_contract import Job, JobShape
 from stack_cfn.blueprints.parts import wiring_values
+from stack_cfn.blueprints.service_contract import Service as S
 from stack_cfn.blueprints.task import HAS_TASK_ROLE, add_task
-from stack_cfn.model import rules as R
+from stack_cfn.model.config import StackConfig
 from stack_cfn.model.jobs import JobConfig
 
 FLEXIBLE = "Flexible"
 DLQ_RETENTION_SECONDS = 1_209_600  # 14 days, SQS's longest MessageRetentionPeriod (AWS::SQS::Queue reference)
-
-
-@dataclasses.dataclass(frozen=True)
-class JobShape:
-    """What a job template depends on: the job, and whether the stack has alarms (and so a topic)."""
-
-    job: JobConfig
-    alarmed: bool = False
-
-    @property
-    def model(self) -> type:
-        return JobConfig
-
-    @property
-    def alarms(self) -> object:
-        return True if self.alarmed else None
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "job":
-            raise AttributeError(name)
-        return getattr(self.job, name)
-
-
-def _fargate(s: Any) -> bool:
-    return bool(getattr(s, "on_fargate", False))
-
-
-def _alarmed(s: Any) -> bool:
-    return bool(getattr(s, "alarmed", False))
-
-
-class Job(Contract):
-    """job-<hash>.json: a scheduled job. Its task parameters are the services' own rows (same names, same rules)."""
-
-    StackName = S.StackName
-    Name = S.Name
-    Image = S.Image
-    Version = S.Version
-    Cpu = S.Cpu
-    Memory = S.Memory
-    LogRetentionDays = S.LogRetentionDays
-    TaskRoleArn = S.TaskRoleArn
-    ScheduleExpression = Param("EventBridge Scheduler expression: rate(...), cron(...) (six fields) or at(...)", setting="schedule", supply=PerService())
-    ScheduleTimezone = Param("IANA time zone of the expression", setting="schedule_timezone", supply=PerService())
-    ScheduleState = Param("ENABLED, or DISABLED to keep the schedule without starting the job", rule=R.OneOf(("ENABLED", "DISABLED")),
-                          supply=PerService(), default="ENABLED", value=lambda s: "ENABLED" if s.enabled else "DISABLED")
-    Retries = Param("Times EventBridge Scheduler retries starting the task", "Number", setting="retries", supply=PerService())
-    RetrySeconds = Param("Seconds EventBridge Scheduler keeps retrying", "Number", setting="retry_seconds", supply=PerService())
-    FlexibleWindow = Param("Minutes within which the job may start; 0 starts it on time", "Number", rule=R.Range(0, 1440), supply=PerService(),
-                           default=0, value=lambda s: s.flexible_window or 0)
-    ClusterArn = Param("ECS cluster ARN, the schedule's target", supply=Wired(lambda s: Cluster.ClusterArn), default="")
-    CapacityProvider = Param("The cluster's capacity provider (EC2 jobs)", supply=Wired(lambda s: Cluster.CapacityProvider), default="",
-                             when=lambda s: not _fargate(s))
-    Subnets = Param("Subnets of the job's tasks (Fargate)", "CommaDelimitedList", supply=Wired(lambda s: Network.InternalSubnets), default="",
-                    when=_fargate)
-    TaskSecurityGroup = Param("Security group of the job's tasks (Fargate): the container instances', which the databases admit",
-                              supply=Wired(lambda s: Cluster.EcsClusterSecurityGroupId), default="", when=_fargate)
-    AlarmTopic = Param("SNS topic the job's alarms notify", supply=Wired(lambda s: Network.AlarmTopic), default="", when=_alarmed)
-
-    TaskDefinition = Out("The job's task definition (ARN with revision)", export=False)
-    LogGroup = Out("CloudWatch Logs group of the job's containers", export=False)
-    ScheduleName = Out("The EventBridge Scheduler schedule (in the default group)", export=False)
-    DeadLetterQueue = Out("SQS queue of the starts EventBridge Scheduler gave up on", export=False)
-
-    @classmethod
-    def declared(cls, shape: object) -> list[Param]:
-        return [*super().declared(shape), *database_params(shape)]
 
 
 def describe(shape: JobShape) -> str:
@@ -123,7 +57,8 @@ def build_job(shape: JobShape) -> Template:
     task, log_group = add_task(t, shape.task, p, dynamic_host_ports=False, host_port=None, wiring=wiring)
     if shape.on_fargate:
         _on_fargate(task, p)
-    queue = t.add_resource(sqs.Queue("DeadLetterQueue", SqsManagedSseEnabled=True, MessageRetentionPeriod=DLQ_RETENTION_SECONDS))
+    queue = t.add_resource(sqs.Queue("DeadLetterQueue", SqsManagedSseEnabled=True, MessageRetentionPeriod=DLQ_RETENTION_SECONDS,
+                                     Tags=Tags(Name=p[Job.Name], Environment=wiring[Job.Environment.name])))
     role = t.add_resource(iam.Role("SchedulerRole", AssumeRolePolicyDocument=policies.trust("scheduler.amazonaws.com", same_account=True),
                                    Policies=[iam.Policy(PolicyName="run-the-job", PolicyDocument=_scheduler_policy(t, task, queue, wiring))]))
     t.add_condition(FLEXIBLE, Not(Equals(p[Job.FlexibleWindow], 0)))
@@ -139,10 +74,10 @@ def build_job(shape: JobShape) -> Template:
             EcsParameters=_ecs_parameters(shape, task, wiring))))
     if shape.alarmed:
         _alarms(t, shape, queue, wiring)
-    emit(t, Job.TaskDefinition, task.ref())
-    emit(t, Job.LogGroup, log_group.ref())
-    emit(t, Job.ScheduleName, schedule.ref())
-    emit(t, Job.DeadLetterQueue, queue.ref())
+    emit(t, Job.Outputs.TaskDefinition, task.ref())
+    emit(t, Job.Outputs.LogGroup, log_group.ref())
+    emit(t, Job.Outputs.ScheduleName, schedule.ref())
+    emit(t, Job.Outputs.DeadLetterQueue, queue.ref())
     return t
 
 
@@ -193,3 +128,23 @@ def _alarms(t: Template, shape: JobShape, queue: sqs.Queue, wiring: dict[str, An
     t.add_resource(alarm("TaskFailedAlarm", topic, "A task of the job stopped with a non-zero exit code",
                          Namespace="AWS/Events", MetricName="TriggeredRules", Dimensions=dimensions(RuleName=rule.ref()),
                          Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold"))
+
+
+# ---------------------------------------------------------------- what the registry (registry.py) names for this module
+
+
+def job_shapes(cfg: StackConfig, seats: object) -> list[JobShape]:
+    """A stack's jobs, each with whether the stack has alarms (and so a topic to notify)."""
+    return [JobShape(job, alarmed=cfg.alarms is not None) for job in cfg.jobs]
+
+
+def job_table(cfg: StackConfig) -> list[str]:
+    lines = ["| job | schedule | launch type | image | databases |", "|---|---|---|---|---|"]
+    rows = [f"| `{j.name}` | {cell(j.schedule)} ({j.schedule_timezone}) | {j.launch_type} | {cell(j.image)}:{cell(j.version)} | {', '.join(j.databases)} |"
+            for j in cfg.jobs]
+    return [*lines, *rows] if rows else []
+
+
+GENERIC_JOBS: Mapping[str, JobShape] = {"job.json": JobShape(JobConfig(name="job", image="image", schedule="rate(1 hour)"))}
+JOB_DOCS = Docs("a container EventBridge Scheduler runs on a schedule (ECS RunTask, EC2 or Fargate), its dead-letter queue and failure alarms",
+                settings=(("jobs[]", JobConfig),), key="jobs", noun="job", table=job_table)

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from stack_cfn.blueprints.interfaces import Root
-from stack_cfn.blueprints.job import Job
+from stack_cfn.blueprints.job_contract import Job
+from stack_cfn.blueprints.root_contract import Root
 from stack_cfn.errors import ConfigError, DeployError
 from stack_cfn.model.config import StackConfig
 from stack_cfn.model.jobs import JobConfig
@@ -84,7 +84,7 @@ def run_job(target: AwsTarget, cfg: StackConfig, request: RunRequest, waiting: C
     if stack_id is None:
         raise DeployError(f"job {job.name} is not deployed in stack {request.stack}; deploy the stack file first (stack-cfn deploy)")
     outputs = stack_outputs(cfn, stack_id)
-    task_definition, cluster = outputs.get(Job.TaskDefinition.name, ""), root.get(Root.Cluster.name, "")
+    task_definition, cluster = outputs.get(Job.Outputs.TaskDefinition.name, ""), root.get(Root.Outputs.Cluster.name, "")
     if not task_definition or not cluster:
         raise DeployError(f"stack {request.stack} has no task definition or cluster for job {job.name} yet; wait for its deploy to finish")
     ecs = target.client("ecs")
@@ -94,7 +94,7 @@ def run_job(target: AwsTarget, cfg: StackConfig, request: RunRequest, waiting: C
         said = "; ".join(f"{f.get('arn', '')} {f.get('reason', '')}".strip() for f in answer.get("failures", [])) or "no reason given"
         raise DeployError(f"ECS did not start job {job.name}: {said}")
     started = RunResult(job.name, cluster, tasks[0]["taskArn"], task_definition, tasks[0].get("lastStatus", "PROVISIONING"),
-                        log_group=outputs.get(Job.LogGroup.name, ""))
+                        log_group=outputs.get(Job.Outputs.LogGroup.name, ""))
     return follow(target, started, request, waiting) if request.follow else started
 
 
@@ -111,8 +111,8 @@ def job_stack(target: AwsTarget, stack: str, job: JobConfig) -> str | None:
 def _placement(job: JobConfig, root: dict[str, str]) -> dict[str, object]:
     if not job.on_fargate:
         return {}  # the cluster's default capacity provider strategy
-    subnets = [s for s in root.get(Root.InternalSubnets.name, "").split(",") if s]
-    group = root.get(Root.EcsClusterSecurityGroupId.name, "")
+    subnets = [s for s in root.get(Root.Outputs.InternalSubnets.name, "").split(",") if s]
+    group = root.get(Root.Outputs.EcsClusterSecurityGroupId.name, "")
     return {"launchType": "FARGATE", "networkConfiguration": {"awsvpcConfiguration": {
         "subnets": subnets, "securityGroups": [group] if group else [], "assignPublicIp": "DISABLED"}}}
 
