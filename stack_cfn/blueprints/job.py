@@ -84,10 +84,8 @@ def build_job(shape: JobShape) -> Template:
 def _on_fargate(task: Any, p: Declared) -> None:
     """The services' task definition, made a Fargate one: awsvpc, FARGATE, and the task-level size Fargate requires
     (ECS developer guide, "Amazon ECS task definition parameters for Fargate": cpu and memory at task level)."""
-    task.NetworkMode = "awsvpc"
-    task.RequiresCompatibilities = ["FARGATE"]
-    task.Cpu = p[Job.Cpu]
-    task.Memory = p[Job.Memory]
+    for key, value in {"NetworkMode": "awsvpc", "RequiresCompatibilities": ["FARGATE"], "Cpu": p[Job.Cpu], "Memory": p[Job.Memory]}.items():
+        setattr(task, key, value)  # troposphere checks each property as it is set
 
 
 def _ecs_parameters(shape: JobShape, task: Any, wiring: dict[str, Any]) -> scheduler.EcsParameters:
