@@ -38,6 +38,7 @@ from stack_cfn.blueprints.drawing import Docs, cell
 from stack_cfn.blueprints.job_contract import Job, JobShape
 from stack_cfn.blueprints.parts import wiring_values
 from stack_cfn.blueprints.service_contract import Service as S
+from stack_cfn.blueprints.suppressions import DEAD_LETTER_SSE_SQS, skipping
 from stack_cfn.blueprints.task import HAS_TASK_ROLE, add_task
 from stack_cfn.model.config import StackConfig
 from stack_cfn.model.jobs import JobConfig
@@ -58,7 +59,7 @@ def build_job(shape: JobShape) -> Template:
     if shape.on_fargate:
         _on_fargate(task, p)
     queue = t.add_resource(sqs.Queue("DeadLetterQueue", SqsManagedSseEnabled=True, MessageRetentionPeriod=DLQ_RETENTION_SECONDS,
-                                     Tags=Tags(Name=p[Job.Name], Environment=wiring[Job.Environment.name])))
+                                     Tags=Tags(Name=p[Job.Name], Environment=wiring[Job.Environment.name]), Metadata=skipping(DEAD_LETTER_SSE_SQS)))
     role = t.add_resource(iam.Role("SchedulerRole", AssumeRolePolicyDocument=policies.trust("scheduler.amazonaws.com", same_account=True),
                                    Policies=[iam.Policy(PolicyName="run-the-job", PolicyDocument=_scheduler_policy(t, task, queue, wiring))]))
     t.add_condition(FLEXIBLE, Not(Equals(p[Job.FlexibleWindow], 0)))
