@@ -54,7 +54,7 @@ def parse_requests(items: Sequence[str], version: str | None, images: Sequence[s
 
 def released_config(cfg: StackConfig, requests: Mapping[str, Release]) -> StackConfig:
     """The description with the requested versions, each service checked to be in it."""
-    known = {s.name: s for s in (*cfg.services, *cfg.jobs)}  # a job's image is released as a service's
+    known = {*(s.name for s in cfg.services), *(j.name for j in cfg.jobs)}  # a job's image is released as a service's
     unknown = sorted(set(requests) - set(known))
     if unknown:
         raise ConfigError(unknown[0], "is not a service of this stack", f"release one of: {', '.join(sorted(known)) or '(none)'}")
