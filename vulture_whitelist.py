@@ -12,6 +12,7 @@ _.target_cpu
 _.cpu
 _.memory
 _.log_retention_days
+_.retry_seconds  # model/jobs.py, read by blueprints/job_contract.py's RetrySeconds row (setting=)
 _.deployment_minimum_healthy_percent
 _.deployment_maximum_percent
 _.circuit_breaker

@@ -29,6 +29,7 @@ from stack_cfn.app import DEFAULT_CONFIG, AwsOptions, BucketOptions, StackFile
 from stack_cfn.errors import DeployError, StackCfnError
 from stack_cfn.ship.report import Reporter, guard_streams, stream_failure, write_error
 from stack_cfn.usecases import deploy, destroy, files, inspection, local, package, release, stackset
+from stack_cfn.usecases import run as job_run
 
 
 def aws_errors() -> tuple[type[BaseException], ...]:
@@ -182,6 +183,10 @@ def _aws_commands(command: Command) -> None:
     c.add_argument("--json", action="store_true", help="print a JSON summary on standard output, for pipelines")
     _stack_args(c)
     _bucket_args(c)
+    c = command("run", cmd_run, "Start a scheduled job now (jobs:); --follow waits for it to stop and exits with its exit code.", aws=True)
+    c.add_argument("job", metavar="JOB", help="the job's name in the stack file")
+    c.add_argument("--follow", action="store_true", help="wait until the task stops (at most --timeout minutes) and exit with its exit code")
+    _stack_args(c)
     c = command("roll", cmd_roll, "Show what an AMI change replaces: instances, batches and the capacity kept in service (changes nothing).",
                 aws=True)
     c.add_argument("--ami", default=None, type=flags.ami_id, help="the new image (default: ecs_ami, else the ECS-optimized image SSM names today)")
@@ -400,6 +405,21 @@ def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
     elif r.changed:
         out.done(f"released {', '.join(f'{n} {v.version}' for n, v in sorted(r.releases.items()))} to {r.stack} ({r.status})")
     return 0
+
+
+def cmd_run(args: argparse.Namespace, out: Reporter) -> int:
+    """Exit status: the job container's exit code when followed (1 when it stopped without one), else 0 once started."""
+    r = job_run.run(job_run.JobRunRequest(source(args), aws(args), args.job, bool(args.follow)), out)
+    logs = f"logs: aws logs tail {r.log_group} --log-stream-names {r.log_stream}" if r.log_group else ""
+    if not args.follow:
+        out.done(f"started task {r.task_id} of job {r.job} in cluster {r.cluster}; {logs or 'follow it with --follow'}")
+        return 0
+    if r.succeeded:
+        out.done(f"job {r.job}: task {r.task_id} exited 0")
+        return 0
+    said = f"exited {r.exit_code}" if r.exit_code is not None else "stopped without an exit code"
+    out.error(f"job {r.job}: task {r.task_id} {said}" + (f" ({r.stopped_reason})" if r.stopped_reason else "") + (f"; {logs}" if logs else ""))
+    return r.exit_code or 1
 
 
 def cmd_stackset(args: argparse.Namespace, out: Reporter) -> int:

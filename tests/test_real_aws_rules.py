@@ -174,7 +174,7 @@ def test_trust_conditions_are_only_those_aws_documents() -> None:
         for s in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
             service = s["Principal"]["Service"][0]
             seen.add(service)
-            if service == "ecs-tasks.amazonaws.com":
+            if service in ("ecs-tasks.amazonaws.com", "scheduler.amazonaws.com"):  # Scheduler User Guide, "Set up the execution role"
                 assert s["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}, f"{name} {logical}"
             else:
                 assert "Condition" not in s, f"{name} {logical} ({service})"

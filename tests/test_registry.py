@@ -32,6 +32,8 @@ iam_users:
 services:
   - {name: api, image: nginx, port: 80, databases: [main]}
   - {name: www, image: nginx, port: 80, kind: web-service, load_balancer: shared}
+jobs:
+  - {name: report, image: busybox, schedule: "cron(0 3 * * ? *)", databases: [main]}
 """)
 
 

@@ -93,6 +93,8 @@ from stack_cfn.blueprints.iam_user import build_iam_user
 from stack_cfn.blueprints.iam_user_contract import IamUser
 from stack_cfn.blueprints.ingress import build_ingress
 from stack_cfn.blueprints.ingress_contract import Ingress, IngressShape
+from stack_cfn.blueprints.job import GENERIC_JOBS, JOB_DOCS, build_job, job_shapes
+from stack_cfn.blueprints.job_contract import Job
 from stack_cfn.blueprints.network import build_network
 from stack_cfn.blueprints.network_contract import Network
 from stack_cfn.blueprints.root_contract import Root
@@ -216,6 +218,7 @@ MODULES: tuple[Module[Any], ...] = (
                      settings=(("services[]", ServiceConfig), ("services[].health_check", HealthCheck), ("services[].autoscaling", ServiceAutoScaling),
                                ("services[].volumes[]", Volume), ("services[].mount_points[]", MountPoint)),
                      key="services", noun="service", drawing=Drawing(top=internet_drawing, vpc=service_drawing), table=service_table)),
+    Module("job", Job, build_job, job_shapes, PLACED, logical_id=lambda j: j.logical_id, stem=lambda j: "job", generic=lambda: GENERIC_JOBS, docs=JOB_DOCS),
 )
 
 VARIANTS: tuple[Variant, ...] = ()

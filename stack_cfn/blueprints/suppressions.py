@@ -49,11 +49,14 @@ SECRET_DEFAULT_KEY = Skip("CKV_AWS_149", "encrypted with the account's aws/secre
 TOPIC_KEY_PUBLISHERS = Skip("CKV_AWS_33", "the principal * is narrowed by condition to this account's Auto Scaling service-linked role, "
                                           "which a key policy cannot name before the account's first Auto Scaling group creates it")
 
+DEAD_LETTER_SSE_SQS = Skip("CKV_AWS_27", "encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), which the check does not read; "
+                                         "a KMS key would need the scheduler role's kms grants for nothing more")
+
 IAM_USER_POLICY = Skip("CKV_AWS_40", "the seed's iam-user: a user for software outside AWS, whose policies are its own by design")
 
 ALL: tuple[Skip, ...] = (LOG_BUCKET_ACCESS_LOGGING, LOG_BUCKET_VERSIONING, LOG_GROUP_KMS, *INTERNAL_HTTP, *REDIRECT_TO_HTTPS,
                          *PLAIN_HTTP_CHOSEN, *SHARED_PUBLIC_HTTP, PUBLIC_WEB_PORTS, *DATABASE_OPTIONS, IAM_USER_POLICY,
-                         SECRET_DEFAULT_KEY, TOPIC_KEY_PUBLISHERS)
+                         SECRET_DEFAULT_KEY, TOPIC_KEY_PUBLISHERS, DEAD_LETTER_SSE_SQS)
 
 
 def skipping(*skips: Skip) -> dict[str, Any]:

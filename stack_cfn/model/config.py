@@ -32,6 +32,7 @@ from stack_cfn.model.aws_facts import region_of_arn
 from stack_cfn.model.capacity import ARCHITECTURE, CAPACITY_CHECKS, Architecture, SpotConfig, is_mixed
 from stack_cfn.model.checks import Check, check_fields, found, run_checks, setting
 from stack_cfn.model.data import DatabaseConfig, IamUserConfig
+from stack_cfn.model.jobs import STACK_JOB_CHECKS, JobConfig
 from stack_cfn.model.policies import load_policies
 from stack_cfn.model.quotas import TASK_DEFINITION_BYTES
 from stack_cfn.model.regions import KNOWN_REGIONS
@@ -391,6 +392,7 @@ class StackConfig:
                                              doc="most services per stack (the root, then service-group stacks); default: what CloudFormation's quotas allow")
     databases: tuple[DatabaseConfig, ...] = setting((), doc="RDS instances and Aurora clusters, each a nested stack")
     iam_users: tuple[IamUserConfig, ...] = setting((), doc="IAM users for software outside AWS, each a nested stack")
+    jobs: tuple[JobConfig, ...] = setting((), doc="scheduled jobs: containers EventBridge Scheduler starts on a schedule (docs/jobs.md)")
 
     def __post_init__(self) -> None:
         run_checks(self, REQUIRED_CHECKS)
@@ -402,6 +404,7 @@ class StackConfig:
         self.plan  # noqa: B018  derives, and so checks, the address plan
         run_checks(self, SERVICES_CHECKS)
         run_checks(self, DATA_CHECKS)
+        run_checks(self, STACK_JOB_CHECKS)
         check_aws_rules(self, self.region)  # AWS's deploy-time rules: offerings in the region, derived names, ARNs, sizes
 
     @functools.cached_property
@@ -445,7 +448,7 @@ class StackConfig:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        return tuple(w for s in self.services for w in s.warnings)
+        return (*(w for s in self.services for w in s.warnings), *(w for j in self.jobs for w in j.warnings))
 
     @property
     def shared_services(self) -> tuple[ServiceConfig, ...]:

@@ -26,6 +26,7 @@ from stack_cfn.errors import ConfigError
 from stack_cfn.model.alarms import AlarmsConfig
 from stack_cfn.model.config import ServiceConfig, StackConfig
 from stack_cfn.model.data import DatabaseConfig, IamUserConfig
+from stack_cfn.model.jobs import JobConfig
 from stack_cfn.model.reading import os_problem, read_bounded
 from stack_cfn.model.releases import Release, Sources, apply_releases, read_releases
 from stack_cfn.model.rules import quote
@@ -247,7 +248,7 @@ def from_mapping(cls: type[T], data: Mapping[Any, Any], path: str) -> T:
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if required and name not in kwargs:
             raise ConfigError(f"{path}{name}", "is required", f"add {name}: to the description")
-    if cls in (StackConfig, ServiceConfig, DatabaseConfig, IamUserConfig):  # these name their own fields' paths
+    if cls in (StackConfig, ServiceConfig, DatabaseConfig, IamUserConfig, JobConfig):  # these name their own fields' paths
         return cls(**kwargs)
     try:
         return cls(**kwargs)

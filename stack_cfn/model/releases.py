@@ -134,9 +134,10 @@ def apply_releases(data: dict[str, Any], releases: Mapping[str, Release], source
     """The stack file's data with each released service's version (and image) replaced, unless the stack file changed it since;
     and where each version comes from. `source` is the stack file's path."""
     stack_file, releases_file = Path(source).name, releases_path(source).name
-    listed = data.get("services")
+    listed, listed_jobs = data.get("services"), data.get("jobs")
     services: list[Any] = listed if isinstance(listed, list) else []
-    own = _stack_file_releases(services)
+    jobs: list[Any] = listed_jobs if isinstance(listed_jobs, list) else []  # a job's image is released as a service's
+    own = _stack_file_releases([*services, *jobs])
     unknown = sorted(set(releases) - set(own))
     if unknown:
         raise ConfigError(f"{releases_file}: {unknown[0]}", "is not a service of the stack file", "remove it from the releases file, or add the service")
@@ -147,6 +148,9 @@ def apply_releases(data: dict[str, Any], releases: Mapping[str, Release], source
     origins = {name: (f"{releases_file} (release over {stack_file}'s {releases[name].over})" if releases[name].over
                       else f"{releases_file} (recorded before stack-cfn noted the version it replaced)") if name in applied
                else stack_file for name in own}
-    patched = [{**s, **{k: v for k, v in dataclasses.asdict(applied[s["name"]]).items() if v}} if isinstance(s, dict) and s.get("name") in applied
-               else s for s in services]
-    return ({**data, "services": patched} if applied else data), Sources(origins, own, stale, notes)
+    def patch(items: list[Any]) -> list[Any]:
+        return [{**s, **{k: v for k, v in dataclasses.asdict(applied[s["name"]]).items() if v}} if isinstance(s, dict) and s.get("name") in applied
+                else s for s in items]
+
+    patched = {"services": patch(services), **({"jobs": patch(jobs)} if jobs else {})}
+    return ({**data, **patched} if applied else data), Sources(origins, own, stale, notes)

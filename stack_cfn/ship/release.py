@@ -54,13 +54,13 @@ def parse_requests(items: Sequence[str], version: str | None, images: Sequence[s
 
 def released_config(cfg: StackConfig, requests: Mapping[str, Release]) -> StackConfig:
     """The description with the requested versions, each service checked to be in it."""
-    known = {s.name: s for s in cfg.services}
+    known = {*(s.name for s in cfg.services), *(j.name for j in cfg.jobs)}  # a job's image is released as a service's
     unknown = sorted(set(requests) - set(known))
     if unknown:
         raise ConfigError(unknown[0], "is not a service of this stack", f"release one of: {', '.join(sorted(known)) or '(none)'}")
-    services = tuple(dataclasses.replace(s, version=requests[s.name].version, image=requests[s.name].image or s.image)
-                     if s.name in requests else s for s in cfg.services)
-    return cfg.with_changes(services=services)
+    released = lambda items: tuple(dataclasses.replace(s, version=requests[s.name].version, image=requests[s.name].image or s.image)
+                                   if s.name in requests else s for s in items)
+    return cfg.with_changes(services=released(cfg.services), jobs=released(cfg.jobs))
 
 
 def recorded(requests: Mapping[str, Release], sources: Sources) -> dict[str, Release]:

@@ -82,7 +82,7 @@ def _change_sets(request: ReleaseRequest, out: Progress, target: AwsTarget, cfg:
                            "nothing was released; a change set may be left pending: the next release or deploy removes it",
                            app.required_capabilities(compiled, top)) for top in holders]
     sets = [cs for cs in sets if not cs.empty]
-    ids = [s.logical_id for s in cfg.services if s.name in request.releases]
+    ids = [*(s.logical_id for s in cfg.services if s.name in request.releases), *(j.logical_id for j in cfg.jobs if j.name in request.releases)]
     foreign = [f for cs in sets for f in ship_release.foreign_changes(cs.changes, ids)]
     if foreign:
         for cs in sets:
