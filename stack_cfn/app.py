@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from stack_cfn.ship.aws import AwsTarget
     from stack_cfn.ship.deploy import ChangeSet, Uploaded
     from stack_cfn.ship.local import LocalAws
+    from stack_cfn.usecases.plan_checks import PlanChecks
 
 NOTHING_SENT = "nothing was written or sent"
 
@@ -308,10 +309,12 @@ def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
     stack = stack_name_for(args, cfg)
     cfn = target.client("cloudformation")
     existed = _live(cfn, stack)
+    parameters = root_parameters(args, out, target, cfg, stack)
+    checks = _plan_checks(out, target, stack, compiled, parameters) if existed else None  # drift, before the change sets
     uploaded, made = None, []
     try:
         uploaded = _upload(args, out, target, compiled)
-        made.append((stack, _change_set(out, target, stack, uploaded.root_url, root_parameters(args, out, target, cfg, stack),
+        made.append((stack, _change_set(out, target, stack, uploaded.root_url, parameters,
                                         "nothing was deployed; what the plan made is removed",
                                         required_capabilities(compiled, compiled.root)), existed))
         out.plan(made[-1][1])
@@ -331,7 +334,21 @@ def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
         for name, cs, stack_existed in made or [(stack, None, existed)]:
             for problem in deploy.discard_plan(target, name, cs, uploaded if name == stack else None, stack_existed=stack_existed):
                 out.info(f"warning: {problem}")
+    if checks is not None:
+        from stack_cfn.usecases.changes_text import drift_text, replacements_text
+
+        sys.stdout.write(drift_text(checks.drift, checks.reverted(cs for _, cs, _ in made if cs)) + replacements_text(checks.changes))
     return 0
+
+
+def _plan_checks(out: Reporter, target: AwsTarget, stack: str, compiled: Compiled, parameters: dict[str, str]) -> PlanChecks:
+    """Drift on the deployed stacks and replacement from the resource schemas (usecases/plan_checks.py)."""
+    from stack_cfn.usecases.plan_checks import PlanChecksRequest, plan_checks
+
+    request = PlanChecksRequest(target, stack, compiled, target.region, {compiled.root: parameters, **{g: group_parameters(stack) for g in compiled.groups}})
+    with out.step("detecting drift and reading the deployed templates", "nothing was changed or sent"), \
+            out.status("detecting drift and reading the deployed templates"):
+        return plan_checks(request, out.info)
 
 
 def _live(cfn: object, stack: str) -> bool:

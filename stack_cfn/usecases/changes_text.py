@@ -1,12 +1,16 @@
 """Changes (model/changes.py) as people read them: per template, + / ~ / - resources, their property paths,
-REPLACE and DATA LOSS flags, then one loud line per stateful resource lost. Pure: returns text."""
+REPLACE and DATA LOSS flags, then one loud line per stateful resource lost; for plan, replacements and drift.
+Pure: returns text."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stack_cfn.model.changes import Changes, PropertyChange, ResourceChange
+
+if TYPE_CHECKING:
+    from stack_cfn.ship.drift import DriftReport
 
 MARK = {"add": "+", "modify": "~", "remove": "-"}
 VALUE_WIDTH = 100
@@ -81,3 +85,35 @@ def summary(changes: Changes) -> str:
     replaced = sum(1 for r in resources if r.action == "modify" and r.replacement != "never")
     return (f"{len(changes.templates)} of {changes.compared} template(s) changed: {count['add']} to add, {count['modify']} to modify "
             f"({replaced} replaced or maybe replaced), {count['remove']} to remove; {len(changes.losses)} stateful resource(s) replaced or removed")
+
+
+def replacements_text(changes: Changes) -> str:
+    """For plan: the resources a deploy replaces (or may), decided from the schemas, and the stateful ones lost."""
+    lines = ["replacement (decided from the resource schemas' create-only properties: deployed templates vs the new build):"]
+    replaced = [(t.path, r) for t in changes.templates for r in t.resources if r.action == "modify" and r.replacement != "never"]
+    for path, r in replaced:
+        why = "; ".join(f"{p.path} {value_text(p.old)} -> {value_text(p.new)}" + (f" ({p.why})" if p.why else "")
+                        for p in r.properties if p.replacement != "never")
+        flags = "  ".join(f for f in ({"always": "REPLACE", "conditional": "MAY REPLACE"}[r.replacement], loss_text(r)) if f)
+        lines.append(f"  {flags}: {r.logical_id} ({r.resource_type}) in {path}: {why}")
+    if not replaced:
+        lines.append("  no resource is replaced")
+    lines += [f"!! {loss_text(r)}: {r.logical_id} ({r.resource_type}) in {path}, {'removed' if r.action == 'remove' else 'replaced'}"
+              for path, r in changes.losses]
+    return "\n".join(lines) + "\n"
+
+
+def drift_text(report: DriftReport, reverted: set[tuple[str, str]]) -> str:
+    """For plan: what drifted on the deployed stacks, and whether this deploy sets it back."""
+    if report.unavailable:
+        return f"drift detection unavailable: {report.unavailable}\n"
+    lines = [f"drift (CloudFormation's drift detection on {report.checked} stack(s)):"]
+    for d in report.drifted:
+        props = f": {', '.join(d.properties)}" if d.properties else ""
+        fate = ("the deploy modifies it, setting the drifted values back to the template's" if (d.top, d.resource) in reverted
+                else "this deploy does not touch it: the drift stays")
+        lines.append(f"  ! {d.resource} ({d.resource_type}) in {d.top} {d.status}{props}; {fate}")
+    lines += [f"  not checked: {u}" for u in report.unchecked]
+    if not report.drifted:
+        lines.append(f"  no drift: {report.checked} stack(s) match their templates")
+    return "\n".join(lines) + "\n"
