@@ -334,7 +334,7 @@ def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
         for name, cs, stack_existed in made or [(stack, None, existed)]:
             for problem in deploy.discard_plan(target, name, cs, uploaded if name == stack else None, stack_existed=stack_existed):
                 out.info(f"warning: {problem}")
-    if checks is not None:
+    if checks is not None and checks.deployed:
         from stack_cfn.usecases.changes_text import drift_text, replacements_text
 
         sys.stdout.write(drift_text(checks.drift, checks.reverted(cs for _, cs, _ in made if cs)) + replacements_text(checks.changes))

@@ -177,3 +177,10 @@ def test_the_comparison_is_deterministic_whatever_the_order_of_the_input() -> No
 
     assert json.dumps(compare(trees_from_files(shuffled(old)), trees_from_files(shuffled(new)), RULES).as_dict(), sort_keys=False) == first
     assert compare(trees_from_files(old), trees_from_files(new), NoRules()).losses == (), "without create-only properties nothing is replaced"
+
+
+def test_a_nested_template_uploaded_to_s3_is_the_same_as_its_file() -> None:
+    """plan compares the deployed templates (TemplateURL: the S3 URL upload wrote) with a new build (the file name)."""
+    deployed = nested_build("main")
+    deployed["stack.json"]["Resources"]["MainDatabase"]["Properties"]["TemplateURL"] = "https://b.s3.us-east-1.amazonaws.com/stack-cfn/rds-aaaa.json"
+    assert compare(trees_from_files(deployed), trees_from_files(nested_build("main")), RULES).changed is False

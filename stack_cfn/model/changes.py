@@ -229,6 +229,9 @@ def _resources(tree: Tree | None, given: Mapping[str, Any]) -> dict[str, dict[st
             continue
         made[logical_id] = {key: (value if key == "Type" else context.resolve(value)) for key, value in resource.items()}
         made[logical_id].setdefault("Properties", {})
+        url = made[logical_id]["Properties"].get("TemplateURL") if resource.get("Type") == NESTED_STACK else None
+        if isinstance(url, str):  # a nested template is named by its file: where it was uploaded (plan) is not a change
+            made[logical_id]["Properties"]["TemplateURL"] = _file_of(url)
     return made
 
 
