@@ -22,6 +22,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from stack_cfn import __version__, flags
@@ -118,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _file_commands(command)
     _check_command(command)
+    _diff_command(command)
     _aws_commands(command)
     return p
 
@@ -147,6 +149,25 @@ def _check_command(command: Command) -> None:
     c = command("check", cmd_check, "Check the description against every rule decidable offline, AWS's region offerings included.")
     c.add_argument("--region", type=flags.regions, help="comma-separated target regions of one partition (default: the description's region)")
     c.add_argument("--stack-name", type=flags.stack_name, help="the stack name the names are derived from (default: <name>-<environment>)")
+
+
+def _diff_command(command: Command) -> None:
+    c = command("diff", cmd_diff, "Compare two builds offline: resources added, modified, replaced, removed; exit 2 when stateful data would be lost.")
+    c.add_argument("old", metavar="OLD", help="a build directory (stack-cfn build -o DIR), a stack file, or git:REV (the stack file at a git revision)")
+    c.add_argument("new", metavar="NEW", nargs="?", help="the same kinds; default: the stack file (-c) as it is now")
+    c.add_argument("--region", type=flags.region, default="us-east-1", help="whose resource schemas decide replacement (default %(default)s)")
+    c.add_argument("--json", action="store_true", help="print the changes as JSON on standard output")
+
+
+def cmd_diff(args: argparse.Namespace, out: Reporter) -> int:
+    """Parse into a DiffRequest, render the result (docs/diff.md); the exit status is the result's."""
+    from stack_cfn.usecases.changes_text import changes_text
+    from stack_cfn.usecases.diff import DiffRequest, diff
+
+    result = diff(DiffRequest(args.old, args.new or str(args.config), Path(args.config), args.region))
+    sys.stdout.write(json.dumps(result.changes.as_dict(), indent=2, sort_keys=True) + "\n" if args.json
+                     else changes_text(result.changes, result.old_label, result.new_label))
+    return result.exit_code
 
 
 def _aws_commands(command: Command) -> None:
@@ -315,7 +336,11 @@ def deploy_request(args: argparse.Namespace) -> deploy.DeployRequest:
 
 
 def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
-    deploy.plan(deploy_request(args), out)  # the change sets are the output, shown as they are computed
+    result = deploy.plan(deploy_request(args), out)  # the change sets are the output, shown as they are computed
+    if result.checks is not None and result.checks.deployed:
+        from stack_cfn.usecases.changes_text import drift_text, replacements_text
+
+        sys.stdout.write(drift_text(result.checks.drift, set(result.reverted)) + replacements_text(result.checks.changes))
     return 0
 
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from stack_cfn.ship.aws import AwsTarget
     from stack_cfn.ship.deploy import ChangeSet, Uploaded
     from stack_cfn.ship.watch import WatchOptions
+    from stack_cfn.usecases.plan_checks import PlanChecks
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class DeployRequest:
 @dataclass(frozen=True)
 class PlanResult:
     stack: str
+    checks: PlanChecks | None = None  # drift and schema-decided replacement of a deployed stack (usecases/plan_checks.py)
+    reverted: frozenset[tuple[str, str]] = frozenset()  # drifted resources the change sets touch: the deploy sets them back
 
 
 def plan(request: DeployRequest, out: Progress) -> PlanResult:
@@ -66,11 +69,13 @@ def plan(request: DeployRequest, out: Progress) -> PlanResult:
     stack = app.stack_name_for(request.source, request.aws, cfg)
     cfn = target.client("cloudformation")
     existed = _live(cfn, stack)
+    parameters = app.root_parameters(out, target, cfg, stack, request.refresh_ami)
+    checks = _plan_checks(out, target, stack, compiled, parameters) if existed else None  # drift, before the change sets
     uploaded: Uploaded | None = None
     made: list[tuple[str, ChangeSet | None, bool]] = []
     try:
         uploaded = app.upload(request.bucket, out, target, compiled)
-        root = app.change_set(out, target, stack, uploaded.root_url, app.root_parameters(out, target, cfg, stack, request.refresh_ami),
+        root = app.change_set(out, target, stack, uploaded.root_url, parameters,
                               "nothing was deployed; what the plan made is removed", app.required_capabilities(compiled, compiled.root))
         made.append((stack, root, existed))
         _show(out, target, root)
@@ -81,7 +86,19 @@ def plan(request: DeployRequest, out: Progress) -> PlanResult:
         for name, cs, stack_existed in made or [(stack, None, existed)]:
             for problem in deploy.discard_plan(target, name, cs, uploaded if name == stack else None, stack_existed=stack_existed):
                 out.info(f"warning: {problem}")
-    return PlanResult(stack)
+    reverted = checks.reverted(cs for _, cs, _ in made if cs) if checks is not None and checks.deployed else set()
+    return PlanResult(stack, checks, frozenset(reverted))
+
+
+def _plan_checks(out: Progress, target: AwsTarget, stack: str, compiled: Compiled, parameters: dict[str, str]) -> PlanChecks:
+    """Drift on the deployed stacks and replacement from the resource schemas (usecases/plan_checks.py)."""
+    from stack_cfn.usecases.plan_checks import PlanChecksRequest, plan_checks
+
+    groups = {g: app.group_parameters(stack) for g in compiled.groups}
+    request = PlanChecksRequest(target, stack, compiled, target.region, {compiled.root: parameters, **groups})
+    doing = "detecting drift and reading the deployed templates"
+    with out.step(doing, "nothing was changed or sent"), out.status(doing):
+        return plan_checks(request, out.info)
 
 
 def _plan_groups(out: Progress, target: AwsTarget, cfn: object, compiled: Compiled, stack: str, uploaded: Uploaded,
