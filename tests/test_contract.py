@@ -69,7 +69,7 @@ MODULES = {
     "blueprints/network.py": Network, "blueprints/cluster.py": Cluster, "blueprints/bastion.py": Bastion,
     "blueprints/service.py": Service, "blueprints/task.py": Service, "blueprints/loadbalancer.py": Service,
     "blueprints/parts.py": Service, "blueprints/userdata.py": Cluster, "blueprints/ingress.py": Ingress, "blueprints/group.py": ServiceGroup,
-    "blueprints/alarms.py": Service,
+    "blueprints/alarms.py": Service, "blueprints/fargate.py": Service,
 }
 
 

@@ -26,6 +26,7 @@ from stack_cfn.errors import ConfigError
 from stack_cfn.model import quotas
 from stack_cfn.model.config import ServiceConfig, StackConfig
 from stack_cfn.model.data import DatabaseConfig, DatabaseShape, IamUserConfig, IamUserShape
+from stack_cfn.model.fargate import database_admits_instances
 from stack_cfn.model.placement import ROOT, Cost, Limits, Placement, Room, Seat, place, seat
 
 ROOT_FILE = "stack.json"
@@ -170,7 +171,7 @@ def nest(files: dict[str, str], contract: type[Contract], logical_id: str, stem:
 def nested_data(cfg: StackConfig, files: dict[str, str]) -> list[Nested]:
     """A nested stack per database (rds / rds-cluster) and per IAM user; their files are added to `files`."""
     databases = [nest(files, Database, db.logical_id, "rds-cluster" if db.is_cluster else "rds", build_database(shape), shape)
-                 for db in cfg.databases for shape in [DatabaseShape(db, cfg.is_production)]]
+                 for db in cfg.databases for shape in [DatabaseShape(db, cfg.is_production, database_admits_instances(cfg, db.name))]]
     users = [nest(files, IamUser, user.logical_id, "iam-user", build_iam_user(shape), shape)
              for user in cfg.iam_users for shape in [IamUserShape(user, f"{cfg.name}-{cfg.environment}")]]
     return [*databases, *users]

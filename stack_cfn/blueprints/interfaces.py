@@ -265,6 +265,15 @@ def _http(s: object) -> bool:
     return _balanced(s) and getattr(s, "protocol", "") == "HTTP"
 
 
+def _awsvpc(s: object) -> bool:
+    """Tasks with interfaces of their own (Fargate, or EC2 with network_mode: awsvpc): a security group per service."""
+    return bool(getattr(s, "awsvpc", False))
+
+
+def _fargate(s: object) -> bool:
+    return getattr(s, "launch_type", "ec2") == "fargate"
+
+
 def _scaled(s: object) -> bool:
     return getattr(s, "autoscaling", None) is not None
 
@@ -323,11 +332,14 @@ class Service(Contract):
     Environment = Param("Environment name", supply=Wired(lambda s: Root.Environment), default="")
     Cluster = Param("ECS cluster", supply=Wired(lambda s: Cluster.Cluster), default="")
     CapacityProvider = Param("The cluster's capacity provider, the service's capacity provider strategy",
-                             supply=Wired(lambda s: Cluster.CapacityProvider), default="")
-    VpcId = Param("The stack's VPC", supply=Wired(lambda s: Network.VpcId), default="", when=lambda s: _balanced(s) and not _classic(s))
+                             supply=Wired(lambda s: Cluster.CapacityProvider), default="", when=lambda s: not _fargate(s))
+    VpcId = Param("The stack's VPC", supply=Wired(lambda s: Network.VpcId), default="",
+                  when=lambda s: (_balanced(s) and not _classic(s)) or _awsvpc(s))
+    TaskSubnets = Param("Internal subnets the tasks' network interfaces sit in (awsvpc)", "CommaDelimitedList", default="", when=_awsvpc,
+                        supply=Wired(lambda s: Network.InternalSubnets))
     Subnets = Param("Subnets of the load balancer", "CommaDelimitedList", default="", when=lambda s: _balanced(s) and not _shared(s),
                     supply=Wired(lambda s: Network.ExternalSubnets if _public(s) else Network.InternalSubnets))
-    LoadBalancerSecurityGroup = Param("Security group of the load balancer", default="", when=lambda s: _balanced(s) and not _shared(s),
+    LoadBalancerSecurityGroup = Param("Security group of the load balancer", default="", when=lambda s: _balanced(s) and (not _shared(s) or _awsvpc(s)),
                                       supply=Wired(lambda s: Network.ExternalElb if _public(s) else Network.InternalElb))
     ZoneId = Param("Private hosted zone", supply=Wired(lambda s: Network.ZoneId), default="", when=_balanced)
     DomainName = Param("Private domain, e.g. stack.local", supply=Wired(lambda s: Network.DomainName_), default="", when=_balanced)
@@ -432,7 +444,7 @@ class Database(DataLayer):
     VpcId = Param("The stack's VPC", supply=Wired(lambda s: Network.VpcId), default="")
     Subnets = Param("Subnets of the DB subnet group", "CommaDelimitedList", supply=Wired(lambda s: Network.InternalSubnets), default="")
     ClusterSecurityGroup = Param("Security group of the container instances, admitted on the port",
-                                 supply=Wired(lambda s: Cluster.EcsClusterSecurityGroupId), default="")
+                                 supply=Wired(lambda s: Cluster.EcsClusterSecurityGroupId), default="", when=lambda s: s.admits_instances)
     ZoneId = Param("Private hosted zone", supply=Wired(lambda s: Network.ZoneId), default="")
     DomainName = Param("Private domain, e.g. stack.local", supply=Wired(lambda s: Network.DomainName_), default="")
 
@@ -459,6 +471,7 @@ class IamUser(DataLayer):
 
 DATABASE_OUTPUTS = (Database.Endpoint, Database.Port_, Database.DatabaseName_, Database.SecretArn)
 DATABASE_LABELS = ("Host", "Port", "Name", "SecretArn")  # Database<i><label>, wired from the outputs above
+DATABASE_GROUP_LABEL = "SecurityGroup"  # Database<i>SecurityGroup: awsvpc services only
 
 
 def database_value_name(index: int, label: str) -> str:
@@ -479,4 +492,7 @@ def database_params(svc: object) -> list[Param]:
         for label, output in zip(DATABASE_LABELS, DATABASE_OUTPUTS, strict=True):
             out.append(Param(f"Database {i + 1}: {output.description}; empty imports it", default="", supply=FromDatabase(i, output),
                              name=database_value_name(i, label), owner=Service))
+        if _awsvpc(svc):  # the service admits itself to the database's group (blueprints/fargate.py)
+            out.append(Param(f"Database {i + 1}: {Database.SecurityGroup.description}; empty imports it", default="", supply=FromDatabase(
+                i, Database.SecurityGroup), name=database_value_name(i, DATABASE_GROUP_LABEL), owner=Service))
     return out

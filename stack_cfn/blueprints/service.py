@@ -17,8 +17,9 @@ services alike in structure share one template file.
 
 from __future__ import annotations
 
-from troposphere import Equals, GetAtt, If, Join, Not, Tags, Template, applicationautoscaling, ecs, route53
+from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Tags, Template, applicationautoscaling, ecs, route53
 
+from stack_cfn.blueprints import fargate
 from stack_cfn.blueprints.alarms import service_alarms
 from stack_cfn.blueprints.common import emit, is_true, new_template
 from stack_cfn.blueprints.contract import PerService, declare
@@ -55,7 +56,8 @@ def build_service(svc: ServiceConfig) -> Template:
         t.add_condition(HAS_EXTERNAL_ZONE, Not(Equals(p[S.ExternalZoneId], "")))
     host_port = If(DEFAULT_HOST_PORT, p[S.Port], p[S.HostPort]) if S.HostPort in p else None
     balancer = add_balancer(parts, host_port) if svc.has_balancer else None
-    task, log_group = add_task(t, svc, p, dynamic_host_ports=svc.load_balancer in ("application", "shared"), host_port=host_port, wiring=parts.wiring)
+    task, log_group = add_task(t, svc, p, dynamic_host_ports=svc.load_balancer in ("application", "shared") and not svc.awsvpc, host_port=host_port,
+                               wiring=parts.wiring)
     service = _ecs_service(parts, task, balancer)
     t.add_condition(CIRCUIT_BREAKER, is_true(p[S.CircuitBreaker]))
     if svc.autoscaling:
@@ -89,7 +91,8 @@ def _ecs_service(parts: Parts, task: ecs.TaskDefinition, balancer: Balancer | No
         "Service",
         Cluster=parts.wired(S.Cluster),
         TaskDefinition=task.ref(),
-        CapacityProviderStrategy=[ecs.CapacityProviderStrategyItem(CapacityProvider=parts.wired(S.CapacityProvider), Weight=1)],
+        CapacityProviderStrategy=[ecs.CapacityProviderStrategyItem(CapacityProvider=parts.wired(S.CapacityProvider), Weight=1)]
+        if S.CapacityProvider in p else NoValue,
         DeploymentConfiguration=ecs.DeploymentConfiguration(
             MinimumHealthyPercent=p[S.MinimumHealthyPercent], MaximumPercent=p[S.MaximumPercent],
             DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=breaker, Rollback=breaker)),
@@ -102,6 +105,7 @@ def _ecs_service(parts: Parts, task: ecs.TaskDefinition, balancer: Balancer | No
         EnableECSManagedTags=True,
         Tags=Tags(Name=p[S.Name], Environment=parts.wired(S.Environment)),
     ))
+    fargate.adapt_service(service, parts)
     if balancer and balancer.depends_on:
         service.DependsOn = balancer.depends_on  # created after its listener, as ECS requires
     return service
