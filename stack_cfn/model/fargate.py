@@ -154,7 +154,7 @@ LAUNCH_CHECKS: tuple[Check[ServiceConfig], ...] = (
           "keep base on one item"),
     Check("some weight", "capacity", lambda s: s.capacity and not any(c.weight for c in s.capacity),
           "weighs every provider 0, so ECS places no task past the base", "give one provider a weight of 1 or more"),
-    Check("awsvpc targets by IP", "load_balancer", lambda s: uses_awsvpc(s) and s.has_balancer and s.load_balancer == "classic",
+    Check("awsvpc targets by IP", "load_balancer", lambda s: uses_awsvpc(s) and s.is_classic,
           "is classic, which cannot register awsvpc tasks (they are targets by IP)", "use load_balancer: application or shared"),
     Check("Fargate has no host paths", "volumes", lambda s: on_fargate(s) and any(v.host_path for v in s.volumes),
           lambda s: f"volume {next(v.name for v in s.volumes if v.host_path)} has a host_path, which Fargate does not offer",
