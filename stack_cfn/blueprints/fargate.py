@@ -1,8 +1,8 @@
 """The Fargate and awsvpc parts of a service template, and the cluster's Fargate capacity providers.
 
-Pure functions of the service (or stack) and its declared parameters; service.py, task.py and
-loadbalancer.py call them where a task's network mode or launch type changes what they emit. AWS's rules
-behind each are facts of model/aws_facts.py, with their sources:
+`awsvpc_part` is a builder part: it runs after build_service on every awsvpc service (Fargate, or EC2 with
+network_mode: awsvpc) and changes what the bridge-mode builder made, so the service builder itself knows
+nothing of Fargate. AWS's rules behind each change are facts of model/aws_facts.py, with their sources:
 - the task definition: RequiresCompatibilities FARGATE, NetworkMode awsvpc, task-level Cpu and Memory (one of
   Fargate's pairs, checked by the model), RuntimePlatform, EphemeralStorage; the execution role (task.py) pulls
   the image, writes the logs and reads the secrets, as Fargate needs;
@@ -16,14 +16,14 @@ behind each are facts of model/aws_facts.py, with their sources:
 
 from __future__ import annotations
 
-from troposphere import NoValue, Ref, Sub, ec2, ecs
+from troposphere import NoValue, Ref, Sub, Template, ec2, ecs
 
 from stack_cfn.blueprints.common import all_traffic, tags
 from stack_cfn.blueprints.contract import Declared
 from stack_cfn.blueprints.interfaces import DATABASE_GROUP_LABEL, DATABASE_LABELS, DATABASE_OUTPUTS, database_value_name
 from stack_cfn.blueprints.interfaces import Database as D
 from stack_cfn.blueprints.interfaces import Service as S
-from stack_cfn.blueprints.parts import Parts
+from stack_cfn.blueprints.parts import Parts, wiring_values
 from stack_cfn.model import aws_facts as F
 from stack_cfn.model.config import ServiceConfig, StackConfig
 from stack_cfn.model.fargate import on_fargate, strategy, uses_fargate
@@ -32,23 +32,42 @@ SERVICE_GROUP = "ServiceSecurityGroup"
 PORT_LABEL = dict(zip(DATABASE_OUTPUTS, DATABASE_LABELS, strict=True))[D.Port_]  # Database<i>Port
 
 
+def awsvpc_part(t: Template, svc: ServiceConfig, p: Declared) -> None:
+    """What an awsvpc (or Fargate) service changes in the template build_service made: the service's own security
+    group and its databases' admission, then the task definition, the ECS service and the target group."""
+    parts = Parts(t, svc, p, wiring_values(t, svc, p))  # the same conditions and values build_service made
+    group = service_security_group(parts)
+    admit_to_databases(parts, group)
+    task = t.resources["TaskDefinition"]
+    for key, value in task_properties(svc, p).items():
+        setattr(task, key, value)
+    for mapping in _port_mappings(task):
+        mapping.HostPort = mapping.ContainerPort  # awsvpc: the host port is the container port (or none)
+    service = t.resources["Service"]
+    for key, value in service_properties(parts, group).items():
+        if value is None:
+            service.properties.pop(key, None)
+        else:
+            setattr(service, key, value)
+    if "TargetGroup" in t.resources:
+        t.resources["TargetGroup"].TargetType = F.AWSVPC_TARGET_TYPE  # awsvpc tasks register by IP
+
+
+def _port_mappings(task: ecs.TaskDefinition) -> list[ecs.PortMapping]:
+    mappings = task.ContainerDefinitions[0].properties.get("PortMappings")
+    return mappings if isinstance(mappings, list) else []
+
+
 def task_properties(svc: ServiceConfig, p: Declared) -> dict[str, object]:
-    """What a task definition of `svc` says about where it runs: bridge on EC2 as before, else awsvpc (and Fargate's own)."""
-    if not svc.awsvpc:
-        return {"NetworkMode": "bridge", "RequiresCompatibilities": ["EC2"]}
+    """Where an awsvpc task runs: awsvpc on EC2, or Fargate with its task-level sizes, platform and storage."""
     if not on_fargate(svc):
-        return {"NetworkMode": "awsvpc", "RequiresCompatibilities": ["EC2"]}
+        return dict(NetworkMode="awsvpc")
     # Task-level sizes: required on Fargate (TaskDefinition Cpu/Memory: "If you're using the Fargate launch type, this field is required").
     return dict(
         NetworkMode="awsvpc", RequiresCompatibilities=["FARGATE"], Cpu=p[S.Cpu], Memory=p[S.Memory],
         RuntimePlatform=ecs.RuntimePlatform(CpuArchitecture=F.CPU_ARCHITECTURES[svc.cpu_architecture], OperatingSystemFamily="LINUX"),
         EphemeralStorage=ecs.EphemeralStorage(SizeInGiB=svc.ephemeral_storage) if svc.ephemeral_storage else NoValue,
     )
-
-
-def target_type(svc: ServiceConfig) -> str:
-    """awsvpc tasks register by IP address (model/aws_facts.py AWSVPC_TARGET_TYPE); bridge ones by instance and port."""
-    return F.AWSVPC_TARGET_TYPE if svc.awsvpc else "instance"
 
 
 def service_security_group(parts: Parts) -> ec2.SecurityGroup:
@@ -73,14 +92,10 @@ def admit_to_databases(parts: Parts, group: ec2.SecurityGroup) -> None:
             FromPort=port, ToPort=port, SourceSecurityGroupId=Ref(group), Description=Sub(f"ECS service ${{{S.Name.name}}}")))
 
 
-def service_properties(parts: Parts) -> dict[str, object]:
-    """The ECS service's properties an awsvpc (or Fargate) service sets or drops: its network configuration, and on
+def service_properties(parts: Parts, group: ec2.SecurityGroup) -> dict[str, object]:
+    """The ECS service's properties an awsvpc service sets (or, None, drops): its network configuration, and on
     Fargate the FARGATE / FARGATE_SPOT strategy, the platform version and no placement strategies."""
     svc = parts.svc
-    if not svc.awsvpc:
-        return {}
-    group = service_security_group(parts)
-    admit_to_databases(parts, group)
     network = ecs.NetworkConfiguration(AwsvpcConfiguration=ecs.AwsvpcConfiguration(
         Subnets=parts.wired(S.TaskSubnets), SecurityGroups=[Ref(group)], AssignPublicIp="DISABLED"))
     if not on_fargate(svc):
@@ -92,15 +107,6 @@ def service_properties(parts: Parts) -> dict[str, object]:
         "PlatformVersion": svc.platform_version or "LATEST",
         "PlacementStrategies": None,  # Fargate places tasks itself (model/aws_facts.py FARGATE_UNSUPPORTED_KEYS)
     }
-
-
-def adapt_service(service: ecs.Service, parts: Parts) -> None:
-    """Set (or, for None, drop) the properties `service_properties` gives on the ECS service."""
-    for key, value in service_properties(parts).items():
-        if value is None:
-            service.properties.pop(key, None)
-        else:
-            setattr(service, key, value)
 
 
 def cluster_providers(cfg: StackConfig) -> list[str]:

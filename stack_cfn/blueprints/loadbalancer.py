@@ -14,7 +14,6 @@ from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Ref, Select, Tag
 from troposphere import elasticloadbalancing as elb
 from troposphere import elasticloadbalancingv2 as elbv2
 
-from stack_cfn.blueprints import fargate
 from stack_cfn.blueprints.alarms import dimensions
 from stack_cfn.blueprints.interfaces import Service as S
 from stack_cfn.blueprints.parts import Parts
@@ -102,7 +101,7 @@ def _target_group(parts: Parts) -> elbv2.TargetGroup:
             VpcId=parts.wired(S.VpcId),
             Port=p[S.Port],
             Protocol="HTTP",
-            TargetType=fargate.target_type(parts.svc),
+            TargetType="instance",
             HealthCheckPath=p[S.HealthCheckPath],
             HealthCheckIntervalSeconds=30,
             HealthCheckTimeoutSeconds=5,

@@ -56,8 +56,7 @@ def build_service(svc: ServiceConfig) -> Template:
         t.add_condition(HAS_EXTERNAL_ZONE, Not(Equals(p[S.ExternalZoneId], "")))
     host_port = If(DEFAULT_HOST_PORT, p[S.Port], p[S.HostPort]) if S.HostPort in p else None
     balancer = add_balancer(parts, host_port) if svc.has_balancer else None
-    task, log_group = add_task(t, svc, p, dynamic_host_ports=svc.balancer is not None and svc.balancer.dynamic_host_ports and not svc.awsvpc,
-                               host_port=host_port, wiring=parts.wiring)
+    task, log_group = add_task(t, svc, p, dynamic_host_ports=svc.balancer is not None and svc.balancer.dynamic_host_ports, host_port=host_port, wiring=parts.wiring)
     service = _ecs_service(parts, task, balancer)
     t.add_condition(CIRCUIT_BREAKER, is_true(p[S.CircuitBreaker]))
     if svc.autoscaling:
@@ -68,6 +67,8 @@ def build_service(svc: ServiceConfig) -> Template:
     emit(t, S.LogGroup, log_group.ref())
     if balancer:
         _records(parts, balancer)
+    if svc.awsvpc:  # until the registry's VARIANTS runs it: blueprints/fargate.py
+        fargate.awsvpc_part(t, svc, p)
     return t
 
 
@@ -105,7 +106,6 @@ def _ecs_service(parts: Parts, task: ecs.TaskDefinition, balancer: Balancer | No
         EnableECSManagedTags=True,
         Tags=Tags(Name=p[S.Name], Environment=parts.wired(S.Environment)),
     ))
-    fargate.adapt_service(service, parts)
     if balancer and balancer.depends_on:
         service.DependsOn = balancer.depends_on  # created after its listener, as ECS requires
     return service

@@ -9,7 +9,6 @@ from awacs import secretsmanager as awacs_secretsmanager
 from awacs.aws import Allow, Policy, Statement
 from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Region, Template, ecs, iam, logs
 
-from stack_cfn.blueprints import fargate
 from stack_cfn.blueprints import iam as policies
 from stack_cfn.blueprints.contract import Declared
 from stack_cfn.blueprints.interfaces import DATABASE_LABELS, database_value_name
@@ -70,7 +69,8 @@ def add_task(t: Template, svc: ServiceConfig, p: Declared, dynamic_host_ports: b
     task = t.add_resource(ecs.TaskDefinition(
         "TaskDefinition",
         Family=p[S.Name],
-        **fargate.task_properties(svc, p),
+        NetworkMode="bridge",
+        RequiresCompatibilities=["EC2"],
         ExecutionRoleArn=GetAtt(execution_role, "Arn"),
         TaskRoleArn=If(HAS_TASK_ROLE, p[S.TaskRoleArn], GetAtt(task_role, "Arn")),
         ContainerDefinitions=[container],
