@@ -181,3 +181,16 @@ def test_fargate_templates_are_deterministic_and_shared_by_alike_services() -> N
     assert a.files == b.files
     root = json.loads(a.files["stack.json"])["Resources"]
     assert root["Api2Service"]["Properties"]["TemplateURL"] != root["WebService"]["Properties"]["TemplateURL"]
+
+
+def test_a_fargate_template_with_a_key_fargate_refuses_is_not_built() -> None:
+    """Fargate task definition differences (ECS developer guide): no placement strategies, privileged, links..."""
+    from troposphere import Template, ecs
+
+    from stack_cfn.blueprints.contract import ContractError
+    from stack_cfn.blueprints.fargate import _check_fargate_keys
+
+    service = ecs.Service("Service", Cluster="c", PlacementStrategies=[ecs.PlacementStrategy(Type="spread", Field="instanceId")])
+    Template().add_resource(service)
+    with pytest.raises(ContractError, match="PlacementStrategies"):
+        _check_fargate_keys(service)

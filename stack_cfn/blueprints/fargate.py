@@ -16,10 +16,12 @@ nothing of Fargate. AWS's rules behind each change are facts of model/aws_facts.
 
 from __future__ import annotations
 
+import json
+
 from troposphere import NoValue, Ref, Sub, Template, ec2, ecs
 
 from stack_cfn.blueprints.common import all_traffic, tags
-from stack_cfn.blueprints.contract import Declared
+from stack_cfn.blueprints.contract import ContractError, Declared
 from stack_cfn.blueprints.interfaces import DATABASE_GROUP_LABEL, DATABASE_LABELS, DATABASE_OUTPUTS, database_value_name
 from stack_cfn.blueprints.interfaces import Database as D
 from stack_cfn.blueprints.interfaces import Service as S
@@ -50,7 +52,17 @@ def awsvpc_part(t: Template, svc: ServiceConfig, p: Declared) -> None:
         else:
             setattr(service, key, value)
     if "TargetGroup" in t.resources:
-        t.resources["TargetGroup"].TargetType = F.AWSVPC_TARGET_TYPE  # awsvpc tasks register by IP
+        t.resources["TargetGroup"].properties["TargetType"] = F.AWSVPC_TARGET_TYPE  # awsvpc tasks register by IP
+    if on_fargate(svc):
+        _check_fargate_keys(task, service)
+
+
+def _check_fargate_keys(*resources: ecs.TaskDefinition | ecs.Service) -> None:
+    """A programming error if the builders gave a Fargate task what Fargate refuses (model/aws_facts.py FARGATE_UNSUPPORTED_KEYS)."""
+    text = json.dumps([r.to_dict() for r in resources])
+    found = [key for key in F.FARGATE_UNSUPPORTED_KEYS if f'"{key}"' in text]
+    if found:
+        raise ContractError(f"a Fargate service's template holds {found}, which Fargate refuses")
 
 
 def _port_mappings(task: ecs.TaskDefinition) -> list[ecs.PortMapping]:

@@ -162,7 +162,8 @@ USER_DATA_BYTES = 16 * 1024
 # table" (ECS developer guide, "Troubleshoot Amazon ECS task definition invalid CPU or memory errors",
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-cpu-memory-error.html; the same table is under
 # TaskDefinition memory in the ECS API reference). 8 and 16 vCPU "require Linux platform 1.4.0 or later".
-# Windows on Fargate takes only 1024, 2048 and 4096 CPU: stack-cfn runs Linux containers only, so no Windows row is used.
+# Windows on Fargate takes only 1024, 2048 and 4096 CPU (the table's operating system column): stack-cfn runs Linux
+# containers only, so no Windows rule is encoded.
 FARGATE_TASK_SIZES: MappingProxyType[int, tuple[int, ...]] = MappingProxyType({
     256: (512, 1024, 2048),
     512: (1024, 2048, 3072, 4096),
@@ -172,7 +173,6 @@ FARGATE_TASK_SIZES: MappingProxyType[int, tuple[int, ...]] = MappingProxyType({
     8192: tuple(range(16384, 61440 + 1, 4096)),
     16384: tuple(range(32768, 122880 + 1, 8192)),
 })
-FARGATE_WINDOWS_CPU = (1024, 2048, 4096)  # same source, "Operating systems supported for AWS Fargate" column
 FARGATE_PV14_CPU = (8192, 16384)  # "This option requires Linux platform 1.4.0 or later"
 
 # Fargate Linux platform versions a service may pin; LATEST is the current one (1.4.0). 1.3.0 lacks ephemeral storage
@@ -206,7 +206,8 @@ STRATEGY_WEIGHT_MAX = 1000
 # What Fargate tasks cannot use (ECS developer guide, "Amazon ECS task definition differences for Fargate"): network
 # modes other than awsvpc, host ports other than the container port, placement strategies and constraints,
 # dockerVolumeConfiguration, host.sourcePath volumes, privileged, links, devices. stack-cfn's model offers only
-# host_path volumes of these; the builders emit none of the rest for a Fargate service (tests/test_fargate.py checks).
+# host_path volumes of these (refused by model/fargate.py); blueprints/fargate.py refuses to build a Fargate service
+# whose task definition or service holds any of these keys.
 FARGATE_UNSUPPORTED_KEYS = ("PlacementStrategies", "PlacementConstraints", "DockerVolumeConfiguration", "Privileged", "Links", "Devices")
 
 # awsvpc: "the service must specify NetworkConfiguration" and load balancing needs "target type ip, not instance"
