@@ -191,7 +191,7 @@ def root_parameters(args: argparse.Namespace, out: Reporter, target: AwsTarget, 
 
 
 def group_parameters(stack: str) -> dict[str, str]:
-    from stack_cfn.blueprints.interfaces import ServiceGroup
+    from stack_cfn.blueprints.group import ServiceGroup
 
     return {ServiceGroup.RootStackName.name: stack}
 

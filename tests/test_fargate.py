@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from stack_cfn.blueprints.compiler import compile_stack
-from stack_cfn.blueprints.service import build_service
+from stack_cfn.blueprints.registry import VARIANTS, built, module
 from stack_cfn.errors import ConfigError
 from stack_cfn.model import aws_facts as F
 from stack_cfn.model.config import ServiceConfig, StackConfig
@@ -23,7 +23,12 @@ def svc(**kw: Any) -> ServiceConfig:
 
 
 def resources(s: ServiceConfig) -> dict[str, Any]:
-    return json.loads(build_service(s).to_json())["Resources"]
+    """The service's template as the compiler builds it: the service module, then its variants' parts."""
+    return json.loads(built(module("service"), s).to_json())["Resources"]
+
+
+def test_fargate_is_one_variant_of_the_service_module() -> None:
+    assert [(v.name, v.module) for v in VARIANTS if v.name == "fargate"] == [("fargate", "service")]
 
 
 def nested(compiled: Any, logical_id: str) -> dict[str, Any]:

@@ -22,16 +22,17 @@ from troposphere import NoValue, Ref, Sub, Template, ec2, ecs
 
 from stack_cfn.blueprints.common import all_traffic, tags
 from stack_cfn.blueprints.contract import ContractError, Declared
-from stack_cfn.blueprints.interfaces import DATABASE_GROUP_LABEL, DATABASE_LABELS, DATABASE_OUTPUTS, database_value_name
-from stack_cfn.blueprints.interfaces import Database as D
-from stack_cfn.blueprints.interfaces import Service as S
+from stack_cfn.blueprints.database_contract import DATABASE_GROUP_LABEL, DATABASE_LABELS, DATABASE_OUTPUTS, database_value_name
+from stack_cfn.blueprints.database_contract import Database as D
+from stack_cfn.blueprints.fargate_contract import FargateRows
 from stack_cfn.blueprints.parts import Parts, wiring_values
+from stack_cfn.blueprints.service_contract import Service as S
 from stack_cfn.model import aws_facts as F
-from stack_cfn.model.config import ServiceConfig, StackConfig
-from stack_cfn.model.fargate import on_fargate, strategy, uses_fargate
+from stack_cfn.model.config import ServiceConfig
+from stack_cfn.model.fargate import on_fargate, strategy
 
 SERVICE_GROUP = "ServiceSecurityGroup"
-PORT_LABEL = dict(zip(DATABASE_OUTPUTS, DATABASE_LABELS, strict=True))[D.Port_]  # Database<i>Port
+PORT_LABEL = dict(zip(DATABASE_OUTPUTS, DATABASE_LABELS, strict=True))[D.Outputs.Port]  # Database<i>Port
 
 
 def awsvpc_part(t: Template, svc: ServiceConfig, p: Declared) -> None:
@@ -109,7 +110,7 @@ def service_properties(parts: Parts, group: ec2.SecurityGroup) -> dict[str, obje
     Fargate the FARGATE / FARGATE_SPOT strategy, the platform version and no placement strategies."""
     svc = parts.svc
     network = ecs.NetworkConfiguration(AwsvpcConfiguration=ecs.AwsvpcConfiguration(
-        Subnets=parts.wired(S.TaskSubnets), SecurityGroups=[Ref(group)], AssignPublicIp="DISABLED"))
+        Subnets=parts.wired(FargateRows.TaskSubnets), SecurityGroups=[Ref(group)], AssignPublicIp="DISABLED"))
     if not on_fargate(svc):
         return {"NetworkConfiguration": network}
     return {
@@ -120,8 +121,4 @@ def service_properties(parts: Parts, group: ec2.SecurityGroup) -> dict[str, obje
         "PlacementStrategies": None,  # Fargate places tasks itself (model/aws_facts.py FARGATE_UNSUPPORTED_KEYS)
     }
 
-
-def cluster_providers(cfg: StackConfig) -> list[str]:
-    """The Fargate capacity providers the cluster offers beside its instances', when a service runs on Fargate."""
-    return list(F.FARGATE_PROVIDERS) if uses_fargate(cfg) else []
 

@@ -73,6 +73,11 @@ def uses_fargate(c: StackConfig) -> bool:
     return any(on_fargate(s) for s in c.services)
 
 
+def cluster_providers(c: StackConfig) -> list[str]:
+    """The Fargate capacity providers the cluster offers beside its instances', when a service runs on Fargate."""
+    return list(F.FARGATE_PROVIDERS) if uses_fargate(c) else []
+
+
 def runs_instances(c: StackConfig) -> bool:
     """Whether any task needs container instances: an EC2 service, or (with no services yet) an EC2 stack default."""
     return any(not on_fargate(s) for s in c.services) if c.services else c.launch_type == "ec2"

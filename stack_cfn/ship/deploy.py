@@ -14,7 +14,7 @@ from typing import Any
 import botocore.exceptions
 
 from stack_cfn.blueprints.compiler import Compiled, content_name
-from stack_cfn.blueprints.interfaces import Root
+from stack_cfn.blueprints.root_contract import Root
 from stack_cfn.errors import DeployError
 from stack_cfn.model import names as stack_names
 from stack_cfn.model.rules import BUCKET_NAME
@@ -492,7 +492,7 @@ def read_outputs(target: AwsTarget, stack_name: str) -> dict[str, str]:
     if stack_status(cfn, stack_name) is None:
         raise DeployError(f"stack {stack_name} does not exist; deploy it first (stack-cfn deploy)")
     outputs = stack_outputs(cfn, stack_name)
-    order = [Root.BastionIp.name] + [o.name for o in Root.outputs() if o is not Root.BastionIp]
+    order = [Root.Outputs.BastionIp.name] + [o.name for o in Root.outputs() if o is not Root.Outputs.BastionIp]
     ordered = {k: outputs[k] for k in order if k in outputs}
     ordered.update({k: v for k, v in sorted(outputs.items()) if k not in ordered})
     return ordered

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 
-from stack_cfn.blueprints.interfaces import Bastion
+from stack_cfn.blueprints.bastion_contract import Bastion
 from stack_cfn.errors import DeployError
 from stack_cfn.model.config import StackConfig
 from stack_cfn.ship.aws import AwsTarget
