@@ -246,7 +246,7 @@ def _capacity_provider(t: Template, cluster: ecs.Cluster, asg: autoscaling.AutoS
         ecs.ClusterCapacityProviderAssociations(
             "ClusterCapacityProviders",
             Cluster=Ref(cluster),
-            CapacityProviders=[Ref(provider), *fargate],  # FARGATE, FARGATE_SPOT when a service runs on Fargate (blueprints/fargate.py)
+            CapacityProviders=[Ref(provider), *fargate],  # FARGATE, FARGATE_SPOT when a service runs on Fargate (model/fargate.py)
             DefaultCapacityProviderStrategy=strategy,
         )
     )

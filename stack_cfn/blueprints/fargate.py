@@ -1,8 +1,9 @@
-"""The Fargate and awsvpc parts of a service template, and the cluster's Fargate capacity providers.
+"""The Fargate and awsvpc part of a service template.
 
-`awsvpc_part` is a builder part: it runs after build_service on every awsvpc service (Fargate, or EC2 with
-network_mode: awsvpc) and changes what the bridge-mode builder made, so the service builder itself knows
-nothing of Fargate. AWS's rules behind each change are facts of model/aws_facts.py, with their sources:
+`awsvpc_part` is a builder part, the service module's "fargate" variant (registry.py VARIANTS): it runs after
+build_service on every awsvpc service (Fargate, or EC2 with network_mode: awsvpc) and changes what the
+bridge-mode builder made, so the service builder itself knows nothing of Fargate. AWS's rules behind each
+change are facts of model/aws_facts.py, with their sources:
 - the task definition: RequiresCompatibilities FARGATE, NetworkMode awsvpc, task-level Cpu and Memory (one of
   Fargate's pairs, checked by the model), RuntimePlatform, EphemeralStorage; the execution role (task.py) pulls
   the image, writes the logs and reads the secrets, as Fargate needs;
