@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -309,7 +310,7 @@ def discard_plan(target: AwsTarget, stack_name: str, cs: ChangeSet | None, uploa
         steps.append((f"stack {stack_name} (REVIEW_IN_PROGRESS)", lambda: _delete_review_stack(cfn, stack_name)))
     if uploaded is not None:
         for key in uploaded.uploaded:
-            steps.append((f"s3://{uploaded.bucket}/{key}", lambda key=key: s3.delete_object(Bucket=uploaded.bucket, Key=key)))
+            steps.append((f"s3://{uploaded.bucket}/{key}", functools.partial(s3.delete_object, Bucket=uploaded.bucket, Key=key)))
         if uploaded.created_bucket:
             steps.append((f"bucket s3://{uploaded.bucket}", lambda: s3.delete_bucket(Bucket=uploaded.bucket)))
     problems = []
@@ -334,11 +335,6 @@ def execute(
 ) -> str:
     """Execute a change set and follow the stack's events to a final status."""
     return execute_many(target, [cs], on_event, timeout)[cs.stack_name]
-
-
-def execute_only(target: AwsTarget, cs: ChangeSet) -> None:
-    """Execute a change set and return at once (release --no-wait)."""
-    start(target, cs)
 
 
 def start(target: AwsTarget, cs: ChangeSet) -> Any:

@@ -20,7 +20,8 @@ from stack_cfn.blueprints.iam_user_contract import IamUser
 from stack_cfn.blueprints.ingress_contract import Ingress
 from stack_cfn.blueprints.network_contract import Network
 from stack_cfn.blueprints.service_contract import Service
-from stack_cfn.model.config import StackConfig
+from stack_cfn.model.config import ServiceConfig, StackConfig
+from stack_cfn.model.data import DatabaseConfig, IamUserConfig
 from stack_cfn.ship.aws import AwsTarget
 from stack_cfn.ship.deploy import group_stacks, read_outputs, stack_outputs
 
@@ -59,7 +60,8 @@ def _names(cfg: StackConfig | None) -> dict[str, str]:
     """Logical id -> the name in the stack file (services, databases, IAM users)."""
     if cfg is None:
         return {}
-    return {m.logical_id: m.name for m in (*cfg.services, *cfg.databases, *cfg.iam_users)}
+    members: list[ServiceConfig | DatabaseConfig | IamUserConfig] = [*cfg.services, *cfg.databases, *cfg.iam_users]
+    return {m.logical_id: m.name for m in members}
 
 
 def _module(logical_id: str, names: Mapping[str, str]) -> tuple[str, str] | None:

@@ -101,7 +101,7 @@ def read_cluster(target: AwsTarget, stack: str) -> tuple[str, str]:
     return outputs[Cluster.Outputs.AutoscalingGroup.name], outputs[Cluster.Outputs.Cluster.name]
 
 
-def target_image(target: AwsTarget, ami: str, ecs_ami: str) -> str:
+def target_image(target: AwsTarget, ami: str | None, ecs_ami: str) -> str:
     """--ami, else the description's ecs_ami, else what the ECS-optimized image parameter names today."""
     if ami or ecs_ami:
         return ami or ecs_ami
