@@ -30,6 +30,7 @@ from stack_cfn.blueprints.userdata import ALLOW_CONTAINER_IMDS, HAS_DOCKER_AUTH,
 from stack_cfn.model import aws_facts as F
 from stack_cfn.model import names
 from stack_cfn.model.config import StackConfig
+from stack_cfn.model.fargate import cluster_providers
 
 HAS_ECS_AMI = "HasEcsAmi"
 HAS_STOCK_AMI = "HasEcsStockAmi"
@@ -95,7 +96,7 @@ def build_cluster(cfg: StackConfig) -> Template:
         Tags=autoscaling.Tags(Name=p[C.Name], Cluster=name, Environment=p[C.Environment]),
         UpdatePolicy=UpdatePolicy(AutoScalingRollingUpdate=AutoScalingRollingUpdate(
             MinInstancesInService=p[C.EcsMinSize], MaxBatchSize=1, PauseTime="PT5M", WaitOnResourceSignals=False))))
-    provider = _capacity_provider(t, cluster, asg, managed, named=provider_needs_name(cfg.name))
+    provider = _capacity_provider(t, cluster, asg, managed, named=provider_needs_name(cfg.name), fargate=cluster_providers(cfg))
     if cfg.alarms:
         cluster_alarms(t, p, asg, cfg.alarms.asg_notifications)
     if not managed:
@@ -237,7 +238,8 @@ def _simple_scaling(t: Template, asg: autoscaling.AutoScalingGroup, cluster_name
         previous = logical
 
 
-def _capacity_provider(t: Template, cluster: ecs.Cluster, asg: autoscaling.AutoScalingGroup, managed: bool, named: bool) -> ecs.CapacityProvider:
+def _capacity_provider(t: Template, cluster: ecs.Cluster, asg: autoscaling.AutoScalingGroup, managed: bool, named: bool,
+                       fargate: list[str]) -> ecs.CapacityProvider:
     """The instances' capacity provider, every service's strategy (service.py). ECS managed instance draining in
     both scaling modes: before the ASG terminates an instance (scale-in, an AMI or instance-type rolling update,
     instance refresh) ECS drains it, and its tasks start elsewhere first. Managed, the provider also scales the
@@ -270,7 +272,7 @@ def _capacity_provider(t: Template, cluster: ecs.Cluster, asg: autoscaling.AutoS
         ecs.ClusterCapacityProviderAssociations(
             "ClusterCapacityProviders",
             Cluster=Ref(cluster),
-            CapacityProviders=[Ref(provider)],
+            CapacityProviders=[Ref(provider), *fargate],  # FARGATE, FARGATE_SPOT when a service runs on Fargate (model/fargate.py)
             DefaultCapacityProviderStrategy=strategy,
         )
     )

@@ -61,7 +61,9 @@ def _security_group(t: Template, shape: DatabaseShape, p: Declared, w: dict[str,
     def port(**source: object) -> ec2.SecurityGroupRule:
         return ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=p[D.Port], ToPort=p[D.Port], **source)
 
-    rules = [port(SourceSecurityGroupId=w[D.ClusterSecurityGroup.name], Description="The container instances")]
+    # The instances when a bridge-mode service names the database (or none names it: as before); awsvpc services that
+    # name it admit their own groups from their templates (blueprints/fargate.py), so it admits exactly its services.
+    rules = [port(SourceSecurityGroupId=w[D.ClusterSecurityGroup.name], Description="The container instances")] if shape.admits_instances else []
     rules += [port(SourceSecurityGroupId=g, Description=f"Listed group {i + 1}") for i, g in enumerate(shape.db.ingress_allow_security_groups)]
     rules += [port(CidrIp=c, Description=f"Listed range {i + 1}") for i, c in enumerate(shape.db.ingress_allow_cidr_blocks)]
     return t.add_resource(ec2.SecurityGroup(

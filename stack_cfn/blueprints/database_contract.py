@@ -50,7 +50,7 @@ class Database(DataLayer[DatabaseShape]):
     VpcId = Param("The stack's VPC", supply=Wired(lambda s: Network.Outputs.VpcId), default="")
     Subnets = Param("Subnets of the DB subnet group", "CommaDelimitedList", supply=Wired(lambda s: Network.Outputs.InternalSubnets), default="")
     ClusterSecurityGroup = Param("Security group of the container instances, admitted on the port",
-                                 supply=Wired(lambda s: Cluster.Outputs.EcsClusterSecurityGroupId), default="")
+                                 supply=Wired(lambda s: Cluster.Outputs.EcsClusterSecurityGroupId), default="", when=lambda s: s.admits_instances)
     ZoneId = Param("Private hosted zone", supply=Wired(lambda s: Network.Outputs.ZoneId), default="")
     DomainName = Param("Private domain, e.g. stack.local", supply=Wired(lambda s: Network.Outputs.DomainName), default="")
 
@@ -73,6 +73,7 @@ class UsesDatabases(Protocol):
 
 DATABASE_OUTPUTS = (Database.Outputs.Endpoint, Database.Outputs.Port, Database.Outputs.DatabaseName, Database.Outputs.SecretArn)
 DATABASE_LABELS = ("Host", "Port", "Name", "SecretArn")  # Database<i><label>, wired from the outputs above
+DATABASE_GROUP_LABEL = "SecurityGroup"  # Database<i>SecurityGroup: an awsvpc consumer admits its own group (blueprints/fargate.py)
 
 
 def database_value_name(index: int, label: str) -> str:
@@ -99,4 +100,8 @@ def database_params(shape: UsesDatabases, consumer: type[Contract[Any]]) -> list
             out.append(Param(f"Database {i + 1}: {output.description}; empty imports it", default="",
                              supply=FromModule(output, _nth_database(i), database_param(i, consumer)), name=database_value_name(i, label),
                              owner=consumer))
+        if getattr(shape, "awsvpc", False):
+            out.append(Param(f"Database {i + 1}: {Database.Outputs.SecurityGroup.description}; empty imports it", default="", owner=consumer,
+                             supply=FromModule(Database.Outputs.SecurityGroup, _nth_database(i), database_param(i, consumer)),
+                             name=database_value_name(i, DATABASE_GROUP_LABEL)))
     return out

@@ -89,6 +89,8 @@ from stack_cfn.blueprints.drawing import (
     user_drawing,
     user_table,
 )
+from stack_cfn.blueprints.fargate import awsvpc_part
+from stack_cfn.blueprints.fargate_contract import FargateRows
 from stack_cfn.blueprints.iam_user import build_iam_user
 from stack_cfn.blueprints.iam_user_contract import IamUser
 from stack_cfn.blueprints.ingress import build_ingress
@@ -103,6 +105,7 @@ from stack_cfn.blueprints.service_contract import Service
 from stack_cfn.model.capacity import SpotConfig
 from stack_cfn.model.config import HealthCheck, MountPoint, ServiceAutoScaling, ServiceConfig, StackConfig, Volume
 from stack_cfn.model.data import DatabaseConfig, DatabaseShape, IamUserConfig, IamUserShape, Serverless
+from stack_cfn.model.fargate import CapacityItem, database_admits_instances
 from stack_cfn.model.placement import Placement, Seat, seat
 from stack_cfn.model.variants import Balancer, Exposure
 
@@ -203,7 +206,7 @@ MODULES: tuple[Module[Any], ...] = (
     layer("bastion", Bastion, build_bastion, Docs("a bastion host for SSH and Session Manager", drawing=Drawing(vpc=bastion_drawing))),
     layer("ingress", Ingress, build_ingress, Docs("shared internal and public load balancers (drawn with their services)", drawing=Drawing(vpc=nothing)),
           instances=_ingress, generic=lambda: {Ingress.filename: IngressShape(GENERIC_CONFIG, internal=1, public=1)}),
-    Module("database", Database, build_database, lambda c, _: [DatabaseShape(db, c.is_production) for db in c.databases], ROOT_NESTED,
+    Module("database", Database, build_database, lambda c, _: [DatabaseShape(db, c.is_production, database_admits_instances(c, db.name)) for db in c.databases], ROOT_NESTED,
            logical_id=lambda s: s.db.logical_id, stem=lambda s: "rds-cluster" if s.db.is_cluster else "rds", generic=lambda: GENERIC_DATABASES,
            instance_name=lambda s: s.db.name,
            docs=Docs("an RDS instance or Aurora cluster, its password kept by RDS", settings=(("databases[]", DatabaseConfig), ("databases[].serverless", Serverless)),
@@ -216,12 +219,14 @@ MODULES: tuple[Module[Any], ...] = (
            generic=lambda: GENERIC_SERVICES, key=shape_key, assigned=_seat,
            docs=Docs("an ECS service: service (internal), web-service (public) or worker, with its own, a shared or a classic load balancer",
                      settings=(("services[]", ServiceConfig), ("services[].health_check", HealthCheck), ("services[].autoscaling", ServiceAutoScaling),
-                               ("services[].volumes[]", Volume), ("services[].mount_points[]", MountPoint)),
+                               ("services[].volumes[]", Volume), ("services[].mount_points[]", MountPoint), ("services[].capacity[]", CapacityItem)),
                      key="services", noun="service", drawing=Drawing(top=internet_drawing, vpc=service_drawing), table=service_table)),
     Module("job", Job, build_job, job_shapes, PLACED, logical_id=lambda j: j.logical_id, stem=lambda j: "job", generic=lambda: GENERIC_JOBS, docs=JOB_DOCS),
 )
 
-VARIANTS: tuple[Variant, ...] = ()
+VARIANTS: tuple[Variant, ...] = (
+    Variant("fargate", "service", rows=FargateRows, applies=lambda s: s.awsvpc, parts=(awsvpc_part,)),
+)
 
 ROOT_CONTRACT: type[Contract[StackConfig]] = Root  # the root's own outputs
 

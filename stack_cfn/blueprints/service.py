@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from troposphere import Equals, GetAtt, If, Join, Not, Tags, Template, applicationautoscaling, ecs, route53
+from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Tags, Template, applicationautoscaling, ecs, route53
 
 from stack_cfn.blueprints.alarms import service_alarms
 from stack_cfn.blueprints.common import emit, is_true, new_template
@@ -106,7 +106,8 @@ def _ecs_service(parts: Parts, task: ecs.TaskDefinition, balancer: Balancer | No
         "Service",
         Cluster=parts.wired(S.Cluster),
         TaskDefinition=task.ref(),
-        CapacityProviderStrategy=[ecs.CapacityProviderStrategyItem(CapacityProvider=parts.wired(S.CapacityProvider), Weight=1)],
+        CapacityProviderStrategy=[ecs.CapacityProviderStrategyItem(CapacityProvider=parts.wired(S.CapacityProvider), Weight=1)]
+        if S.CapacityProvider in p else NoValue,
         DeploymentConfiguration=ecs.DeploymentConfiguration(
             MinimumHealthyPercent=p[S.MinimumHealthyPercent], MaximumPercent=p[S.MaximumPercent],
             DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=breaker, Rollback=breaker)),

@@ -107,11 +107,12 @@ class Service(Contract[ServiceConfig]):
     Environment = Param("Environment name", supply=Wired(lambda s: Root.Outputs.Environment), default="")
     Cluster = Param("ECS cluster", supply=Wired(lambda s: Cluster.Outputs.Cluster), default="")
     CapacityProvider = Param("The cluster's capacity provider, the service's capacity provider strategy",
-                             supply=Wired(lambda s: Cluster.Outputs.CapacityProvider), default="")
-    VpcId = Param("The stack's VPC", supply=Wired(lambda s: Network.Outputs.VpcId), default="", when=lambda s: _balanced(s) and not _classic(s))
+                             supply=Wired(lambda s: Cluster.Outputs.CapacityProvider), default="", when=lambda s: s.launch_type != "fargate")
+    VpcId = Param("The stack's VPC", supply=Wired(lambda s: Network.Outputs.VpcId), default="",
+                  when=lambda s: (_balanced(s) and not _classic(s)) or s.awsvpc)
     Subnets = Param("Subnets of the load balancer", "CommaDelimitedList", default="", when=lambda s: _balanced(s) and not _shared(s),
                     supply=Wired(lambda s: Network.Outputs.ExternalSubnets if _public(s) else Network.Outputs.InternalSubnets))
-    LoadBalancerSecurityGroup = Param("Security group of the load balancer", default="", when=lambda s: _balanced(s) and not _shared(s),
+    LoadBalancerSecurityGroup = Param("Security group of the load balancer", default="", when=lambda s: _balanced(s) and (not _shared(s) or s.awsvpc),
                                       supply=Wired(lambda s: Network.Outputs.ExternalElb if _public(s) else Network.Outputs.InternalElb))
     ZoneId = Param("Private hosted zone", supply=Wired(lambda s: Network.Outputs.ZoneId), default="", when=_balanced)
     DomainName = Param("Private domain, e.g. stack.local", supply=Wired(lambda s: Network.Outputs.DomainName), default="", when=_balanced)

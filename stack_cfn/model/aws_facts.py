@@ -152,6 +152,69 @@ HOST_CONDITION = re.compile(r"[A-Za-z0-9.*?-]*\.[A-Za-z]+")
 USER_DATA_BYTES = 16 * 1024
 
 
+# ---------------------------------------------------------------- Fargate and awsvpc
+
+# Task-level CPU units -> the memory (MiB) Fargate accepts with it: "For task definitions that specify FARGATE for the
+# requiresCompatibilities parameter (even if EC2 is also specified), you must use one of the values in the following
+# table" (ECS developer guide, "Troubleshoot Amazon ECS task definition invalid CPU or memory errors",
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-cpu-memory-error.html; the same table is under
+# TaskDefinition memory in the ECS API reference). 8 and 16 vCPU "require Linux platform 1.4.0 or later".
+# Windows on Fargate takes only 1024, 2048 and 4096 CPU (the table's operating system column): stack-cfn runs Linux
+# containers only, so no Windows rule is encoded.
+FARGATE_TASK_SIZES: MappingProxyType[int, tuple[int, ...]] = MappingProxyType({
+    256: (512, 1024, 2048),
+    512: (1024, 2048, 3072, 4096),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+})
+FARGATE_PV14_CPU = (8192, 16384)  # "This option requires Linux platform 1.4.0 or later"
+
+# Fargate Linux platform versions a service may pin; LATEST is the current one (1.4.0). 1.3.0 lacks ephemeral storage
+# settings, ARM64 and 8/16 vCPU ("AWS Fargate Linux platform versions", ECS developer guide; EphemeralStorage: "Linux
+# platform version 1.4.0 or later", ECS API reference).
+FARGATE_PLATFORM_VERSIONS = ("LATEST", "1.4.0", "1.3.0")
+FARGATE_PV14_ONLY = "1.3.0"
+
+# EphemeralStorage sizeInGiB: "The minimum supported value is 21 GiB and the maximum supported value is 200 GiB"
+# (ECS API reference, EphemeralStorage); without it a Fargate task gets 20 GiB ("Fargate task ephemeral storage").
+EPHEMERAL_STORAGE_GIB = (21, 200)
+
+# RuntimePlatform CpuArchitecture X86_64 | ARM64: "available for tasks that run on Linux Amazon EC2 instance or Linux
+# containers on Fargate" (AWS::ECS::TaskDefinition RuntimePlatform). Fargate Spot: "not supported on Windows-based
+# containers" (the current Batch RuntimePlatform reference; ARM64 was dropped from that exclusion when Fargate Spot
+# gained Graviton in 2024), so arm64 services may use FARGATE_SPOT.
+CPU_ARCHITECTURES = MappingProxyType({"x86_64": "X86_64", "arm64": "ARM64"})
+
+# Capacity provider strategies (ECS API reference, CapacityProviderStrategyItem; CreateService capacityProviderStrategy):
+# - "To use a Fargate capacity provider, specify either the FARGATE or FARGATE_SPOT capacity providers ... [they] only
+#   need to be associated with a cluster to be used" (the cluster layer associates both when a service runs on Fargate);
+# - "Only one capacity provider in a capacity provider strategy can have a base defined", base 0 to 100000;
+# - weight 0 to 1000, and a strategy whose providers all weigh 0 places nothing;
+# - "If a capacityProviderStrategy is specified, the launchType parameter must be omitted" (so services give no LaunchType);
+# - "A capacity provider strategy can only contain Auto Scaling group capacity providers or Fargate capacity providers"
+#   (ECS developer guide, "Amazon ECS capacity providers"): a Fargate service's strategy names FARGATE providers only.
+FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+STRATEGY_BASE_MAX = 100000
+STRATEGY_WEIGHT_MAX = 1000
+
+# What Fargate tasks cannot use (ECS developer guide, "Amazon ECS task definition differences for Fargate"): network
+# modes other than awsvpc, host ports other than the container port, placement strategies and constraints,
+# dockerVolumeConfiguration, host.sourcePath volumes, privileged, links, devices. stack-cfn's model offers only
+# host_path volumes of these (refused by model/fargate.py); blueprints/fargate.py refuses to build a Fargate service
+# whose task definition or service holds any of these keys.
+FARGATE_UNSUPPORTED_KEYS = ("PlacementStrategies", "PlacementConstraints", "DockerVolumeConfiguration", "Privileged", "Links", "Devices")
+
+# awsvpc: "the service must specify NetworkConfiguration" and load balancing needs "target type ip, not instance"
+# (AWS::ECS::Service NetworkConfiguration: "required for task definitions that use the awsvpc network mode";
+# ECS developer guide, "Use an Application Load Balancer for Amazon ECS": "you must choose ip as the target type ...
+# awsvpc"); a classic load balancer cannot register tasks by IP ("Classic Load Balancers ... not supported for tasks
+# that use the awsvpc network mode", ECS developer guide, "Use load balancing to distribute Amazon ECS service traffic").
+AWSVPC_TARGET_TYPE = "ip"
+
+
 def check_name(rule: NameRule, name: str, setting: str, fix: str) -> None:
     """Refuse a name the stack would derive from `setting` when AWS would refuse it."""
     problem = rule.problem(name)

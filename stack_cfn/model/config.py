@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from stack_cfn.errors import ConfigError
 from stack_cfn.model import cidr as cidr_plan
+from stack_cfn.model import fargate as FG
 from stack_cfn.model import names
 from stack_cfn.model import rules as R
 from stack_cfn.model.alarms import AlarmsConfig, ServiceAlarms
@@ -153,11 +154,18 @@ class ServiceConfig:
     external_zone_id: str = setting("", rule=R.ZONE_ID.with_optional(), doc="web-service: public hosted zone")
     external_dns_name: str = setting("", rule=R.DNS_NAME.with_optional(), doc="web-service: full public name")
     alarms: ServiceAlarms | None = setting(None, doc="this service's alarm thresholds, over the stack's alarms: (which it needs)")
+    launch_type: FG.LaunchType = setting("ec2", rule=FG.LAUNCH_TYPE, doc="ec2 (the cluster's instances) or fargate; default: the stack's (docs/fargate.md)")
+    network_mode: FG.NetworkMode | None = setting(None, rule=FG.NETWORK_MODE, doc="EC2: bridge (default) or awsvpc (a security group of the service's own); Fargate: awsvpc")
+    capacity: tuple[FG.CapacityItem, ...] = setting((), doc="Fargate: the capacity provider strategy, e.g. [{provider: FARGATE_SPOT, weight: 1}] (default: all on FARGATE)")
+    cpu_architecture: FG.CpuArchitecture = setting("x86_64", rule=FG.CPU_ARCHITECTURE, doc="Fargate: x86_64 or arm64 (Graviton)")
+    ephemeral_storage: int | None = setting(None, rule=FG.EPHEMERAL_STORAGE, doc="Fargate: task storage GiB, 21 to 200 (default 20)")
+    platform_version: str = setting("", rule=FG.PLATFORM_VERSION, doc="Fargate: LATEST (default), 1.4.0 or 1.3.0")
 
     def __post_init__(self) -> None:
         where = f"services.{self.label}."
         check_fields(self, where)
         run_checks(self, SERVICE_CHECKS, where)
+        run_checks(self, FG.LAUNCH_CHECKS, where)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -233,6 +241,11 @@ class ServiceConfig:
     def default_desired_count(self) -> int:
         """Tasks to run when desired_count is not given."""
         return self.exposure.default_desired_count
+
+    @property
+    def awsvpc(self) -> bool:
+        """Tasks with network interfaces of their own (Fargate, or EC2 with network_mode: awsvpc): a security group per service."""
+        return FG.uses_awsvpc(self)
 
     @property
     def desired_tasks(self) -> int:
@@ -385,6 +398,7 @@ class StackConfig:
     services: tuple[ServiceConfig, ...] = setting((), doc="services, web services and workers")
     load_balancer: str = setting(Balancer.OWN_ALB.value, rule=R.LOAD_BALANCER_KIND,
                                  doc="services' load balancer unless they say: application (one ALB each), shared or classic")
+    launch_type: FG.LaunchType = setting("ec2", rule=FG.LAUNCH_TYPE, doc="services' launch type unless they say: ec2 or fargate (docs/fargate.md)")
     shared_certificate_arn: str = setting("", rule=R.ACM_ARN.with_optional(),
                                           doc="ACM certificate of the shared public ALB's HTTPS listener, covering every shared web service's name")
     alarms: AlarmsConfig | None = setting(None, doc="alarms and notifications to an SNS topic (none when absent)")
@@ -448,7 +462,7 @@ class StackConfig:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        return (*(w for s in self.services for w in s.warnings), *(w for j in self.jobs for w in j.warnings))
+        return (*(w for s in self.services for w in s.warnings), *(w for j in self.jobs for w in j.warnings), *FG.instance_warnings(self))
 
     @property
     def shared_services(self) -> tuple[ServiceConfig, ...]:

@@ -280,6 +280,7 @@ class DatabaseShape:
 
     db: DatabaseConfig
     production: bool
+    admits_instances: bool = True  # the container instances' group (model/fargate.py database_admits_instances)
 
     @property
     def protected(self) -> bool:

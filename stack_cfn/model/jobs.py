@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from stack_cfn.errors import ConfigError
 from stack_cfn.model import rules as R
+from stack_cfn.model.aws_facts import FARGATE_TASK_SIZES
 from stack_cfn.model.checks import Check, check_fields, run_checks, setting
 from stack_cfn.model.policies import load_policies
 
@@ -44,17 +45,8 @@ RETRY_SECONDS = R.Range(60, 86400, "EventBridge Scheduler keeps retrying for 60 
 FLEXIBLE_MINUTES = R.Range(1, 1440, "use 1 to 1440 minutes, or leave it out for an exact time")
 TIMEZONE = R.Pattern(r"[A-Za-z][A-Za-z0-9_+/-]{0,49}", "a time zone name", "use an IANA name such as UTC or Europe/Berlin", 50)
 
-# Fargate task sizes: CPU units -> the memory (MiB) Fargate accepts with it (ECS developer guide, "Amazon ECS task
-# definition parameters for Fargate", Task size table).
-FARGATE_SIZES: Mapping[int, tuple[int, ...]] = types.MappingProxyType({
-    256: (512, 1024, 2048),
-    512: tuple(range(1024, 4096 + 1, 1024)),
-    1024: tuple(range(2048, 8192 + 1, 1024)),
-    2048: tuple(range(4096, 16384 + 1, 1024)),
-    4096: tuple(range(8192, 30720 + 1, 1024)),
-    8192: tuple(range(16384, 61440 + 1, 4096)),
-    16384: tuple(range(32768, 122880 + 1, 8192)),
-})
+# Fargate task sizes: the one table, with its source, in model/aws_facts.py (shared with Fargate services).
+FARGATE_SIZES: Mapping[int, tuple[int, ...]] = FARGATE_TASK_SIZES
 
 # (name, low, high, wildcards, names) per cron field, in order (EventBridge "Cron expressions reference").
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")

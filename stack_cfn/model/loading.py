@@ -26,6 +26,7 @@ from stack_cfn.errors import ConfigError
 from stack_cfn.model.alarms import AlarmsConfig
 from stack_cfn.model.config import ServiceConfig, StackConfig
 from stack_cfn.model.data import DatabaseConfig, IamUserConfig
+from stack_cfn.model.fargate import with_default_launch_type
 from stack_cfn.model.jobs import JobConfig
 from stack_cfn.model.reading import os_problem, read_bounded
 from stack_cfn.model.releases import Release, Sources, apply_releases, read_releases
@@ -160,7 +161,7 @@ def parse_with_sources(text: str, source: str, releases: Mapping[str, Release]) 
     if not isinstance(data, dict):
         raise ConfigError(source, "must be a YAML mapping of settings", "start with name: and environment: (every other setting has a default)")
     data, sources = apply_releases(data, releases, source)
-    return from_mapping(StackConfig, with_stack_alarms(with_default_load_balancer(data)), ""), sources
+    return from_mapping(StackConfig, with_stack_alarms(with_default_load_balancer(with_default_launch_type(data))), ""), sources
 
 
 def with_stack_alarms(data: dict[str, Any]) -> dict[str, Any]:
