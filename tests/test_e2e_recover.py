@@ -88,3 +88,28 @@ def test_the_local_aws_answers_continue_update_rollback_as_aws_does(local_aws: A
     except ResponseParserError as exc:  # moto's server answers an HTML 500 page for an action it has not implemented
         code, message = "unparseable", str(exc)[:200]
     assert code == "ValidationError" and "UPDATE_ROLLBACK_FAILED" in message, (code, message)
+
+
+def test_a_deploy_that_would_remove_an_export_another_stack_imports_is_refused(local_aws: Any, tmp_path: Path) -> None:
+    """AWS rule (CloudFormation User Guide, Exporting stack output values): an output another stack imports can be
+    neither modified nor removed; AWS refuses it only mid-deploy. Here a drop-in stack imports the bastion's IP and
+    the new description drops the bastion: refused before anything is sent, with the two-phase fix."""
+    local, target = local_aws
+    config = write(tmp_path / "stack.yaml", target, "exps", "10.92.0.0/16")
+    first = run(local, "deploy", "-c", str(config), bucket="exps-templates")
+    assert first.returncode == 0, text(first)
+    cfn = target.client("cloudformation")
+    export = next(e["Name"] for page in cfn.get_paginator("list_exports").paginate() for e in page["Exports"] if e["Name"].endswith("-BastionIp"))
+    importer = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": {"Fn::ImportValue": export}}}}}
+    cfn.create_stack(StackName="dropin", TemplateBody=json.dumps(importer))
+    assert cfn.list_imports(ExportName=export)["Imports"] == ["dropin"]
+    before = deploy.stack_status(cfn, "exps-test")
+    write(config, target, "exps", "10.92.0.0/16", bastion=False)
+    refused = run(local, "deploy", "-c", str(config), bucket="exps-templates")
+    assert refused.returncode == 1, text(refused)
+    assert (f"export {export} (exps-test/BastionStack output BastionIp) would be removed but dropin imports it: "
+            "first deploy dropin without the import, then this change") in " ".join(text(refused).split())
+    assert deploy.stack_status(cfn, "exps-test") == before, "nothing was sent"
+    cfn.delete_stack(StackName="dropin")
+    allowed = run(local, "deploy", "-c", str(config), bucket="exps-templates")
+    assert allowed.returncode == 0, text(allowed)
