@@ -37,4 +37,4 @@ if [[ -z "$ami" ]]; then
   exit 1
 fi
 echo "AMI: $ami"
-echo "Use it: add 'ecs_ami: $ami' to stack.yaml, then stack-cfn deploy (the ASG rolls its instances)."
+echo "Use it: add 'ecs_ami: $ami' to stack.yaml (and ecs_architecture: arm64 for an arm64 image), then stack-cfn deploy (the ASG rolls its instances)."

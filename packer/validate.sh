@@ -22,6 +22,9 @@ except (OSError, ValueError) as exc:
 unknown = sorted(set(given) - known)
 if unknown:
     sys.exit(f"error: {var_file}: unknown variable(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+# packer accepts any string here; EC2's images are x86_64 or arm64 (Graviton), as are stack-cfn's ecs_architecture values.
+if given.get("architecture", "x86_64") not in ("x86_64", "arm64"):
+    sys.exit(f"error: {var_file}: architecture {given['architecture']!r} is not x86_64 or arm64 (Graviton)")
 PY
   var_args+=(-var-file="$var_file")
 done

@@ -76,7 +76,7 @@ def add_topic(t: Template, p: Declared, emails: tuple[str, ...]) -> object:
 def add_nat_alarm(t: Template, p: Declared, topic: object, gateway: object, zone: int, condition: str) -> None:
     t.add_resource(alarm(
         f"NatGateway{zone}PortAllocationAlarm", topic, f"NAT gateway {zone}: connections failing for want of source ports",
-        Condition=condition, Namespace="AWS/NATGateway", MetricName="ErrorPortAllocation", Dimensions=dimensions(NatGatewayId=Ref(gateway)),  # type: ignore[arg-type]
+        Condition=condition, Namespace="AWS/NATGateway", MetricName="ErrorPortAllocation", Dimensions=dimensions(NatGatewayId=Ref(gateway)),
         Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=p[N.NatPortErrors], ComparisonOperator="GreaterThanOrEqualToThreshold"))
 
 
@@ -105,8 +105,9 @@ def service_alarms(t: Template, p: Declared, cluster: object, service: object, b
         t.add_resource(alarm(logical, topic, f"The service's average {metric} at or above the threshold for 10 minutes",
                              Namespace="AWS/ECS", MetricName=metric, Dimensions=ecs, Statistic="Average", Period=300, EvaluationPeriods=2,
                              Threshold=p[threshold], ComparisonOperator="GreaterThanOrEqualToThreshold"))
-    insight = lambda name: cloudwatch.MetricStat(  # noqa: E731
-        Metric=cloudwatch.Metric(Namespace="ECS/ContainerInsights", MetricName=name, Dimensions=ecs), Period=60, Stat="Average")
+    def insight(name: str) -> cloudwatch.MetricStat:
+        return cloudwatch.MetricStat(Metric=cloudwatch.Metric(Namespace="ECS/ContainerInsights", MetricName=name, Dimensions=ecs), Period=60, Stat="Average")
+
     t.add_resource(alarm(
         "TasksMissingAlarm", topic, "Fewer tasks running than desired (Container Insights)", EvaluationPeriods=p[S.TasksMissingMinutes],
         Threshold=0, ComparisonOperator="GreaterThanThreshold",
@@ -114,7 +115,7 @@ def service_alarms(t: Template, p: Declared, cluster: object, service: object, b
                  cloudwatch.MetricDataQuery(Id="running", MetricStat=insight("RunningTaskCount"), ReturnData=False),
                  cloudwatch.MetricDataQuery(Id="missing", Expression="desired - running", Label="tasks missing", ReturnData=True)]))
     if balancer is not None:
-        namespace, five_xx, dims = balancer.alarm_metrics  # type: ignore[attr-defined]
+        namespace, five_xx, dims = balancer.alarm_metrics  # type: ignore[attr-defined]  # a loadbalancer.Balancer with metrics (the caller passes one only then)
         t.add_resource(alarm("Http5xxAlarm", topic, "Target 5xx responses in 5 minutes at or above the threshold", Namespace=namespace,
                              MetricName=five_xx, Dimensions=dims, Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=p[S.Http5xx],
                              ComparisonOperator="GreaterThanOrEqualToThreshold"))

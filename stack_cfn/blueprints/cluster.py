@@ -82,15 +82,14 @@ def build_cluster(cfg: StackConfig) -> Template:
     name = Ref(cluster)  # the cluster's name, whichever way it was chosen
     sg = _security_group(t, p, cfg)
     role, profile = _instance_role(t, p, name)
-    launch_template = _launch_template(t, p, sg, profile, name, docker_volume=bool(cfg.ecs_ami))
+    launch_template = _launch_template(t, p, sg, profile, name, docker_volume=bool(cfg.ecs_ami), spot=cfg.ecs_spot is not None)
     managed = cfg.ecs_scaling == "managed"
     # No DesiredCapacity: CloudFormation sends it with every update of the group, resetting what scaling chose
     # (AWS::AutoScaling::AutoScalingGroup, DesiredCapacity: "defaults to the minimum size" when absent). The group
     # starts at MinSize; the alarms (simple) or ECS (managed) size it after. No scale-in protection either: see
     # _capacity_provider. MinInstancesInService < MaxSize is the model's (ecs_min_size below ecs_max_size).
     asg = t.add_resource(autoscaling.AutoScalingGroup(
-        "AutoScalingGroup", VPCZoneIdentifier=p[C.InternalSubnets],
-        LaunchTemplate=autoscaling.LaunchTemplateSpecification(LaunchTemplateId=Ref(launch_template), Version=GetAtt(launch_template, "LatestVersionNumber")),
+        "AutoScalingGroup", VPCZoneIdentifier=p[C.InternalSubnets], **_instances(p, cfg, launch_template),
         MinSize=p[C.EcsMinSize], MaxSize=p[C.EcsMaxSize],
         TerminationPolicies=["OldestLaunchTemplate", "Default"],
         Tags=autoscaling.Tags(Name=p[C.Name], Cluster=name, Environment=p[C.Environment]),
@@ -148,12 +147,14 @@ def _service_role(t: Template, p: Declared) -> iam.Role:
 
 
 def _launch_template(t: Template, p: Declared, sg: ec2.SecurityGroup, profile: iam.InstanceProfile, cluster: Ref,
-                     docker_volume: bool) -> ec2.LaunchTemplate:
+                     docker_volume: bool, spot: bool = False) -> ec2.LaunchTemplate:
     """The instances' launch template. The docker volume (/dev/xvdcz) only with a custom AMI: packer/'s image mounts it
     at /var/lib/docker (stack-cfn-docker-volume.service); the stock ECS-optimized AL2023 image never does and keeps
     docker on its root volume, so there the volume would be paid for and unused."""
-    volume = lambda device, size: ec2.LaunchTemplateBlockDeviceMapping(
-        DeviceName=device, Ebs=ec2.EBSBlockDevice(VolumeType="gp3", VolumeSize=size, Encrypted=True, DeleteOnTermination=True))
+    def volume(device: str, size: object) -> ec2.LaunchTemplateBlockDeviceMapping:
+        return ec2.LaunchTemplateBlockDeviceMapping(
+            DeviceName=device, Ebs=ec2.EBSBlockDevice(VolumeType="gp3", VolumeSize=size, Encrypted=True, DeleteOnTermination=True))
+
     volumes = [volume("/dev/xvda", p[C.EcsRootVolumeSize])] + ([volume("/dev/xvdcz", p[C.EcsDockerVolumeSize])] if docker_volume else [])
     env_tags = tags(p[C.Name], p[C.Environment])
     return t.add_resource(ec2.LaunchTemplate(
@@ -165,7 +166,7 @@ def _launch_template(t: Template, p: Declared, sg: ec2.SecurityGroup, profile: i
             IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(profile, "Arn")),
             KeyName=If(HAS_KEY_NAME, p[C.KeyName], NoValue),
             SecurityGroupIds=[Ref(sg)],
-            UserData=Base64(user_data()),
+            UserData=Base64(user_data(spot)),
             BlockDeviceMappings=volumes,
             # Hop limit 1: bridge-mode containers, one hop further, get no token (unless allow_container_imds).
             MetadataOptions=ec2.MetadataOptions(HttpTokens="required", HttpPutResponseHopLimit=If(ALLOW_CONTAINER_IMDS, 2, 1), HttpEndpoint="enabled"),
@@ -173,6 +174,31 @@ def _launch_template(t: Template, p: Declared, sg: ec2.SecurityGroup, profile: i
         ),
         TagSpecifications=[ec2.TagSpecifications(ResourceType="launch-template", Tags=env_tags)],
     ))
+
+
+def _instances(p: Declared, cfg: StackConfig, launch_template: ec2.LaunchTemplate) -> dict[str, object]:
+    """What the group launches: the launch template, or with several types or Spot a mixed-instances policy around it.
+
+    A group names a launch template or a mixed-instances policy, not both (aws_facts: MAX_INSTANCE_TYPES and below);
+    the overrides are every type in order of preference (EcsInstanceType first, also the launch template's own type),
+    On-Demand `prioritized` by that order, Spot `price-capacity-optimized`. Capacity Rebalancing with Spot only: it
+    replaces Spot Instances at risk of interruption, and managed draining (_capacity_provider) moves their tasks first."""
+    spec = autoscaling.LaunchTemplateSpecification(LaunchTemplateId=Ref(launch_template), Version=GetAtt(launch_template, "LatestVersionNumber"))
+    if not cfg.mixed_instances:
+        return {"LaunchTemplate": spec}
+    types = [p[C.EcsInstanceType]] + [p[C.EcsExtraInstanceType.at(i)] for i in range(len(cfg.instance_types) - 1)]
+    if cfg.ecs_spot is not None:
+        distribution = autoscaling.InstancesDistribution(
+            OnDemandAllocationStrategy=F.ON_DEMAND_ALLOCATION_STRATEGY, OnDemandBaseCapacity=p[C.EcsOnDemandBase],
+            OnDemandPercentageAboveBaseCapacity=p[C.EcsOnDemandPercent], SpotAllocationStrategy=F.SPOT_ALLOCATION_STRATEGY)
+    else:  # several types, all On-Demand (100 is AWS's default too: said explicitly)
+        distribution = autoscaling.InstancesDistribution(
+            OnDemandAllocationStrategy=F.ON_DEMAND_ALLOCATION_STRATEGY, OnDemandPercentageAboveBaseCapacity=F.ON_DEMAND_PERCENT_MAX)
+    policy = autoscaling.MixedInstancesPolicy(
+        LaunchTemplate=autoscaling.LaunchTemplate(
+            LaunchTemplateSpecification=spec, Overrides=[autoscaling.LaunchTemplateOverrides(InstanceType=t) for t in types]),
+        InstancesDistribution=distribution)
+    return {"MixedInstancesPolicy": policy, **({"CapacityRebalance": True} if cfg.ecs_spot is not None else {})}
 
 
 def _simple_scaling(t: Template, asg: autoscaling.AutoScalingGroup, cluster_name: object) -> None:

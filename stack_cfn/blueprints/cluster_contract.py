@@ -5,10 +5,24 @@ from __future__ import annotations
 from stack_cfn.blueprints.contract import Out, Param, ParamFamily, Wired
 from stack_cfn.blueprints.layer_contract import SG, SSM_IMAGE, Layer, alarmed
 from stack_cfn.blueprints.network_contract import Network
+from stack_cfn.model import capacity as CAPACITY
 from stack_cfn.model import rules as R
 from stack_cfn.model.config import StackConfig
 
 ECS_AMI_SSM = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+# The arm64 (Graviton) variant: "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/<version>" (ECS developer
+# guide, "Retrieving Amazon ECS-optimized Linux AMI metadata").
+ECS_ARM64_AMI_SSM = "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id"
+
+
+def ecs_ami_ssm(architecture: str) -> str:
+    """The public SSM parameter naming today's ECS-optimized AL2023 image of `architecture`."""
+    return ECS_ARM64_AMI_SSM if architecture == "arm64" else ECS_AMI_SSM
+
+
+def _spot(shape: object) -> bool:
+    """A stack with ecs_spot: (part of its instances on Spot)."""
+    return getattr(shape, "ecs_spot", None) is not None
 
 
 class Cluster(Layer[StackConfig]):
@@ -26,13 +40,13 @@ class Cluster(Layer[StackConfig]):
     ExtraSecurityGroup = ParamFamily("ExtraSecurityGroup{}", "A further group whose members reach the instances",
                                      lambda c: len(c.ecs_security_groups), lambda c, i: c.ecs_security_groups[i], rule=R.SG_ID)
     EcsAmi = Param("Custom AMI id (e.g. from packer/); empty uses the ECS-optimized AL2023 image", setting="ecs_ami")
-    EcsAmiSsmParameter = Param("SSM parameter of the default ECS-optimized image", SSM_IMAGE, default=ECS_AMI_SSM)
+    EcsAmiSsmParameter = Param("SSM parameter of the default ECS-optimized image", SSM_IMAGE, default=lambda c: ecs_ami_ssm(c.ecs_architecture))
     # CloudFormation resolves an SSM-typed parameter again on every stack update, so an image read through
     # EcsAmiSsmParameter changes (and rolls the fleet) whenever AWS publishes one. stack-cfn deploy passes the
     # image it chose (ship/ami.py: the running one, or today's on a first deploy) here instead.
     EcsStockAmi = Param("The ECS-optimized image id the instances run, chosen by stack-cfn deploy and kept until changed on purpose; "
                         "empty resolves EcsAmiSsmParameter on every update", rule=R.AMI_ID.with_optional(), default="")
-    EcsInstanceType = Param("Instance type", setting="ecs_instance_type")
+    EcsInstanceType = Param("Instance type", setting="ecs_instance_type", default=lambda c: c.instance_types[0])
     EcsInstanceEbsOptimized = Param("EBS-optimized instances", setting="ecs_instance_ebs_optimized")
     EcsMinSize = Param("Minimum instances", "Number", setting="ecs_min_size")
     EcsMaxSize = Param("Maximum instances", "Number", setting="ecs_max_size")
@@ -44,6 +58,13 @@ class Cluster(Layer[StackConfig]):
     ExtraCloudConfigType = Param("MIME type of the extra user-data part", setting="extra_cloud_config_type")
     ExtraCloudConfigContent = Param("Extra user-data part", setting="extra_cloud_config_content")
     AlarmTopic = Param("SNS topic of the cluster's alarms and notifications", supply=Wired(lambda c: Network.Outputs.AlarmTopic), when=alarmed)
+    # The mixed-instances policy's further types and its Spot share (model/capacity.py)
+    EcsExtraInstanceType = ParamFamily("EcsExtraInstanceType{}", "Instance type {} after EcsInstanceType in the mixed-instances policy, in order of preference",
+                                       lambda c: len(c.instance_types) - 1, lambda c, i: c.instance_types[i + 1], rule=R.INSTANCE_TYPE)
+    EcsOnDemandBase = Param("Instances that are always On-Demand (OnDemandBaseCapacity)", "Number", rule=R.INSTANCE_COUNT,
+                            default=lambda c: c.ecs_spot.on_demand_base, when=_spot)
+    EcsOnDemandPercent = Param("Percent On-Demand above EcsOnDemandBase, the rest Spot (OnDemandPercentageAboveBaseCapacity)", "Number",
+                               rule=CAPACITY.ON_DEMAND_PERCENT, default=lambda c: c.ecs_spot.on_demand_percent, when=_spot)
 
     class Outputs:
         Cluster = Out("ECS cluster name")

@@ -15,7 +15,7 @@ from awacs.sts import AssumeRole
 from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Partition, Ref, StackName, Template, ec2, iam, rds, route53
 
 from stack_cfn.blueprints.common import emit, new_template, tags
-from stack_cfn.blueprints.contract import Declared, declare
+from stack_cfn.blueprints.contract import Declared, Out, Param, declare
 from stack_cfn.blueprints.database_contract import Database as D
 from stack_cfn.blueprints.parts import wiring_values
 from stack_cfn.blueprints.suppressions import DATABASE_OPTIONS, skipping
@@ -44,7 +44,9 @@ def build_database(shape: DatabaseShape) -> Template:
     record = t.add_resource(route53.RecordSetType(
         "DnsRecord", HostedZoneId=w[D.ZoneId.name], Name=Join(".", [p[D.DnsName], w[D.DomainName.name]]), Type="CNAME", TTL="300",
         ResourceRecords=[GetAtt(main, "Endpoint.Address")]))
-    export = lambda out: Join("-", [If(HAS_STACK_NAME, p[D.StackName], StackName), p[D.Name], out.name])
+    def export(out: Out) -> Join:
+        return Join("-", [If(HAS_STACK_NAME, p[D.StackName], StackName), p[D.Name], out.name])
+
     for out, value in ((D.Outputs.Endpoint, GetAtt(main, "Endpoint.Address")), (D.Outputs.Port, GetAtt(main, "Endpoint.Port")),
                        (D.Outputs.DatabaseName, p[D.DatabaseName]), (D.Outputs.Fqdn, Ref(record)),
                        (D.Outputs.SecretArn, GetAtt(main, "MasterUserSecret.SecretArn")), (D.Outputs.SecurityGroup, Ref(sg))):
@@ -56,7 +58,9 @@ def build_database(shape: DatabaseShape) -> Template:
 
 def _security_group(t: Template, shape: DatabaseShape, p: Declared, w: dict[str, object]) -> ec2.SecurityGroup:
     """The engine's port from the container instances, and from the groups and ranges the stack file lists; nothing else."""
-    port = lambda **source: ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=p[D.Port], ToPort=p[D.Port], **source)
+    def port(**source: object) -> ec2.SecurityGroupRule:
+        return ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=p[D.Port], ToPort=p[D.Port], **source)
+
     rules = [port(SourceSecurityGroupId=w[D.ClusterSecurityGroup.name], Description="The container instances")]
     rules += [port(SourceSecurityGroupId=g, Description=f"Listed group {i + 1}") for i, g in enumerate(shape.db.ingress_allow_security_groups)]
     rules += [port(CidrIp=c, Description=f"Listed range {i + 1}") for i, c in enumerate(shape.db.ingress_allow_cidr_blocks)]
@@ -75,10 +79,10 @@ def _monitoring_role(t: Template) -> iam.Role:
         ManagedPolicyArns=[Join("", ["arn:", Partition, ":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"])]))
 
 
-def flag(param: object) -> Ref:
+def flag(param: Param) -> Ref:
     """A "true"/"false" parameter as a boolean property: CloudFormation takes the string. (A condition and
     Fn::If per flag made cfn-lint evaluate 2^n scenarios of the DB instance: 1.2 s of lint, now 0.3 s.)"""
-    return Ref(param.name)  # type: ignore[attr-defined]
+    return Ref(param.name)
 
 
 def _common(shape: DatabaseShape, p: Declared) -> dict[str, object]:
@@ -102,7 +106,7 @@ def _instance(t: Template, shape: DatabaseShape, p: Declared, env_tags: object, 
         MonitoringInterval=p[D.MonitoringInterval], MonitoringRoleArn=monitoring_role, Tags=env_tags, Metadata=skipping(*DATABASE_OPTIONS)))
 
 
-class ServerlessV2Scaling(rds.ServerlessV2ScalingConfiguration):
+class ServerlessV2Scaling(rds.ServerlessV2ScalingConfiguration):  # type: ignore[misc]  # troposphere is untyped: its classes are Any to mypy
     """AWS's Aurora Serverless v2 bounds, 0 to 256 ACUs (model/aws_facts.py, checked there): troposphere's
     validator stops at 0.5 to 128 and would crash the build."""
 

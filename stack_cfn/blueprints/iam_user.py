@@ -17,7 +17,7 @@ from awacs.aws import Policy
 from troposphere import Equals, GetAtt, If, Join, Not, Ref, StackName, Sub, Template, iam, secretsmanager
 
 from stack_cfn.blueprints.common import emit, new_template
-from stack_cfn.blueprints.contract import declare
+from stack_cfn.blueprints.contract import Out, declare
 from stack_cfn.blueprints.iam_user_contract import IamUser as U
 from stack_cfn.blueprints.suppressions import IAM_USER_POLICY, SECRET_DEFAULT_KEY, skipping
 from stack_cfn.model.data import IamUserShape
@@ -44,7 +44,9 @@ def build_iam_user(shape: IamUserShape) -> Template:
         "AccessKeySecret", Description=Join(" ", ["Access key of IAM user", Ref(iam_user)]),
         SecretString=Sub('{"AccessKeyId": "${AccessKey}", "SecretAccessKey": "${Secret}"}', Secret=GetAtt(key, "SecretAccessKey")),
         Metadata=skipping(SECRET_DEFAULT_KEY)))
-    export = lambda out: Join("-", [If(HAS_STACK_NAME, p[U.StackName], StackName), p[U.Name], out.name])
+    def export(out: Out) -> Join:
+        return Join("-", [If(HAS_STACK_NAME, p[U.StackName], StackName), p[U.Name], out.name])
+
     emit(t, U.Outputs.UserArn, GetAtt(iam_user, "Arn"), export=export(U.Outputs.UserArn))
     emit(t, U.Outputs.AccessKeyId, Ref(key), export=export(U.Outputs.AccessKeyId))
     emit(t, U.Outputs.SecretArn, Ref(secret), export=export(U.Outputs.SecretArn))

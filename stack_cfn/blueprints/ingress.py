@@ -10,15 +10,17 @@ these balancers (model/placement.py) within the per-ALB rule and target-group qu
 
 from __future__ import annotations
 
+from typing import Any
+
 from troposphere import GetAtt, Join, Ref, Template
 from troposphere import elasticloadbalancingv2 as elbv2
 
 from stack_cfn.blueprints.common import add_export_prefix_condition, emit, new_template, tags
-from stack_cfn.blueprints.contract import Declared, declare
+from stack_cfn.blueprints.contract import Declared, Out, declare
 from stack_cfn.blueprints.ingress_contract import Ingress as I
 from stack_cfn.blueprints.ingress_contract import IngressShape
 from stack_cfn.blueprints.loadbalancer import TLS_POLICY
-from stack_cfn.blueprints.suppressions import INTERNAL_HTTP, SHARED_PUBLIC_HTTP, skipping
+from stack_cfn.blueprints.suppressions import INTERNAL_HTTP, SHARED_PUBLIC_HTTP, Skip, skipping
 
 NOT_FOUND = [elbv2.Action(Type="fixed-response", FixedResponseConfig=elbv2.FixedResponseConfig(StatusCode="404", ContentType="text/plain",
                                                                                                 MessageBody="no service answers this host name"))]
@@ -67,12 +69,12 @@ def _balancer(t: Template, p: Declared, name: str, scheme: str, subnets: object,
     ))
 
 
-def _listener(t: Template, logical_id: str, lb: elbv2.LoadBalancer, port: int, actions: list, skips: tuple) -> elbv2.Listener:
+def _listener(t: Template, logical_id: str, lb: elbv2.LoadBalancer, port: int, actions: list[Any], skips: tuple[Skip, ...]) -> elbv2.Listener:
     return t.add_resource(elbv2.Listener(logical_id, LoadBalancerArn=Ref(lb), Port=port, Protocol="HTTP", DefaultActions=actions,
                                          Metadata=skipping(*skips)))
 
 
-def _outputs(t: Template, balancers: list, listeners: list, listener_out: object, dns_out: object, zone_out: object) -> None:
-    emit(t, listener_out, Join(",", [Ref(listener) for listener in listeners]))  # type: ignore[arg-type]
-    emit(t, dns_out, Join(",", [GetAtt(lb, "DNSName") for lb in balancers]))  # type: ignore[arg-type]
-    emit(t, zone_out, Join(",", [GetAtt(lb, "CanonicalHostedZoneID") for lb in balancers]))  # type: ignore[arg-type]
+def _outputs(t: Template, balancers: list[Any], listeners: list[Any], listener_out: Out, dns_out: Out, zone_out: Out) -> None:
+    emit(t, listener_out, Join(",", [Ref(listener) for listener in listeners]))
+    emit(t, dns_out, Join(",", [GetAtt(lb, "DNSName") for lb in balancers]))
+    emit(t, zone_out, Join(",", [GetAtt(lb, "CanonicalHostedZoneID") for lb in balancers]))

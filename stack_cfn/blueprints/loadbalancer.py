@@ -9,6 +9,7 @@ limit however long the service name is; the Name tag carries the service's name.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Ref, Select, Tags
 from troposphere import elasticloadbalancing as elb
@@ -17,7 +18,7 @@ from troposphere import elasticloadbalancingv2 as elbv2
 from stack_cfn.blueprints.alarms import dimensions
 from stack_cfn.blueprints.parts import Parts
 from stack_cfn.blueprints.service_contract import Service as S
-from stack_cfn.blueprints.suppressions import INTERNAL_HTTP, PLAIN_HTTP_CHOSEN, REDIRECT_TO_HTTPS, skipping
+from stack_cfn.blueprints.suppressions import INTERNAL_HTTP, PLAIN_HTTP_CHOSEN, REDIRECT_TO_HTTPS, Skip, skipping
 
 HAS_CERTIFICATE = "HasCertificate"
 SHARED_DNS_NAME = "HasDnsName"  # the service template's condition: DnsName given
@@ -32,13 +33,13 @@ TLS12_CLASSIC_REFERENCE = "ELBSecurityPolicy-TLS-1-2-2017-01"
 class Balancer:
     """What the ECS service and the DNS records need from a load balancer."""
 
-    load_balancers: list  # ECS LoadBalancers entries
+    load_balancers: list[Any]  # ECS LoadBalancers entries
     depends_on: list[str]  # listeners the service must wait for
     dns_name: object
     zone_id: object
     reference: object  # the LB's name (classic) or ARN (ALB), for outputs
     uses_service_role: bool
-    alarm_metrics: tuple[str, str, list] | None = None  # CloudWatch namespace, its 5xx metric, the dimensions of this service's traffic
+    alarm_metrics: tuple[str, str, list[Any]] | None = None  # CloudWatch namespace, its 5xx metric, the dimensions of this service's traffic
 
 
 def lb_tags(parts: Parts) -> Tags:
@@ -118,7 +119,9 @@ def _shared(parts: Parts) -> Balancer:
     """A target group and a host rule on the stack's shared load balancer number BalancerIndex (the ingress layer)."""
     t, p = parts.t, parts.p
     target_group = _target_group(parts)
-    pick = lambda values: Select(p[S.BalancerIndex], values)  # noqa: E731
+    def pick(values: object) -> Select:
+        return Select(p[S.BalancerIndex], values)
+
     label = If(SHARED_DNS_NAME, p[S.DnsName], p[S.Name])
     hosts = [fqdn(label, parts.wired(S.DomainName))]
     if S.ExternalDnsName in p:
@@ -159,7 +162,7 @@ def _listeners(parts: Parts, lb: elbv2.LoadBalancer, target_group: elbv2.TargetG
         Certificates=[elbv2.Certificate(CertificateArn=parts.p[S.CertificateArn])], DefaultActions=forward))
 
 
-def http_skips(parts: Parts) -> tuple:
+def http_skips(parts: Parts) -> tuple[Skip, ...]:
     return PLAIN_HTTP_CHOSEN if parts.svc.serves_plain_http else REDIRECT_TO_HTTPS
 
 

@@ -8,6 +8,7 @@ nested, standalone and StackSet use.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import awacs.s3 as s3_actions
@@ -118,7 +119,9 @@ def build_network(cfg: StackConfig) -> Template:
         for i in range(cfg.zone_count):
             add_nat_alarm(t, net.p, topic, f"NatGateway{i + 1}", i + 1, USE_NAT_GATEWAYS if i == 0 else NAT_GATEWAY_PER_ZONE)
         emit(t, N.Outputs.AlarmTopic, topic)
-    joined = lambda items: Join(",", [Ref(x) for x in items])
+    def joined(items: Iterable[object]) -> Join:
+        return Join(",", [Ref(x) for x in items])
+
     for out, value in (
         (N.Outputs.VpcId, Ref(net.vpc)), (N.Outputs.Cidr, GetAtt(net.vpc, "CidrBlock")),
         (N.Outputs.InternalSubnets, joined(int_subnets)), (N.Outputs.ExternalSubnets, joined(ext_subnets)),
@@ -277,8 +280,10 @@ def _dns(net: Net) -> route53.HostedZone:
 def _security_groups(net: Net) -> dict[str, ec2.SecurityGroup]:
     """The shared groups, by the output that names them; every rule says what it admits."""
     t = net.t
-    web = lambda cidr, who: [ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=p, ToPort=p, CidrIp=cidr, Description=f"{proto} from {who}")
-                             for p, proto in ((80, "HTTP"), (443, "HTTPS"))]
+    def web(cidr: object, who: str) -> list[ec2.SecurityGroupRule]:
+        return [ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=p, ToPort=p, CidrIp=cidr, Description=f"{proto} from {who}")
+                for p, proto in ((80, "HTTP"), (443, "HTTPS"))]
+
     groups: dict[str, ec2.SecurityGroup] = {}
     for key, description, ingress, label in (
         ("InternalElb", "Internal load balancers: HTTP and HTTPS from the VPC", lambda: web(net.p[N.Cidr], "the VPC"), "internal-elb"),
@@ -353,8 +358,9 @@ def _log_bucket_policy(t: Template, bucket: s3.Bucket) -> None:
     flow_logs = Join("", ["arn:", Partition, ":s3:::", Ref(bucket), "/AWSLogs/", AccountId, "/*"])
     bucket_arn = Join("", ["arn:", Partition, ":s3:::", Ref(bucket)])
     account_principal = Join("", ["arn:", Partition, ":iam::", FindInMap("ElbLogDelivery", Region, "Account"), ":root"])
-    delivery_by = lambda principal: Statement(Sid="ElbAccessLogDelivery", Effect=Allow, Action=[s3_actions.PutObject], Resource=[own_logs],
-                                              Principal=principal)
+    def delivery_by(principal: Principal) -> Statement:
+        return Statement(Sid="ElbAccessLogDelivery", Effect=Allow, Action=[s3_actions.PutObject], Resource=[own_logs], Principal=principal)
+
     from_this_account = [StringEquals("aws:SourceAccount", AccountId),
                          ArnLike("aws:SourceArn", Join("", ["arn:", Partition, ":logs:", Region, ":", AccountId, ":*"]))]
     flow_write = Statement(Sid="FlowLogDelivery", Effect=Allow, Action=[s3_actions.PutObject], Resource=[flow_logs],

@@ -26,7 +26,7 @@ class Parts:
         return self.wiring[param.name]
 
 
-def wiring_values(t: Template, svc: Any, p: Declared, contract: type[Contract] = S) -> dict[str, Any]:
+def wiring_values(t: Template, svc: Any, p: Declared, contract: type[Contract[Any]] = S) -> dict[str, Any]:
     """Each wiring parameter, or (left empty) the import `<StackName>-<output>` its row names
     (`<StackName>-<database>-<output>` for a database's, the database named by its own parameter)."""
     values: dict[str, Any] = {}

@@ -98,6 +98,7 @@ from stack_cfn.blueprints.network_contract import Network
 from stack_cfn.blueprints.root_contract import Root
 from stack_cfn.blueprints.service import build_service, shape_key
 from stack_cfn.blueprints.service_contract import Service
+from stack_cfn.model.capacity import SpotConfig
 from stack_cfn.model.config import HealthCheck, MountPoint, ServiceAutoScaling, ServiceConfig, StackConfig, Volume
 from stack_cfn.model.data import DatabaseConfig, DatabaseShape, IamUserConfig, IamUserShape, Serverless
 from stack_cfn.model.placement import Placement, Seat, seat
@@ -195,7 +196,8 @@ def _seat(svc: ServiceConfig, seats: Seats) -> dict[str, Any]:
 
 MODULES: tuple[Module[Any], ...] = (
     layer("network", Network, build_network, Docs("VPC, subnets per AZ, NAT, private DNS zone, log bucket", drawing=Drawing(vpc=network_drawing))),
-    layer("cluster", Cluster, build_cluster, Docs("ECS cluster, its Auto Scaling group and capacity provider", drawing=Drawing(vpc=cluster_drawing))),
+    layer("cluster", Cluster, build_cluster, Docs("ECS cluster, its Auto Scaling group and capacity provider", settings=(("ecs_spot", SpotConfig),),
+                                                  drawing=Drawing(vpc=cluster_drawing))),
     layer("bastion", Bastion, build_bastion, Docs("a bastion host for SSH and Session Manager", drawing=Drawing(vpc=bastion_drawing))),
     layer("ingress", Ingress, build_ingress, Docs("shared internal and public load balancers (drawn with their services)", drawing=Drawing(vpc=nothing)),
           instances=_ingress, generic=lambda: {Ingress.filename: IngressShape(GENERIC_CONFIG, internal=1, public=1)}),

@@ -24,6 +24,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any, cast
 
 NESTED = "AWS::CloudFormation::Stack"
 # What a replacement or a removal destroys: data, an address others allow-list, a secret's value.
@@ -45,13 +46,15 @@ class Guard:
     resource_type: str
 
 
-def resources(body: str) -> Mapping[str, Mapping[str, object]]:
-    return _parsed(body).get("Resources", {})
+def resources(body: str) -> Mapping[str, Mapping[str, Any]]:
+    found: Mapping[str, Mapping[str, Any]] = _parsed(body).get("Resources", {})
+    return found
 
 
 @cache
-def _parsed(body: str) -> dict:
-    return json.loads(body)
+def _parsed(body: str) -> dict[str, Any]:
+    parsed: dict[str, Any] = json.loads(body)
+    return parsed
 
 
 def stateful(resource: Mapping[str, object]) -> bool:
@@ -63,7 +66,7 @@ def perishable(files: Mapping[str, str], name: str) -> bool:
     """Whether removing the stack of template `name` would destroy state: a stateful resource in it (or below) that is not retained."""
     for resource in resources(files[name]).values():
         if resource.get("Type") == NESTED:
-            if perishable(files, str(resource["Properties"]["TemplateURL"])):  # type: ignore[index]
+            if perishable(files, str(resource["Properties"]["TemplateURL"])):
                 return True
         elif stateful(resource) and resource.get("DeletionPolicy") not in RETAINED:
             return True
@@ -75,7 +78,7 @@ def protected_ids(files: Mapping[str, str], name: str) -> list[str]:
     found = []
     for logical_id, resource in sorted(resources(files[name]).items()):
         if resource.get("Type") == NESTED:
-            if perishable(files, str(resource["Properties"]["TemplateURL"])):  # type: ignore[index]
+            if perishable(files, str(resource["Properties"]["TemplateURL"])):
                 found.append(logical_id)
         elif stateful(resource):
             found.append(logical_id)
@@ -84,7 +87,7 @@ def protected_ids(files: Mapping[str, str], name: str) -> list[str]:
 
 def nested_templates(files: Mapping[str, str], name: str) -> dict[str, str]:
     """Logical id -> template file of each nested stack of template `name`."""
-    return {logical_id: str(r["Properties"]["TemplateURL"]) for logical_id, r in sorted(resources(files[name]).items())  # type: ignore[index]
+    return {logical_id: str(r["Properties"]["TemplateURL"]) for logical_id, r in sorted(resources(files[name]).items())
             if r.get("Type") == NESTED}
 
 
@@ -97,9 +100,9 @@ def guards(files: Mapping[str, str], top: str, name: str = "", prefix: str = "")
     return found
 
 
-def policy(protected: Iterable[str]) -> dict:
+def policy(protected: Iterable[str]) -> dict[str, Any]:
     """The stack policy document: everything may be updated, except replacing or removing the protected ids."""
-    statements: list[dict] = [{"Action": "Update:*", "Effect": "Allow", "Principal": "*", "Resource": "*"}]
+    statements: list[dict[str, Any]] = [{"Action": "Update:*", "Effect": "Allow", "Principal": "*", "Resource": "*"}]
     statements += [{"Action": list(DENIED), "Effect": "Deny", "Principal": "*", "Resource": f"LogicalResourceId/{logical_id}"}
                    for logical_id in sorted(set(protected))]
     return {"Statement": statements}
@@ -113,7 +116,7 @@ def policy_body(document: Mapping[str, object]) -> str:
     return body
 
 
-def policies(files: Mapping[str, str], top: str) -> dict[str, dict]:
+def policies(files: Mapping[str, str], top: str) -> dict[str, dict[str, Any]]:
     """Path of each stack under `top` that holds a protected resource ("" for `top` itself, "NetworkStack" for a nested one)
     -> its policy document."""
     by_stack: dict[str, list[str]] = {}
@@ -153,7 +156,8 @@ def denies(document: Mapping[str, object] | None, action: str, logical_id: str) 
 
 def statements(document: Mapping[str, object]) -> list[Mapping[str, object]]:
     statements = document.get("Statement", [])
-    return statements if isinstance(statements, list) else [statements]  # type: ignore[return-value]
+    listed = statements if isinstance(statements, list) else [statements]
+    return cast(list[Mapping[str, object]], listed)  # a policy's statements are objects (SetStackPolicy refuses anything else)
 
 
 def blocked(changes: Iterable[Mapping[str, object]], documents: Mapping[str, Mapping[str, object] | None]) -> list[str]:

@@ -145,6 +145,7 @@ def _ports(svc: ServiceConfig, p: Declared, dynamic_host_ports: bool, host_port:
     ports = []
     for i, port in enumerate(svc.container_ports):
         container_port = p[S.Port] if i == 0 and svc.port else port
+        host: object
         if dynamic_host_ports:
             host = 0
         elif i == 0 and host_port is not None:

@@ -113,10 +113,18 @@ ${{ExtraCloudConfigContent}}
 """
 
 
-def user_data() -> Sub:
-    """The MIME document as Fn::Sub over the cluster template's parameters and its Cluster resource (its name)."""
+# Spot instances: the agent drains on EC2's two-minute interruption notice ("Spot Instance draining is turned off by
+# default"; ECS developer guide, "Configuring Amazon ECS Linux container instances to receive Spot Instance notices").
+# Capacity Rebalancing's own terminations send ECS no such notice: managed draining covers those (blueprints/cluster.py).
+SPOT_DRAINING = "ECS_ENABLE_SPOT_INSTANCE_DRAINING=true"
+
+
+def user_data(spot: bool = False) -> Sub:
+    """The MIME document as Fn::Sub over the cluster template's parameters and its Cluster resource (its name);
+    `spot`: a group with Spot instances (ecs_spot), whose agent drains on an interruption notice."""
+    drivers = f"ECS_AVAILABLE_LOGGING_DRIVERS={LOG_DRIVERS}\n"
     return Sub(
-        MIME,
+        MIME.replace(drivers, f"{drivers}      {SPOT_DRAINING}\n") if spot else MIME,
         ImdsCommand=If(ALLOW_CONTAINER_IMDS, "echo containers may reach the instance metadata service (allow_container_imds)",
                        f"systemctl daemon-reload && systemctl enable --now {IMDS_UNIT}"),
         DockerAuthCommand=If(HAS_DOCKER_AUTH, AUTH_SCRIPT, "echo no private registry auth"),

@@ -17,6 +17,7 @@ from typing import Any
 from stack_cfn.errors import ConfigError
 from stack_cfn.model import aws_facts as F
 from stack_cfn.model import names, offerings, quotas
+from stack_cfn.model.capacity import check_instance_types
 
 # stack-cfn's own part of the container instances' user data (cloud-config, the IMDS unit, the auth script),
 # with the longest cluster name; tests/test_aws_rules.py measures the blueprint's against it.
@@ -41,9 +42,10 @@ def check_aws_rules(cfg: Any, region: str, stack_name: str | None = None) -> Non
 
 def check_offerings(cfg: Any, region: str) -> None:
     """Instance types (those the stack uses, in the region; the others must exist) and DB instance classes."""
-    used = {"ecs_instance_type": True, "nat_instance_type": cfg.use_nat_instances, "bastion_instance_type": cfg.bastion}
+    used = {"ecs_instance_type": not cfg.ecs_instance_types, "nat_instance_type": cfg.use_nat_instances, "bastion_instance_type": cfg.bastion}
     for field, in_use in used.items():
         offerings.check_ec2_type(field, getattr(cfg, field), region if in_use else None)
+    check_instance_types(cfg, region)  # each container instance type: offered in the region, of the stack's architecture
     for db in cfg.databases:
         if db.serverless is None:
             offerings.check_db_class(f"databases.{db.name}.instance_class", db.instance_class, db.engine, region)

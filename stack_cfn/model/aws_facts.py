@@ -157,3 +157,33 @@ def check_name(rule: NameRule, name: str, setting: str, fix: str) -> None:
     problem = rule.problem(name)
     if problem:
         raise ConfigError(setting, problem, fix)
+
+# ---------------------------------------------------------------- mixed instances and Spot (model/capacity.py)
+
+# "The maximum number of instance types that can be associated with an Auto Scaling group is 40" (Amazon EC2 Auto
+# Scaling user guide, "Auto Scaling groups with multiple instance types and purchase options"; the CDK's
+# MixedInstancesPolicy.launchTemplateOverrides quotes it).
+MAX_INSTANCE_TYPES = 40
+# A group names either a launch template (or configuration) or a mixed-instances policy, "but not both at the same
+# time" (Auto Scaling API, MixedInstancesPolicy / CreateAutoScalingGroup); the policy's LaunchTemplate is required,
+# and an override's InstanceType replaces the launch template's (API, LaunchTemplateOverrides). So a mixed group
+# moves its launch template into MixedInstancesPolicy.LaunchTemplate (blueprints/cluster.py).
+# OnDemandPercentageAboveBaseCapacity: "Expressed as a number (for example, 20 specifies 20% On-Demand Instances,
+# 80% Spot Instances). If set to 100, only On-Demand Instances are used. Default: 100" (API, InstancesDistribution).
+# An integer percent, 0 to 100; stack-cfn's ecs_spot refuses 100 besides (no Spot at all: model/capacity.py).
+ON_DEMAND_PERCENT_MIN = 0
+ON_DEMAND_PERCENT_MAX = 100
+# SpotAllocationStrategy values: lowest-price, capacity-optimized, capacity-optimized-prioritized and
+# price-capacity-optimized, which AWS recommends ("the lowest priced of the pools with the most available capacity":
+# user guide, "Allocation strategies for multiple instance types"). OnDemandAllocationStrategy "prioritized": the
+# overrides' order, first to last (the default for groups without InstanceRequirements).
+SPOT_ALLOCATION_STRATEGY = "price-capacity-optimized"
+ON_DEMAND_ALLOCATION_STRATEGY = "prioritized"
+# Capacity Rebalancing "attempts to proactively replace the Spot Instances in your group that have received an EC2
+# instance rebalance recommendation" (user guide, "Capacity Rebalancing in Auto Scaling to replace at-risk Spot
+# Instances"): it only acts on Spot Instances, so stack-cfn turns it on with ecs_spot only. The replaced instance
+# is terminated by the group, which ECS managed draining covers (ECS developer guide, "Safely stop Amazon ECS
+# workloads running on EC2 instances": group scale-in and instance replacements), so its tasks start elsewhere first.
+# ECS managed termination protection (off in stack-cfn, blueprints/cluster.py) protects from scale-in only: "When
+# managed termination protection is on, Amazon ECS prevents the Amazon EC2 instances ... from being terminated
+# during a scale-in action" (ECS API, AutoScalingGroupProvider); it cannot hold back a Spot interruption.

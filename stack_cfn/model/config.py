@@ -29,6 +29,7 @@ from stack_cfn.model import rules as R
 from stack_cfn.model.alarms import AlarmsConfig, ServiceAlarms
 from stack_cfn.model.aws_checks import check_aws_rules
 from stack_cfn.model.aws_facts import region_of_arn
+from stack_cfn.model.capacity import ARCHITECTURE, CAPACITY_CHECKS, Architecture, SpotConfig, is_mixed
 from stack_cfn.model.checks import Check, check_fields, found, run_checks, setting
 from stack_cfn.model.data import DatabaseConfig, IamUserConfig
 from stack_cfn.model.policies import load_policies
@@ -358,6 +359,11 @@ class StackConfig:
     bastion_root_volume_size: int = setting(16, rule=R.BASTION_VOLUME, doc="bastion root volume GiB")
     ecs_cluster_name: str = setting("", rule=R.ECS_CLUSTER_NAME.with_optional(), doc="ECS cluster name (default: <name>-<environment>)")
     ecs_instance_type: str = setting("m7i.large", rule=R.INSTANCE_TYPE, doc="container instance type")
+    ecs_instance_types: tuple[str, ...] = setting((), each=R.INSTANCE_TYPE,
+                                                  doc="several instance types, preferred first: a mixed-instances policy (instead of ecs_instance_type)")
+    ecs_spot: SpotConfig | None = setting(None, doc="run part of the instances on Spot, with Capacity Rebalancing: {on_demand_base: N, on_demand_percent: P}")
+    ecs_architecture: Architecture = setting("x86_64", rule=ARCHITECTURE,
+                                             doc="x86_64, or arm64 (AWS Graviton): the arm64 ECS-optimized image; every instance type must match")
     allow_container_imds: bool = setting(False, doc="let containers reach the instance metadata service (and so the instance role)")
     ecs_instance_ebs_optimized: bool = setting(True, doc="EBS-optimized instances")
     ecs_min_size: int = setting(3, rule=R.INSTANCE_COUNT, doc="fewest instances")
@@ -390,6 +396,7 @@ class StackConfig:
         run_checks(self, REQUIRED_CHECKS)
         check_fields(self, "")
         run_checks(self, STACK_CHECKS)
+        run_checks(self, CAPACITY_CHECKS)
         if self.ssh_cidr:
             cidr_plan.parse_ipv4_any(self.ssh_cidr, "ssh_cidr")
         self.plan  # noqa: B018  derives, and so checks, the address plan
@@ -404,6 +411,16 @@ class StackConfig:
         if self.internal_subnets or self.external_subnets:
             return cidr_plan.explicit_plan(vpc, list(self.internal_subnets), list(self.external_subnets), self.zone_count)
         return cidr_plan.plan_subnets(vpc, self.zone_count)
+
+    @property
+    def instance_types(self) -> tuple[str, ...]:
+        """The container instance types, preferred first: ecs_instance_types, else ecs_instance_type alone."""
+        return self.ecs_instance_types or (self.ecs_instance_type,)
+
+    @property
+    def mixed_instances(self) -> bool:
+        """Whether the Auto Scaling group has a mixed-instances policy (several types, or Spot)."""
+        return is_mixed(self.instance_types, self.ecs_spot)
 
     @property
     def zone_count(self) -> int:

@@ -9,8 +9,9 @@ group's rolling update replaces every instance. An image change must be chosen o
 - `ecs_ami` in the stack file: that image (the template's own default; nothing to pass);
 - otherwise the stock image the cluster runs now, kept: the root's `EcsStockAmi` as deployed, or, for a stack
   deployed before that parameter existed, the image of the cluster's launch template;
-- a first deploy, a stack moving off a custom `ecs_ami`, or `refresh` (an explicit "take AWS's newest"): the
-  image the public parameter names today (what `stack-cfn roll` shows as the target).
+- a first deploy, a stack moving off a custom `ecs_ami`, a change of `ecs_architecture` (an x86_64 image cannot
+  boot a Graviton instance, nor the reverse), or `refresh` (an explicit "take AWS's newest"): the image the public
+  parameter of the stack's architecture names today (what `stack-cfn roll` shows as the target).
 
 The choice is passed as the root parameter `EcsStockAmi`; `describe` says what was chosen and why.
 """
@@ -22,7 +23,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from stack_cfn.blueprints.cluster_contract import ECS_AMI_SSM, Cluster
+from stack_cfn.blueprints.cluster_contract import Cluster, ecs_ami_ssm
 from stack_cfn.errors import DeployError
 from stack_cfn.model.config import StackConfig
 from stack_cfn.ship.aws import AwsTarget
@@ -47,15 +48,17 @@ def choose_ecs_ami(target: AwsTarget, cfg: StackConfig, stack: str, refresh: boo
     """The image the root stack `stack` should run (see the module's docstring)."""
     if cfg.ecs_ami:
         return AmiChoice("", f"ecs_ami {cfg.ecs_ami} from the stack file")
+    parameter = ecs_ami_ssm(cfg.ecs_architecture)
     if not refresh:
-        kept = running_stock_ami(target, stack)
+        kept = running_stock_ami(target, stack, parameter)
         if kept:
             return AmiChoice(kept, "kept from the running cluster (a new image only when asked for)")
-    return AmiChoice(latest_stock_ami(target), f"the ECS-optimized image {ECS_AMI_SSM} names today")
+    return AmiChoice(latest_stock_ami(target, parameter), f"the ECS-optimized image {parameter} names today")
 
 
-def running_stock_ami(target: AwsTarget, stack: str) -> str:
-    """The stock image the deployed stack runs, or "" when there is none to keep (no stack, or a custom image)."""
+def running_stock_ami(target: AwsTarget, stack: str, parameter: str) -> str:
+    """The stock image the deployed stack runs, or "" when there is none to keep (no stack, a custom image, or an image
+    of another architecture: the deployed root read another public parameter than `parameter`)."""
     cfn = target.client("cloudformation")
     try:
         stacks = cfn.describe_stacks(StackName=stack)["Stacks"]
@@ -66,8 +69,10 @@ def running_stock_ami(target: AwsTarget, stack: str) -> str:
     params = {p["ParameterKey"]: p.get("ParameterValue", "") for p in (stacks[0].get("Parameters") or [])} if stacks else {}
     if params.get(Cluster.EcsAmi.name):
         return ""  # it ran a custom image: moving off it is a change of image anyway
+    if params.get(Cluster.EcsAmiSsmParameter.name, parameter) != parameter:
+        return ""  # ecs_architecture changed: the running image is of the other architecture
     if params.get(Cluster.EcsStockAmi.name):
-        return params[Cluster.EcsStockAmi.name]
+        return str(params[Cluster.EcsStockAmi.name])
     return _launch_template_image(target, cfn, stack)
 
 
@@ -87,10 +92,10 @@ def _launch_template_image(target: AwsTarget, cfn: Any, stack: str) -> str:
     return str(found[0].get("LaunchTemplateData", {}).get("ImageId", ""))
 
 
-def latest_stock_ami(target: AwsTarget) -> str:
-    """What the public ECS-optimized image parameter names today."""
+def latest_stock_ami(target: AwsTarget, parameter: str) -> str:
+    """What the public ECS-optimized image parameter `parameter` (ecs_ami_ssm: one per architecture) names today."""
     try:
-        return str(target.client("ssm").get_parameter(Name=ECS_AMI_SSM)["Parameter"]["Value"])
+        return str(target.client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"])
     except botocore.exceptions.ClientError as exc:
-        raise DeployError(f"the ECS-optimized image parameter {ECS_AMI_SSM} cannot be read in {target.region} "
+        raise DeployError(f"the ECS-optimized image parameter {parameter} cannot be read in {target.region} "
                           f"({exc.response['Error'].get('Code')}); set ecs_ami in the stack file") from None

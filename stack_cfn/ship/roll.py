@@ -15,7 +15,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from stack_cfn.blueprints.cluster_contract import ECS_AMI_SSM, Cluster
+from stack_cfn.blueprints.cluster_contract import Cluster, ecs_ami_ssm
 from stack_cfn.errors import DeployError
 from stack_cfn.ship.aws import AwsTarget
 from stack_cfn.ship.deploy import nested_stacks, stack_outputs, stack_status
@@ -101,14 +101,15 @@ def read_cluster(target: AwsTarget, stack: str) -> tuple[str, str]:
     return outputs[Cluster.Outputs.AutoscalingGroup.name], outputs[Cluster.Outputs.Cluster.name]
 
 
-def target_image(target: AwsTarget, ami: str | None, ecs_ami: str) -> str:
-    """--ami, else the description's ecs_ami, else what the ECS-optimized image parameter names today."""
+def target_image(target: AwsTarget, ami: str | None, ecs_ami: str, architecture: str = "x86_64") -> str:
+    """--ami, else the description's ecs_ami, else what the ECS-optimized image parameter of `architecture` names today."""
     if ami or ecs_ami:
         return ami or ecs_ami
+    parameter = ecs_ami_ssm(architecture)
     try:
-        return str(target.client("ssm").get_parameter(Name=ECS_AMI_SSM)["Parameter"]["Value"])
+        return str(target.client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"])
     except botocore.exceptions.ClientError as exc:
-        raise DeployError(f"--ami: the ECS-optimized image parameter {ECS_AMI_SSM} cannot be read ({exc.response['Error'].get('Code')}); "
+        raise DeployError(f"--ami: the ECS-optimized image parameter {parameter} cannot be read ({exc.response['Error'].get('Code')}); "
                           "pass the new image with --ami ami-...") from None
 
 

@@ -56,5 +56,5 @@ def roll(request: RollRequest, out: Progress) -> RollResult:
     stack = app.stack_name_for(request.source, request.aws, cfg)
     with out.step("reading the cluster", "nothing was changed"):
         group, cluster = ship_roll.read_cluster(target, stack)
-        image = ship_roll.target_image(target, request.ami, cfg.ecs_ami)
+        image = ship_roll.target_image(target, request.ami, cfg.ecs_ami, cfg.ecs_architecture)
         return RollResult(ship_roll.plan_roll(ship_roll.read_instances(target, group, cluster), image, cfg.ecs_min_size, group))
