@@ -99,7 +99,7 @@ def test_a_deploy_that_would_remove_an_export_another_stack_imports_is_refused(l
     first = run(local, "deploy", "-c", str(config), bucket="exps-templates")
     assert first.returncode == 0, text(first)
     cfn = target.client("cloudformation")
-    export = next(e["Name"] for page in cfn.get_paginator("list_exports").paginate() for e in page["Exports"] if e["Name"].endswith("-BastionIp"))
+    export = next(e["Name"] for page in cfn.get_paginator("list_exports").paginate() for e in page["Exports"] if e["Name"] == "exps-test-BastionIp")
     importer = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": {"Fn::ImportValue": export}}}}}
     cfn.create_stack(StackName="dropin", TemplateBody=json.dumps(importer))
     assert cfn.list_imports(ExportName=export)["Imports"] == ["dropin"]
