@@ -29,7 +29,7 @@ from stack_cfn import __version__, flags
 from stack_cfn.app import DEFAULT_CONFIG, AwsOptions, BucketOptions, StackFile
 from stack_cfn.errors import DeployError, StackCfnError
 from stack_cfn.ship.report import Reporter, guard_streams, stream_failure, write_error
-from stack_cfn.usecases import deploy, destroy, files, inspection, local, package, release, stackset
+from stack_cfn.usecases import deploy, destroy, files, inspection, local, package, recover, release, stackset
 from stack_cfn.usecases import run as job_run
 
 
@@ -193,6 +193,7 @@ def _aws_commands(command: Command) -> None:
     c.add_argument("--yes", action="store_true", help="do not ask for confirmation (needed without a terminal)")
 
     _stackset_command(command)
+    _recover_command(command)
     c = command("release", cmd_release, "Ship new image versions of services (api=1.4.2 www=1.4.2) through a change set that touches only them.",
                 aws=True)
     c.add_argument("services", nargs="*", metavar="SERVICE=VERSION", help="services and their new image tags; or one SERVICE with --version")
@@ -220,6 +221,15 @@ def _aws_commands(command: Command) -> None:
     c.add_argument("--keep", action="store_true", help="with --local: keep the local AWS running until Ctrl-C")
     c.add_argument("--port", type=flags.port, default=None, help="with --local: port for the local AWS (default: a free one)")
     _package_command(command)
+
+
+def _recover_command(command: Command) -> None:
+    c = command("recover", cmd_recover, "Move a stuck stack on: continue a failed rollback (UPDATE_ROLLBACK_FAILED) or delete a failed "
+                "first create (ROLLBACK_COMPLETE), for the root and its service groups; never deletes data.", aws=True)
+    _stack_args(c)
+    c.add_argument("--skip", action=flags.RepeatableNames, type=flags.nonblank, default=[], metavar="LOGICAL_ID",
+                   help="skip this resource blocking the rollback (Nested.LogicalId inside a nested stack; repeatable)")
+    c.add_argument("--yes", action="store_true", help="skip every resource blocking the rollback without asking")
 
 
 def _stackset_command(command: Command) -> None:
@@ -393,6 +403,27 @@ def cmd_destroy(args: argparse.Namespace, out: Reporter) -> int:
         return 1
     out.done(f"deleted {r.stack}{r.also}; the log bucket was retained (DeletionPolicy Retain)")
     return 0
+
+
+def cmd_recover(args: argparse.Namespace, out: Reporter) -> int:
+    """Asks per blocking resource in a terminal (y/N); without one, only --skip or --yes skip anything."""
+    request = recover.RecoverRequest(source(args), aws(args), tuple(args.skip), bool(args.yes), asked if interactive() else None)
+    r = recover.recover(request, out)
+    for s in r.stacks:
+        if s.skipped:
+            out.info(f"{s.stack}: skipped {', '.join(s.skipped)}; they are now out of step with the template: fix them before the next deploy")
+        if s.kept:
+            out.info(f"{s.stack}: kept in the account: {', '.join(k.physical_id or k.logical_id for k in s.kept)}")
+    if not r.ok:
+        out.error("not recovered: " + "; ".join(f"{s.stack} {s.final}" for s in r.stacks if not s.ok))
+        return 1
+    acted = [s for s in r.stacks if s.final]
+    out.done("recovered: " + ", ".join(f"{s.stack} {s.final}" for s in acted) + "; deploy again" if acted else f"{r.stack}: nothing to recover")
+    return 0
+
+
+def asked(question: str) -> bool:
+    return confirmed(question, "y")
 
 
 def interactive() -> bool:

@@ -162,9 +162,12 @@ def check_deployable(cfn: Any, stack_name: str) -> str | None:
     if status == "ROLLBACK_COMPLETE":
         raise DeployError(
             f"stack {stack_name} is in ROLLBACK_COMPLETE: its first create failed and it cannot be updated; "
-            f"read why with stack-cfn outputs/events, delete it (stack-cfn destroy --stack-name {stack_name}) and deploy again"
+            f"delete it (stack-cfn recover --stack-name {stack_name}: it lists what stays) and deploy again"
         )
-    if status in ("ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED"):
+    if status == "UPDATE_ROLLBACK_FAILED":
+        raise DeployError(f"stack {stack_name} is in {status}; continue rollback with stack-cfn recover --stack-name {stack_name} "
+                          "(it names the resources blocking it and asks which to skip)")
+    if status in ("ROLLBACK_FAILED", "DELETE_FAILED"):
         raise DeployError(f"stack {stack_name} is in {status}; fix it in the CloudFormation console (continue rollback or delete) first")
     return status
 

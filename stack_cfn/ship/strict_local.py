@@ -14,6 +14,9 @@ tests/test_local_aws.py showing plain moto lacks it, so that the shim can go whe
   500 for a change set that is gone.
 - Exports leave with their stack: DeleteStack of a stack (nested stacks included) removes its exports
   (ListExports: exports of existing stacks). moto keeps those of stacks it made from change sets or nested stacks.
+- ListImports (the stacks importing an export; ValidationError "... is not imported by any stack" for none:
+  ListImports API reference): moto 5.2.5 has not implemented it (an HTML 500). Here it reads each live stack's
+  Fn::ImportValue arguments, resolved as moto resolves them.
 - A fixed-name collision (a log group or other named resource that already exists, e.g. retained by an earlier
   stack) fails the resource, and the stack rolls back, as in AWS ("<name> already exists"); moto lets the
   service's JSON error escape from the CloudFormation API as an answer botocore cannot parse.
@@ -47,6 +50,7 @@ def install() -> None:
     _capabilities()
     _change_sets()
     _exports_leave_with_stacks()
+    _list_imports()
     _collisions_fail_the_stack()
     _nested_updates_keep_log_groups()
 
@@ -198,6 +202,43 @@ def _exports_leave_with_stacks() -> None:
                     del self.exports[name]
 
     CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]  # moto's class, patched at run time (the docstring says which gap)
+
+
+def _imported(stack: Any) -> set[str]:
+    from moto.cloudformation.parsing import clean_json
+
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "Fn::ImportValue" in node:
+                try:
+                    found.add(str(clean_json(node["Fn::ImportValue"], stack.resource_map)))
+                except Exception:  # noqa: BLE001  # an argument moto cannot resolve names no export of ours
+                    pass
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(getattr(stack, "template_dict", {}) or {})
+    return found
+
+
+def _list_imports() -> None:
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import ActionResult
+
+    def list_imports(self: Any) -> Any:
+        name = self._get_param("ExportName")
+        backend = self.cloudformation_backend
+        importing = sorted({s.name for s in backend.stacks.values() if s.status != "DELETE_COMPLETE" and name in _imported(s)})
+        if not importing:
+            raise _error("ValidationError", f"Export '{name}' is not imported by any stack.")
+        return ActionResult({"Imports": importing})
+
+    CloudFormationResponse.list_imports = list_imports  # type: ignore[attr-defined]  # moto's class, patched at run time (the docstring says which gap)
 
 
 # ---------------------------------------------------------------- fixed-name collisions

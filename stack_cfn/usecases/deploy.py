@@ -157,6 +157,7 @@ def deploy(request: DeployRequest, out: Progress, parameters: dict[str, str] | N
     compiled = app.compile_and_lint(source, cfg, out, compiled)
     target = target or app.target_for(source, request.aws, cfg, out)
     stack = app.stack_name_for(source, request.aws, cfg)
+    _guard_exports(out, target, compiled, stack)
     guard_deploy(request.allow_replace, out, target, compiled, cfg, stack)  # policies set; relaxed for --allow-replace NAME until the deploy ends
     uploaded = app.upload(request.bucket, out, target, compiled)
     app.record_placement(source, out, compiled)
@@ -189,6 +190,18 @@ def _watch(request: DeployRequest, cfg: StackConfig) -> WatchOptions:
     from stack_cfn.ship.watch import WatchOptions
 
     return WatchOptions(cfg.cluster_name, request.cancel)
+
+
+def _guard_exports(out: Progress, target: AwsTarget, compiled: Compiled, stack: str) -> None:
+    """Refuse, before anything is sent, a change to exports that stacks not ours import (ship/exports_guard.py)."""
+    from stack_cfn.errors import DeployError
+    from stack_cfn.ship import exports_guard
+
+    top = {stack: compiled.root, **{name: template for template, name in app.groups_of(compiled, stack)}}
+    with out.step("checking the exports other stacks import", NOTHING_SENT):
+        refused = exports_guard.check(target, compiled.files, top)
+    if refused:
+        raise DeployError("nothing was deployed: " + "\n".join(refused))
 
 
 def _ensure_linked_roles(out: Progress, target: AwsTarget, compiled: Compiled) -> None:
