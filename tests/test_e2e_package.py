@@ -194,14 +194,13 @@ def test_allow_replace_lifts_the_guard_for_one_deploy_and_restores_it_on_interru
     seen = {}
 
     @protect.guarded
-    def fake_deploy(args, out) -> int:  # noqa: ANN001
-        protect.guard_deploy(args, out, target, compiled, cfg, "guarded-test")
+    def fake_deploy(allow_replace: list[str], out) -> int:  # noqa: ANN001
+        protect.guard_deploy(allow_replace, out, target, compiled, cfg, "guarded-test")
         seen["during"] = stack_policy(cfn, database)
         raise KeyboardInterrupt
 
-    args = type("Args", (), {"allow_replace": ["main"]})()
     with pytest.raises(KeyboardInterrupt):
-        fake_deploy(args, Reporter())
+        fake_deploy(["main"], Reporter())
     assert [s for s in seen["during"]["Statement"] if s["Effect"] == "Deny"] == []
     assert {"Effect": "Deny", "Resource": "LogicalResourceId/Database"}.items() <= next(
         s for s in stack_policy(cfn, database)["Statement"] if s["Effect"] == "Deny").items()
