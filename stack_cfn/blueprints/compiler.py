@@ -15,6 +15,7 @@ from stack_cfn.blueprints.bastion import build_bastion
 from stack_cfn.blueprints.cluster import build_cluster
 from stack_cfn.blueprints.contract import FROM_SETTING, Contract, Param, PerService
 from stack_cfn.blueprints.database import build_database
+from stack_cfn.blueprints.deployment import shifted_priorities
 from stack_cfn.blueprints.group import build_group, group_file
 from stack_cfn.blueprints.iam_user import build_iam_user
 from stack_cfn.blueprints.ingress import build_ingress
@@ -154,7 +155,7 @@ def nested_services(cfg: StackConfig, files: dict[str, str], seats: Mapping[str,
         if key not in built:
             built[key] = nest(files, Service, svc.logical_id, svc.kind, build_service(svc), svc)
         at = seats.get(svc.name)
-        assigned = {Service.BalancerIndex.name: at.index, Service.RulePriority.name: at.priority} if at else {}
+        assigned = {Service.BalancerIndex.name: at.index, Service.RulePriority.name: at.priority, **shifted_priorities(svc, at.priority)} if at else {}
         services.append(dataclasses.replace(built[key], logical_id=svc.logical_id, shape=svc, assigned=assigned))
     return services
 

@@ -16,6 +16,7 @@ from troposphere import Ref, Region
 
 from stack_cfn.blueprints.contract import Assigned, Contract, FromDatabase, Out, Param, ParamFamily, PerService, RootName, Wired
 from stack_cfn.model import alarms as ALARM
+from stack_cfn.model import deployment as DEPLOY
 from stack_cfn.model import rules as R
 from stack_cfn.model.data import IAM_USER_NAME
 
@@ -269,6 +270,16 @@ def _scaled(s: object) -> bool:
     return getattr(s, "autoscaling", None) is not None
 
 
+def _shifting(s: object) -> bool:
+    """A service released with blue_green, canary or linear (model/deployment.py)."""
+    return bool(getattr(s, "shifts_traffic", False))
+
+
+def _deploy(read: object, default: object) -> dict[str, object]:
+    """A traffic-shifting service's timing: its value from `deployment:`; `release --strategy` changes only these."""
+    return {"supply": PerService(), "default": default, "value": lambda s: read(s.deployment), "when": _shifting}  # type: ignore[operator]
+
+
 def _threshold(attr: str, also: object = None) -> dict[str, object]:
     """An alarm threshold: the template's default is the setting's own default (so alike services share a
     template), the value the service's."""
@@ -302,7 +313,21 @@ class Service(Contract):
     Memory = Param("Memory (MiB) per task", "Number", setting="memory", supply=PerService())
     MinimumHealthyPercent = Param("Deployment minimum healthy percent", "Number", setting="deployment_minimum_healthy_percent", supply=PerService())
     MaximumPercent = Param("Deployment maximum percent", "Number", setting="deployment_maximum_percent", supply=PerService())
-    CircuitBreaker = Param("Roll back deployments that do not become healthy", setting="circuit_breaker", supply=PerService())
+    CircuitBreaker = Param("Roll back deployments that do not become healthy", setting="circuit_breaker", supply=PerService(),
+                           when=lambda s: not _shifting(s))  # rolling only (model/aws_facts.py, deployment strategies)
+    DeploymentStrategy = Param("How ECS shifts production traffic to a new revision: BLUE_GREEN, CANARY or LINEAR",
+                               rule=R.OneOf(tuple(DEPLOY.ecs_name(n) for n in DEPLOY.TRAFFIC_SHIFTING)),
+                               **_deploy(lambda d: DEPLOY.ecs_name(d.strategy), "BLUE_GREEN"))  # type: ignore[arg-type]
+    BakeMinutes = Param("Minutes the old revision keeps running after the full shift (instant rollback)", "Number", rule=DEPLOY.MINUTES,
+                        **_deploy(lambda d: d.bake, DEPLOY.DEFAULT_BAKE_MINUTES))  # type: ignore[arg-type]
+    CanaryPercent = Param("CANARY: percent of production traffic shifted first", "Number",
+                          extra=(("MinValue", DEPLOY.F.CANARY_MIN_PERCENT), ("MaxValue", 100)),
+                          **_deploy(lambda d: d.canary, DEPLOY.DEFAULT_CANARY_PERCENT))  # type: ignore[arg-type]
+    LinearStepPercent = Param("LINEAR: percent of production traffic shifted per step", "Number",
+                              extra=(("MinValue", DEPLOY.F.LINEAR_STEP_MIN_PERCENT), ("MaxValue", 100)),
+                              **_deploy(lambda d: d.linear_step, DEPLOY.DEFAULT_LINEAR_STEP_PERCENT))  # type: ignore[arg-type]
+    StepMinutes = Param("CANARY and LINEAR: minutes between traffic shifts", "Number", rule=DEPLOY.MINUTES,
+                        **_deploy(lambda d: d.step, DEPLOY.DEFAULT_STEP_MINUTES))  # type: ignore[arg-type]
     LogRetentionDays = Param("Days to keep container logs", "Number", setting="log_retention_days", supply=PerService())
     TaskRoleArn = Param("An existing IAM role for the task's own AWS calls; empty: the service's own role (no permissions unless given)",
                         setting="task_role_arn", supply=PerService())
@@ -355,6 +380,8 @@ class Service(Contract):
                               supply=Wired(lambda s: Ingress.PublicFullNames if _public(s) else Ingress.InternalFullNames))
     RulePriority = Param("Priority of the service's host rule, unique on its load balancer", "Number", rule=R.Range(1, 50000), default=None,
                          supply=Assigned(), when=_shared)
+    ShiftedRulePriority = Param("Traffic shifting on a shared ALB: the host rule's priority (RulePriority is the test rule's, evaluated first)",
+                                "Number", rule=R.Range(1, 50000), default=None, supply=Assigned(), when=lambda s: _shared(s) and _shifting(s))
     ServiceRole = Param("ECS service role (classic ELB registration)", supply=Wired(lambda s: Cluster.IamRole), default="", when=_classic)
 
     @classmethod

@@ -30,6 +30,7 @@ from stack_cfn.model.aws_checks import check_aws_rules
 from stack_cfn.model.aws_facts import region_of_arn
 from stack_cfn.model.checks import Check, check_fields, run_checks, setting
 from stack_cfn.model.data import DatabaseConfig, IamUserConfig
+from stack_cfn.model.deployment import SERVICE_DEPLOYMENT_CHECKS, DeploymentConfig
 from stack_cfn.model.policies import load_policies
 from stack_cfn.model.quotas import TASK_DEFINITION_BYTES
 from stack_cfn.model.regions import KNOWN_REGIONS
@@ -152,11 +153,13 @@ class ServiceConfig:
     external_zone_id: str = setting("", rule=R.ZONE_ID.with_optional(), doc="web-service: public hosted zone")
     external_dns_name: str = setting("", rule=R.DNS_NAME.with_optional(), doc="web-service: full public name")
     alarms: ServiceAlarms | None = setting(None, doc="this service's alarm thresholds, over the stack's alarms: (which it needs)")
+    deployment: DeploymentConfig | None = setting(None, doc="release strategy (docs/deployments.md); default: the stack's deployment:, else rolling")
 
     def __post_init__(self) -> None:
         where = f"services.{self.label}."
         check_fields(self, where)
         run_checks(self, SERVICE_CHECKS, where)
+        run_checks(self, SERVICE_DEPLOYMENT_CHECKS, where)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -195,6 +198,11 @@ class ServiceConfig:
     @property
     def has_balancer(self) -> bool:
         return self.kind != "worker"
+
+    @property
+    def shifts_traffic(self) -> bool:
+        """blue_green, canary or linear: a second target group and weighted listener rules (blueprints/deployment.py)."""
+        return self.deployment is not None and self.deployment.shifts_traffic
 
     @property
     def desired_tasks(self) -> int:
@@ -347,6 +355,7 @@ class StackConfig:
     shared_certificate_arn: str = setting("", rule=R.ACM_ARN.with_optional(),
                                           doc="ACM certificate of the shared public ALB's HTTPS listener, covering every shared web service's name")
     alarms: AlarmsConfig | None = setting(None, doc="alarms and notifications to an SNS topic (none when absent)")
+    deployment: DeploymentConfig | None = setting(None, doc="release strategy of every service with a load balancer that sets none (docs/deployments.md)")
     service_group_size: int | None = setting(None, rule=R.SERVICE_GROUP_SIZE,
                                              doc="most services per stack (the root, then service-group stacks); default: what CloudFormation's quotas allow")
     databases: tuple[DatabaseConfig, ...] = setting((), doc="RDS instances and Aurora clusters, each a nested stack")

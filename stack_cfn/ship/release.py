@@ -17,6 +17,7 @@ import botocore.exceptions
 
 from stack_cfn.errors import ConfigError, DeployError
 from stack_cfn.model.config import StackConfig
+from stack_cfn.model.deployment import check_release_strategy
 from stack_cfn.model.releases import Release, Sources
 from stack_cfn.model.rules import quote
 from stack_cfn.ship.aws import AwsTarget
@@ -52,13 +53,15 @@ def parse_requests(items: Sequence[str], version: str | None, images: Sequence[s
     return requests
 
 
-def released_config(cfg: StackConfig, requests: Mapping[str, Release]) -> StackConfig:
-    """The description with the requested versions, each service checked to be in it."""
+def released_config(cfg: StackConfig, requests: Mapping[str, Release], strategy: str | None = None) -> StackConfig:
+    """The description with the requested versions, each service checked to be in it; with `strategy`, the released services'
+    release strategy for this release only (model/deployment.py: among blue_green, canary and linear)."""
     known = {s.name: s for s in cfg.services}
     unknown = sorted(set(requests) - set(known))
     if unknown:
         raise ConfigError(unknown[0], "is not a service of this stack", f"release one of: {', '.join(sorted(known)) or '(none)'}")
-    services = tuple(dataclasses.replace(s, version=requests[s.name].version, image=requests[s.name].image or s.image)
+    deployments = {name: check_release_strategy(name, known[name].deployment, strategy) if strategy else known[name].deployment for name in requests}
+    services = tuple(dataclasses.replace(s, version=requests[s.name].version, image=requests[s.name].image or s.image, deployment=deployments[s.name])
                      if s.name in requests else s for s in cfg.services)
     return cfg.with_changes(services=services)
 
