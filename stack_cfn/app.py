@@ -438,11 +438,13 @@ def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
     from stack_cfn.model.releases import read_releases, releases_path, releases_text
     from stack_cfn.ship import deploy, release
 
+    if args.abort:
+        return _abort_release(args, out)
     requests = release.parse_requests(args.services, args.version, args.image)  # checked before anything is read or sent
     if args.json:
         out.machine_output()
     stack_file, sources = load_sourced(args, out)
-    cfg = release.released_config(stack_file, requests)
+    cfg = release.released_config(stack_file, requests, args.strategy)  # --strategy: for this release only (model/deployment.py)
     compiled = compile_and_lint(args, cfg, out)
     target = target_for(args, cfg, out)
     stack = stack_name_for(args, cfg)
@@ -479,6 +481,27 @@ def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
             raise release.failed(name, status, deploy.failure_reasons(target, name), release.stopped_reasons(target, cfg.cluster_name, requests))
     record()
     return _release_summary(args, out, sets[0].stack_name, statuses[sets[0].stack_name], requests)
+
+
+def _abort_release(args: argparse.Namespace, out: Reporter) -> int:
+    """`release --abort`: stop the stack's in-flight ECS deployments (rollback) and cancel its in-progress updates (ship/abort.py)."""
+    from stack_cfn.ship.abort import AbortRequest, abort_release
+
+    if args.services or args.version or args.image or args.strategy:
+        raise ConfigError("--abort", "takes no services, versions, images or strategy", "run stack-cfn release --abort on its own")
+    cfg, _ = load_sourced(args, out)
+    compiled = compile_and_lint(args, cfg, out)
+    target = target_for(args, cfg, out)
+    stack = stack_name_for(args, cfg)
+    request = AbortRequest(tuple(compiled.stack_name(top, stack) for top in compiled.stacks), cfg.cluster_name, tuple(s.name for s in cfg.services))
+    with out.step(f"stopping the release of {stack}", "see the services' deployments in the ECS console"):
+        result = abort_release(target.client("ecs"), target.client("cloudformation"), request)
+    for line in (*(f"rolled back {s}" for s in result.stopped), *(f"cancelled the update of {s}" for s in result.cancelled)):
+        out.info(line)
+    if result.problems:
+        raise DeployError("release --abort did not finish: " + "; ".join(result.problems))
+    out.done("nothing was in flight" if result.nothing_in_flight else f"aborted the release of {stack}")
+    return 0
 
 
 def _holder(compiled: Compiled, service: str) -> str:

@@ -164,6 +164,9 @@ def _aws_commands(command: Command) -> None:
     c.add_argument("--image", action="append", type=flags.image, default=[], metavar="[SERVICE=]IMAGE",
                    help="a new image too (repeatable, once per service)")
     c.add_argument("--no-wait", action="store_true", help="start the release and return; do not wait for steady state")
+    c.add_argument("--strategy", default=None, metavar="STRATEGY",
+                   help="for this release only: blue_green, canary or linear, on services whose deployment: shifts traffic (docs/deployments.md)")
+    c.add_argument("--abort", action="store_true", help="stop an in-flight release: roll its ECS deployments back, cancel the stack update")
     c.add_argument("--json", action="store_true", help="print a JSON summary on standard output, for pipelines")
     _stack_args(c)
     _bucket_args(c)

@@ -8,9 +8,11 @@ import importlib.resources
 import json
 from typing import Any
 
+import botocore.exceptions
 import jsonschema
 import pytest
 
+from stack_cfn import cli
 from stack_cfn.blueprints.compiler import compile_stack
 from stack_cfn.blueprints.deployment import SHIFTED_PRIORITY_OFFSET, TEST_HEADER, shifted_priorities
 from stack_cfn.errors import ConfigError
@@ -20,6 +22,7 @@ from stack_cfn.model.deployment import DeploymentConfig, check_release_strategy
 from stack_cfn.model.loading import parse_config
 from stack_cfn.model.releases import Release
 from stack_cfn.ship import release
+from stack_cfn.ship.abort import AbortRequest, abort_release
 from stack_cfn.ship.lint import lint_findings
 
 BASE = """name: dep
@@ -260,3 +263,65 @@ def test_a_shared_rule_priority_past_the_offset_is_refused() -> None:
     assert shifted_priorities(svc, 7) == {"ShiftedRulePriority": 7 + SHIFTED_PRIORITY_OFFSET}
     with pytest.raises(ConfigError, match="no room"):
         shifted_priorities(svc, SHIFTED_PRIORITY_OFFSET + 1)
+
+
+class ScriptedEcs:
+    """ECS answering as for a release in flight: api's deployment IN_PROGRESS, www's done (no deployment listed)."""
+
+    def __init__(self, fail_listing: bool = False) -> None:
+        self.stopped: list[dict[str, str]] = []
+        self.fail_listing = fail_listing
+        self.services = {"arn:svc/api-X": "api", "arn:svc/www-Y": "www", "arn:svc/old-Z": "gone"}
+
+    def get_paginator(self, name: str) -> Any:
+        assert name == "list_services"
+        return type("P", (), {"paginate": lambda _self, cluster: [{"serviceArns": list(self.services)}]})()
+
+    def describe_services(self, cluster: str, services: list[str]) -> dict[str, Any]:
+        return {"services": [{"serviceArn": a, "status": "ACTIVE", "taskDefinition": f"arn:aws:ecs:us-east-1:1:task-definition/{self.services[a]}:3"}
+                             for a in services]}
+
+    def list_service_deployments(self, cluster: str, service: str, status: list[str]) -> dict[str, Any]:
+        assert status == ["PENDING", "IN_PROGRESS"]
+        if self.fail_listing:
+            raise botocore.exceptions.ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "ListServiceDeployments")
+        return {"serviceDeployments": [{"serviceDeploymentArn": "arn:deploy/api/1"}] if service == "arn:svc/api-X" else []}
+
+    def stop_service_deployment(self, **kw: str) -> None:
+        self.stopped.append(kw)
+
+
+class ScriptedCfn:
+    def __init__(self, statuses: dict[str, str]) -> None:
+        self.statuses, self.cancelled = statuses, []  # type: ignore[var-annotated]
+
+    def describe_stacks(self, StackName: str) -> dict[str, Any]:  # noqa: N803
+        if StackName not in self.statuses:
+            raise botocore.exceptions.ClientError({"Error": {"Code": "ValidationError", "Message": f"Stack with id {StackName} does not exist"}},
+                                                  "DescribeStacks")
+        return {"Stacks": [{"StackStatus": self.statuses[StackName]}]}
+
+    def cancel_update_stack(self, StackName: str) -> None:  # noqa: N803
+        self.cancelled.append(StackName)
+
+
+def test_abort_rolls_back_in_flight_deployments_then_cancels_updating_stacks() -> None:
+    """StopServiceDeployment with stopType ROLLBACK from PENDING or IN_PROGRESS (ECS API reference, "Stopping Amazon ECS service
+    deployments"); CancelUpdateStack only in UPDATE_IN_PROGRESS (CloudFormation API)."""
+    ecs, cfn = ScriptedEcs(), ScriptedCfn({"app-prod": "UPDATE_IN_PROGRESS", "app-prod-services-1": "UPDATE_COMPLETE"})
+    result = abort_release(ecs, cfn, AbortRequest(("app-prod", "app-prod-services-1", "app-prod-services-2"), "app-prod", ("api", "www")))
+    assert ecs.stopped == [{"serviceDeploymentArn": "arn:deploy/api/1", "stopType": "ROLLBACK"}]
+    assert cfn.cancelled == ["app-prod"] and result.stopped == ("api: arn:deploy/api/1",) and result.problems == ()
+    quiet = abort_release(ScriptedEcs(), ScriptedCfn({"app-prod": "UPDATE_COMPLETE"}), AbortRequest(("app-prod",), "app-prod", ("www",)))
+    assert quiet.nothing_in_flight
+
+
+def test_abort_says_what_it_could_not_do_and_still_cancels() -> None:
+    ecs, cfn = ScriptedEcs(fail_listing=True), ScriptedCfn({"app-prod": "UPDATE_IN_PROGRESS"})
+    result = abort_release(ecs, cfn, AbortRequest(("app-prod",), "app-prod", ("api",)))
+    assert cfn.cancelled == ["app-prod"] and result.problems == ("api: ECS did not list or stop its deployments (AccessDeniedException: no)",)
+
+
+def test_abort_takes_nothing_else(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["release", "--abort", "api=1.2", "-c", "stack.yaml"]) != 0
+    assert "--abort: takes no services" in capsys.readouterr().err
