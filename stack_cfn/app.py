@@ -135,7 +135,7 @@ def stack_name_for(args: argparse.Namespace, cfg: StackConfig | None) -> str:
         return str(given)
     if cfg is None:
         raise DeployError(f"--stack-name is required without a stack description ({args.config} not found)")
-    return f"{cfg.name}-{cfg.environment}"
+    return cfg.stack_name
 
 
 def optional_config(args: argparse.Namespace) -> StackConfig | None:
@@ -617,7 +617,7 @@ def cmd_stackset(args: argparse.Namespace, out: Reporter) -> int:
     if flags.partition(target.region) != flags.partition(regions[0]):
         raise DeployError(f"--regions: {regions[0]} is in partition {flags.partition(regions[0])} but the run's region {target.region} is not; "
                           "a stack set is administered from a region of the partition it deploys to")
-    name = args.stack_set_name if args.stack_set_name is not None else f"{cfg.name}-{cfg.environment}"
+    name = args.stack_set_name if args.stack_set_name is not None else cfg.stack_name
     with out.step(f"waiting for stack set {name}", f"stopped waiting; the operation keeps going (aws cloudformation list-stack-set-operations --stack-set-name {name})"):
         result = stackset.deploy_stack_set(
             target, name, uploaded.root_url, plans,

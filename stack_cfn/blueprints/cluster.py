@@ -28,6 +28,7 @@ from stack_cfn.blueprints.contract import Declared, declare
 from stack_cfn.blueprints.interfaces import Cluster as C
 from stack_cfn.blueprints.userdata import ALLOW_CONTAINER_IMDS, HAS_DOCKER_AUTH, user_data
 from stack_cfn.model import aws_facts as F
+from stack_cfn.model import names
 from stack_cfn.model.config import StackConfig
 
 HAS_ECS_AMI = "HasEcsAmi"
@@ -61,7 +62,7 @@ def cluster_name(p: Declared) -> If:
 
 def provider_needs_name(stack_name: str) -> bool:
     """Whether CloudFormation's own name for the capacity provider (from `stack_name`) would be refused by ECS."""
-    return stack_name.lower().startswith(REFUSED_PROVIDER_PREFIXES)
+    return names.provider_needs_name(stack_name)
 
 
 def build_cluster(cfg: StackConfig) -> Template:

@@ -7,7 +7,6 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from troposphere import Template
 
@@ -24,10 +23,11 @@ from stack_cfn.blueprints.network import build_network
 from stack_cfn.blueprints.root import Nested, build_root, canonical_json
 from stack_cfn.blueprints.service import build_service
 from stack_cfn.errors import ConfigError
-from stack_cfn.model import quotas
+from stack_cfn.model import names, quotas
 from stack_cfn.model.config import ServiceConfig, StackConfig
 from stack_cfn.model.data import DatabaseConfig, DatabaseShape, IamUserConfig, IamUserShape
 from stack_cfn.model.placement import ROOT, Cost, Limits, Placement, Room, Seat, place, seat
+from stack_cfn.model.variants import Balancer, Exposure
 
 ROOT_FILE = "stack.json"
 LAYERS: tuple[tuple[type[Contract], Callable[[StackConfig], Template]], ...] = (
@@ -58,7 +58,7 @@ class Compiled:
 
     def stack_name(self, filename: str, root_stack: str) -> str:
         """The CloudFormation stack of a top-level template: the root's name, or `<root>-services-<n>`."""
-        return root_stack if filename == self.root else f"{root_stack}-{PurePosixPath(filename).stem}"
+        return names.top_stack_name(filename, self.root, root_stack)
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -97,7 +97,7 @@ def compile_stack(cfg: StackConfig, region_network: Mapping[str, Mapping[str, st
     """All templates of `cfg`; `region_network` makes the StackSet variant of the root (see ship/stackset.py);
     `recorded` is the placement file's (model/placement.py): which stack and which shared load balancer hold each service."""
     recorded = recorded or Placement()
-    seats = seat([(s.name, "public" if s.kind == "web-service" else "internal") for s in cfg.shared_services], recorded.seats)
+    seats = seat([(s.name, s.exposure.scheme) for s in cfg.shared_services], recorded.seats)
     files: dict[str, str] = {}
     layers = [*nested_layers(cfg), *nested_ingress(cfg, seats)]
     files.update({n.filename: canonical_json(n.template) for n in layers})
@@ -133,9 +133,9 @@ def nested_ingress(cfg: StackConfig, seats: Mapping[str, Seat]) -> list[Nested]:
 
 def account_warnings(cfg: StackConfig, placement: Placement, operations: Mapping[str, list[str]]) -> tuple[str, ...]:
     """Adjustable account quotas (defaults) this description needs raised: stacks and load balancers per Region."""
-    own = sum(1 for s in cfg.services if s.has_balancer and s.load_balancer == "application")
+    own = sum(1 for s in cfg.services if s.has_own_alb)
     shared = placement.balancers("internal") + placement.balancers("public")
-    classic = sum(1 for s in cfg.services if s.has_balancer and s.load_balancer == "classic")
+    classic = sum(1 for s in cfg.services if s.is_classic)
     found = [
         quotas.STACKS_PER_REGION.warning(stack_count(operations), "the stacks this description makes (nested ones included)"),
         quotas.ALBS_PER_REGION.warning(own + shared, f"the application load balancers ({own} of their own, {shared} shared; "
@@ -173,7 +173,7 @@ def nested_data(cfg: StackConfig, files: dict[str, str]) -> list[Nested]:
     databases = [nest(files, Database, db.logical_id, "rds-cluster" if db.is_cluster else "rds", build_database(shape), shape)
                  for db in cfg.databases for shape in [DatabaseShape(db, cfg.is_production)]]
     users = [nest(files, IamUser, user.logical_id, "iam-user", build_iam_user(shape), shape)
-             for user in cfg.iam_users for shape in [IamUserShape(user, f"{cfg.name}-{cfg.environment}")]]
+             for user in cfg.iam_users for shape in [IamUserShape(user, cfg.stack_name)]]
     return [*databases, *users]
 
 
@@ -235,9 +235,9 @@ FEWER = ("move services out of the full stack: remove them from the placement fi
 GENERIC_CONFIG = StackConfig(name="stack", environment="prod")
 GENERIC_SERVICES = {
     "service": ServiceConfig(name="service", image="image", port=80),
-    "web-service": ServiceConfig(name="web", image="image", port=80, kind="web-service",
+    "web-service": ServiceConfig(name="web", image="image", port=80, kind=Exposure.PUBLIC.value,
                                  ssl_certificate_id="arn:aws:acm:us-west-2:123456789012:certificate/00000000-0000-0000-0000-000000000000"),
-    "worker": ServiceConfig(name="worker", image="image", kind="worker"),
+    "worker": ServiceConfig(name="worker", image="image", kind=Exposure.NONE.value),
 }
 
 
@@ -253,7 +253,7 @@ GENERIC_DATABASES = {
     "rds.json": DatabaseConfig(name="db"),
     "rds-cluster.json": DatabaseConfig(name="db", engine="aurora-postgresql"),
 }
-GENERIC_SHARED = ServiceConfig(name="service", image="image", port=80, load_balancer="shared")  # behind ingress.json's internal ALB
+GENERIC_SHARED = ServiceConfig(name="service", image="image", port=80, load_balancer=Balancer.SHARED_ALB.value)  # behind ingress.json's internal ALB
 GENERIC_USER = IamUserConfig(name="user", policies=("arn:aws:iam::aws:policy/ReadOnlyAccess",))
 
 

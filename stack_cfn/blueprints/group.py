@@ -18,11 +18,12 @@ from stack_cfn.blueprints.common import new_template
 from stack_cfn.blueprints.contract import Assigned, ContractError, Declared, FromDatabase, Param, PerService, RootName, Wired, declare
 from stack_cfn.blueprints.interfaces import ServiceGroup
 from stack_cfn.blueprints.root import Nested
+from stack_cfn.model import names
 from stack_cfn.model.config import StackConfig
 
 
 def group_file(number: int) -> str:
-    return f"services-{number}.json"
+    return names.group_file(number)
 
 
 def build_group(cfg: StackConfig, number: int, services: Sequence[Nested]) -> Template:

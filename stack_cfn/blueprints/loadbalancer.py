@@ -48,13 +48,13 @@ def lb_tags(parts: Parts) -> Tags:
 
 def add_balancer(parts: Parts, host_port: object | None) -> Balancer:
     """The service's load balancer; `host_port` is the classic ELB's static instance port."""
-    public = parts.svc.kind == "web-service"
-    if parts.svc.load_balancer == "shared":
+    public = parts.svc.is_public
+    if parts.svc.is_shared:
         return _shared(parts)
     if public:
         parts.t.add_condition(HAS_CERTIFICATE, Not(Equals(parts.p[S.CertificateArn], "")))
         add_https_rule(parts)
-    if parts.svc.load_balancer == "classic":
+    if parts.svc.is_classic:
         return _classic(parts, public, host_port)
     return _application(parts, public)
 

@@ -21,7 +21,7 @@ from troposphere import Equals, GetAtt, If, Join, Not, Tags, Template, applicati
 
 from stack_cfn.blueprints.alarms import service_alarms
 from stack_cfn.blueprints.common import emit, is_true, new_template
-from stack_cfn.blueprints.contract import PerService, declare
+from stack_cfn.blueprints.contract import declare
 from stack_cfn.blueprints.deployment import Shifting, add_traffic_shifting, deployment_configuration, wire_alarms
 from stack_cfn.blueprints.interfaces import Service as S
 from stack_cfn.blueprints.loadbalancer import Balancer, add_balancer, fqdn
@@ -38,9 +38,9 @@ DEFAULT_HOST_PORT = "DefaultHostPort"
 def describe(svc: ServiceConfig) -> str:
     if not svc.has_balancer:
         return f"stack-cfn {svc.kind}: ECS service on EC2"
-    if svc.load_balancer == "shared":
-        return f"stack-cfn {svc.kind}: ECS service on EC2 behind a host rule on the stack's shared {'public' if svc.kind == 'web-service' else 'internal'} ALBs"
-    article = "n application" if svc.load_balancer == "application" else " classic"
+    if svc.is_shared:
+        return f"stack-cfn {svc.kind}: ECS service on EC2 behind a host rule on the stack's shared {svc.exposure.scheme} ALBs"
+    article = "n application" if svc.has_own_alb else " classic"
     return f"stack-cfn {svc.kind}: ECS service on EC2 behind a{article} load balancer"
 
 
@@ -56,7 +56,7 @@ def build_service(svc: ServiceConfig) -> Template:
         t.add_condition(HAS_EXTERNAL_ZONE, Not(Equals(p[S.ExternalZoneId], "")))
     host_port = If(DEFAULT_HOST_PORT, p[S.Port], p[S.HostPort]) if S.HostPort in p else None
     balancer = add_balancer(parts, host_port) if svc.has_balancer else None
-    task, log_group = add_task(t, svc, p, dynamic_host_ports=svc.load_balancer in ("application", "shared"), host_port=host_port, wiring=parts.wiring)
+    task, log_group = add_task(t, svc, p, dynamic_host_ports=svc.balancer is not None and svc.balancer.dynamic_host_ports, host_port=host_port, wiring=parts.wiring)
     shifting = add_traffic_shifting(parts, balancer) if balancer and svc.shifts_traffic else None
     service = _ecs_service(parts, task, balancer, shifting)
     if S.CircuitBreaker in p:
@@ -125,7 +125,7 @@ def _records(parts: Parts, balancer: Balancer) -> None:
     for out, value in ((S.Dns, balancer.dns_name), (S.Elb, balancer.reference), (S.ZoneId_, balancer.zone_id), (S.Fqdn, internal_fqdn)):
         if out.when(shape):
             emit(t, out, value)
-    if shape.kind == "web-service":
+    if shape.is_public:
         t.add_resource(route53.RecordSetType(
             "ExternalDnsRecord", Condition=HAS_EXTERNAL_ZONE, HostedZoneId=p[S.ExternalZoneId], Name=p[S.ExternalDnsName], Type="A",
             AliasTarget=alias))
@@ -153,7 +153,3 @@ def _autoscaling(parts: Parts, service: ecs.Service) -> None:
         ),
     ))
 
-
-def service_parameters(svc: ServiceConfig) -> dict[str, object]:
-    """The per-service parameter values the root passes to `build_service(svc)`'s template: from the same rows."""
-    return {param.name: param.value_for(svc) for param in S.declared(svc) if isinstance(param.supply, PerService)}

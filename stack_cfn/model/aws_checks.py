@@ -16,8 +16,7 @@ from typing import Any
 
 from stack_cfn.errors import ConfigError
 from stack_cfn.model import aws_facts as F
-from stack_cfn.model import offerings, quotas
-from stack_cfn.model.data import iam_user_name
+from stack_cfn.model import names, offerings, quotas
 
 # stack-cfn's own part of the container instances' user data (cloud-config, the IMDS unit, the auth script),
 # with the longest cluster name; tests/test_aws_rules.py measures the blueprint's against it.
@@ -27,7 +26,7 @@ LONGEST_OUTPUT = 40
 
 
 def default_stack_name(cfg: Any) -> str:
-    return f"{cfg.name}-{cfg.environment}"
+    return names.stack_name(cfg.name, cfg.environment)
 
 
 def check_aws_rules(cfg: Any, region: str, stack_name: str | None = None) -> None:
@@ -50,29 +49,22 @@ def check_offerings(cfg: Any, region: str) -> None:
             offerings.check_db_class(f"databases.{db.name}.instance_class", db.instance_class, db.engine, region)
 
 
-def capacity_provider_name(name: str, stack: str) -> str:
-    """The cluster's capacity provider name: `cp-<group>` when the stack file's name starts with a prefix ECS refuses
-    (blueprints/cluster.py names it then), else CloudFormation's `<stack>-...-CapacityProvider-<random>`, which starts with the stack's name."""
-    refused = name.lower().startswith(F.CAPACITY_PROVIDER_NAME.forbidden_prefixes)
-    return f"{F.CAPACITY_PROVIDER_PREFIX}{stack}-asg" if refused else f"{stack}-CapacityProvider"
-
-
 def derived_names(cfg: Any, stack: str) -> Iterator[tuple[F.NameRule, str, str, str]]:
     """(rule, name, the setting it derives from, the fix) of each name the stack gives a resource."""
     shorten = "shorten name or environment (the stack is <name>-<environment>)"
     yield F.STACK_NAME, stack, "name", shorten
     groups = max(1, len(cfg.services))
-    yield F.STACK_NAME, f"{stack}-services-{groups}", "name", shorten
-    yield F.CAPACITY_PROVIDER_NAME, capacity_provider_name(cfg.name, stack), "--stack-name", "choose a stack name that does not start with aws, ecs or fargate"
-    yield F.EXPORT_NAME, f"{stack}-{'x' * LONGEST_OUTPUT}", "name", shorten
+    yield F.STACK_NAME, names.group_stack_name(stack, groups), "name", shorten
+    yield F.CAPACITY_PROVIDER_NAME, names.capacity_provider_name(cfg.name, stack), "--stack-name", "choose a stack name that does not start with aws, ecs or fargate"
+    yield F.EXPORT_NAME, names.export_name(stack, "x" * LONGEST_OUTPUT), "name", shorten
     yield F.ECS_CLUSTER_NAME, cfg.cluster_name, "ecs_cluster_name", "shorten ecs_cluster_name"
     yield F.ALARM_NAME, f"{cfg.cluster_name}-memoryreservation-high", "ecs_cluster_name", "shorten ecs_cluster_name"
     for d in cfg.databases:
-        yield F.EXPORT_NAME, f"{stack}-{d.name}-{'x' * LONGEST_OUTPUT}", f"databases.{d.name}.name", "shorten the database's name"
+        yield F.EXPORT_NAME, names.export_name(stack, d.name, "x" * LONGEST_OUTPUT), f"databases.{d.name}.name", "shorten the database's name"
     for u in cfg.iam_users:
         fix = f"shorten the user's name to {max(1, F.IAM_USER_NAME.max_length - len(stack) - 1)} characters, or the stack's name"
-        yield F.IAM_USER_NAME, iam_user_name(f"{cfg.name}-{cfg.environment}", u.name), f"iam_users.{u.name}.name", fix
-        yield F.EXPORT_NAME, f"{stack}-{u.name}-{'x' * LONGEST_OUTPUT}", f"iam_users.{u.name}.name", "shorten the user's name"
+        yield F.IAM_USER_NAME, names.iam_user_name(default_stack_name(cfg), u.name), f"iam_users.{u.name}.name", fix
+        yield F.EXPORT_NAME, names.export_name(stack, u.name, "x" * LONGEST_OUTPUT), f"iam_users.{u.name}.name", "shorten the user's name"
 
 
 def check_derived_names(cfg: Any, stack: str) -> None:
@@ -133,7 +125,7 @@ def check_hosts(cfg: Any) -> None:
     for s in (s for s in cfg.services if s.has_balancer):
         for host in service_hosts(cfg, s):
             field = f"services.{s.name}.external_dns_name" if host == s.external_dns_name else f"services.{s.name}.dns_name"
-            if s.load_balancer == "shared":
+            if s.is_shared:
                 _check_host_condition(host, field)
             if host in seen:
                 raise ConfigError(field, f"{host} is also answered by service {seen[host]}", "give each service its own host name")

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from stack_cfn.errors import ConfigError
 from stack_cfn.model import cidr as cidr_plan
+from stack_cfn.model import names
 from stack_cfn.model import rules as R
 from stack_cfn.model.alarms import AlarmsConfig, ServiceAlarms
 from stack_cfn.model.aws_checks import check_aws_rules
@@ -34,13 +35,11 @@ from stack_cfn.model.deployment import SERVICE_DEPLOYMENT_CHECKS, DeploymentConf
 from stack_cfn.model.policies import load_policies
 from stack_cfn.model.quotas import TASK_DEFINITION_BYTES
 from stack_cfn.model.regions import KNOWN_REGIONS
+from stack_cfn.model.variants import BALANCED_DESIRED_COUNT, WORKER_DESIRED_COUNT, Balancer, Exposure, variant
 
-ServiceKind = Literal["service", "web-service", "worker"]
-LoadBalancerKind = Literal["application", "classic", "shared"]
 ScalingMode = Literal["simple", "managed"]
 NatGatewayLayout = Literal["per_zone", "one"]
 Protocol = Literal["HTTP", "TCP"]
-LOG_RETENTION_DAYS = tuple(R.LOG_RETENTION.values)
 # env names whose literal value is probably a secret
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|ACCESS_KEY|CREDENTIAL", re.IGNORECASE)
 
@@ -113,7 +112,7 @@ class ServiceConfig:
 
     name: str = setting(rule=R.DNS_LABEL, doc="ECS service, task family, container and DNS label")
     image: str = setting(rule=R.IMAGE, doc="container image without tag, e.g. nginx")
-    kind: ServiceKind = setting("service", rule=R.SERVICE_KIND, doc="service (internal LB), web-service (public LB) or worker (none)")
+    kind: str = setting(Exposure.INTERNAL.value, rule=R.SERVICE_KIND, doc="service (internal LB), web-service (public LB) or worker (none)")
     version: str = setting("latest", rule=R.IMAGE_TAG, doc="image tag")
     port: int | None = setting(None, rule=R.PORT, doc="port the container listens on (required with a load balancer)")
     extra_ports: tuple[int, ...] = setting((), each=R.PORT, doc="further container ports")
@@ -138,11 +137,11 @@ class ServiceConfig:
     health_check: HealthCheck | None = setting(None, doc="a container health check")
     log_retention_days: int = setting(30, rule=R.LOG_RETENTION, doc="days to keep container logs")
     log_retention_on_delete: bool = setting(True, doc="keep the log group when the service is deleted")
-    load_balancer: LoadBalancerKind = setting("application", rule=R.LOAD_BALANCER_KIND,
-                                              doc="application (own ALB), shared (host rule on the stack's shared ALBs) or classic; default: the stack's")
+    load_balancer: str = setting(Balancer.OWN_ALB.value, rule=R.LOAD_BALANCER_KIND,
+                                 doc="application (own ALB), shared (host rule on the stack's shared ALBs) or classic; default: the stack's")
     protocol: Protocol = setting("HTTP", rule=R.PROTOCOL, doc="HTTP, or TCP with a classic ELB")
     health_check_path: str = setting("/", rule=R.HTTP_PATH, doc="load balancer health check path")
-    desired_count: int | None = setting(None, rule=R.TASK_COUNT, doc="tasks to run (default: 2, a worker 1)")
+    desired_count: int | None = setting(None, rule=R.TASK_COUNT, doc=f"tasks to run (default: {BALANCED_DESIRED_COUNT}, a worker {WORKER_DESIRED_COUNT})")
     deployment_minimum_healthy_percent: int = setting(100, rule=R.MIN_HEALTHY_PERCENT, doc="deployment minimum healthy percent")
     deployment_maximum_percent: int = setting(200, rule=R.MAX_PERCENT, doc="deployment maximum percent")
     circuit_breaker: bool = setting(True, doc="roll back deployments that do not become healthy")
@@ -167,10 +166,42 @@ class ServiceConfig:
         return tuple(f"services.{self.name}.env.{k}: looks like a secret but is a literal in the task definition; put it under secrets: instead"
                      for k in sorted(self.env) if SECRET_NAME.search(k) and self.env[k])
 
+    @functools.cached_property
+    def _variant(self) -> tuple[Exposure, Balancer | None]:
+        return variant(self.kind, self.load_balancer)  # the words were checked by their rules in __post_init__
+
+    @property
+    def exposure(self) -> Exposure:
+        """Who reaches the service (its `kind`)."""
+        return self._variant[0]
+
+    @property
+    def balancer(self) -> Balancer | None:
+        """Its load balancer (its `load_balancer`); None for a worker, which has none."""
+        return self._variant[1]
+
+    @property
+    def is_public(self) -> bool:
+        """A web-service: an internet-facing load balancer."""
+        return self.exposure.is_public
+
+    @property
+    def has_own_alb(self) -> bool:
+        return self.balancer is Balancer.OWN_ALB
+
+    @property
+    def is_shared(self) -> bool:
+        """Behind the stack's shared ALBs."""
+        return self.balancer is Balancer.SHARED_ALB
+
+    @property
+    def is_classic(self) -> bool:
+        return self.balancer is Balancer.CLASSIC
+
     @property
     def serves_plain_http(self) -> bool:
         """A public web-service that said https: false."""
-        return self.kind == "web-service" and self.https is False
+        return self.is_public and self.https is False
 
     @property
     def label(self) -> str:
@@ -197,7 +228,12 @@ class ServiceConfig:
 
     @property
     def has_balancer(self) -> bool:
-        return self.kind != "worker"
+        return self.balancer is not None
+
+    @property
+    def default_desired_count(self) -> int:
+        """Tasks to run when desired_count is not given."""
+        return self.exposure.default_desired_count
 
     @property
     def shifts_traffic(self) -> bool:
@@ -206,9 +242,7 @@ class ServiceConfig:
 
     @property
     def desired_tasks(self) -> int:
-        if self.desired_count is not None:
-            return self.desired_count
-        return 1 if self.kind == "worker" else 2
+        return self.default_desired_count if self.desired_count is None else self.desired_count
 
     @property
     def task_definition_bytes(self) -> int:
@@ -228,7 +262,7 @@ def _bad_env(s: ServiceConfig) -> str | None:
 
 
 def _web_only(field: str) -> Check[ServiceConfig]:
-    return Check(f"{field} is for web services", field, lambda s: s.kind != "web-service" and getattr(s, field),
+    return Check(f"{field} is for web services", field, lambda s: not s.is_public and getattr(s, field),
                  f"only a web-service has {field}", "remove it or use kind web-service")
 
 
@@ -239,7 +273,7 @@ SERVICE_CHECKS: tuple[Check[ServiceConfig], ...] = (
           "is required for a service with a load balancer", "set the port the container listens on"),
     Check("a worker has no extra ports", "extra_ports", lambda s: not s.has_balancer and s.extra_ports,
           "a worker has no load balancer, so no ports", "remove extra_ports or use kind service"),
-    Check("host port is for classic ELBs", "host_port", lambda s: s.host_port and s.load_balancer != "classic",
+    Check("host port is for classic ELBs", "host_port", lambda s: s.host_port and not s.is_classic,
           "only a classic ELB uses a static host port", "remove it; the ALB maps ports dynamically"),
     Check("env names", lambda s: f"env.{ServiceConfig.label_for(_bad_env(s))}", _bad_env, "is not a valid environment variable name", R.ENV_VAR.fix),
     Check("mounts name volumes", "mount_points", lambda s: {m.volume for m in s.mount_points} - {v.name for v in s.volumes},
@@ -252,26 +286,26 @@ SERVICE_CHECKS: tuple[Check[ServiceConfig], ...] = (
     _web_only("ssl_certificate_id"),
     _web_only("external_zone_id"),
     _web_only("external_dns_name"),
-    Check("a web service speaks HTTP", "protocol", lambda s: s.kind == "web-service" and s.protocol == "TCP",
+    Check("a web service speaks HTTP", "protocol", lambda s: s.is_public and s.protocol == "TCP",
           "a web-service serves HTTP", "remove protocol or use kind service"),
-    Check("TCP needs a classic ELB", "protocol", lambda s: s.protocol == "TCP" and s.has_balancer and s.load_balancer != "classic",
+    Check("TCP needs a classic ELB", "protocol", lambda s: s.protocol == "TCP" and s.has_balancer and not s.is_classic,
           "TCP needs a classic load balancer (an ALB speaks HTTP)", "add load_balancer: classic"),
     Check("an external zone needs a full name", "external_dns_name", lambda s: s.external_zone_id and "." not in s.external_dns_name,
           "is required as a full name with external_zone_id", "write it like www.example.com"),
     Check("a shared web service uses the stack's certificate", "ssl_certificate_id",
-          lambda s: s.load_balancer == "shared" and s.kind == "web-service" and s.ssl_certificate_id,
+          lambda s: s.is_shared and s.is_public and s.ssl_certificate_id,
           "a shared load balancer serves one certificate for every host", "remove it and set shared_certificate_arn on the stack (e.g. a wildcard)"),
     Check("a public service needs a certificate", "ssl_certificate_id",
-          lambda s: s.kind == "web-service" and s.load_balancer != "shared" and not s.ssl_certificate_id and s.https is not False,
+          lambda s: s.is_public and not s.is_shared and not s.ssl_certificate_id and s.https is not False,
           "is required for a public web-service (HTTPS on 443, 80 redirects)", "set an ACM certificate ARN, or say https: false to serve plain HTTP"),
     Check("https false means no certificate", "https", lambda s: s.https is False and s.ssl_certificate_id,
           "is false, but ssl_certificate_id is set", "remove one of them"),
-    Check("https is for web services", "https", lambda s: s.https is not None and s.kind != "web-service",
+    Check("https is for web services", "https", lambda s: s.https is not None and not s.is_public,
           "only a web-service has https", "remove it; internal services answer inside the VPC"),
     Check("secret names", lambda s: f"secrets.{ServiceConfig.label_for(_bad_secret(s))}", _bad_secret, "is not a valid environment variable name", R.ENV_VAR.fix),
     Check("a name is env or secret", lambda s: f"secrets.{sorted(set(s.env) & set(s.secrets))[0]}", lambda s: set(s.env) & set(s.secrets),
           "is also under env", "keep it in one of env and secrets"),
-    Check("deletion protection needs an ALB", "deletion_protection", lambda s: s.deletion_protection and (not s.has_balancer or s.load_balancer != "application"),
+    Check("deletion protection needs an ALB", "deletion_protection", lambda s: s.deletion_protection and not s.has_own_alb,
           "applies to application load balancers only", "remove it, or use load_balancer: application"),
     Check("a database once", "databases", lambda s: len(set(s.databases)) != len(s.databases), "lists a database twice", "list each once"),
     Check("prefixes name used databases", "database_env_prefix", lambda s: set(s.database_env_prefix) - set(s.databases),
@@ -350,8 +384,8 @@ class StackConfig:
     extra_cloud_config_type: str = setting("text/cloud-config", rule=R.CLOUD_CONFIG_TYPE, doc="MIME type of the extra user-data part")
     extra_cloud_config_content: str = setting("", doc="extra user-data part")
     services: tuple[ServiceConfig, ...] = setting((), doc="services, web services and workers")
-    load_balancer: LoadBalancerKind = setting("application", rule=R.LOAD_BALANCER_KIND,
-                                              doc="services' load balancer unless they say: application (one ALB each), shared or classic")
+    load_balancer: str = setting(Balancer.OWN_ALB.value, rule=R.LOAD_BALANCER_KIND,
+                                 doc="services' load balancer unless they say: application (one ALB each), shared or classic")
     shared_certificate_arn: str = setting("", rule=R.ACM_ARN.with_optional(),
                                           doc="ACM certificate of the shared public ALB's HTTPS listener, covering every shared web service's name")
     alarms: AlarmsConfig | None = setting(None, doc="alarms and notifications to an SNS topic (none when absent)")
@@ -387,14 +421,19 @@ class StackConfig:
         return given[0] if given else 3
 
     @property
+    def stack_name(self) -> str:
+        """The default (root) stack name: `<name>-<environment>` (--stack-name may give another)."""
+        return names.stack_name(self.name, self.environment)
+
+    @property
     def cluster_name(self) -> str:
         """The ECS cluster's name: two environments of one name in one account and region get a cluster each."""
-        return self.ecs_cluster_name or f"{self.name}-{self.environment}"
+        return names.cluster_name(self.name, self.environment, self.ecs_cluster_name)
 
     @property
     def has_classic_services(self) -> bool:
         """A classic ELB service registers through the ECS service role; nothing else needs one."""
-        return any(s.has_balancer and s.load_balancer == "classic" for s in self.services)
+        return any(s.is_classic for s in self.services)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -403,14 +442,11 @@ class StackConfig:
     @property
     def shared_services(self) -> tuple[ServiceConfig, ...]:
         """Services behind the stack's shared ALBs."""
-        return tuple(s for s in self.services if s.has_balancer and s.load_balancer == "shared")
+        return tuple(s for s in self.services if s.is_shared)
 
     @property
     def is_production(self) -> bool:
         return self.environment in ("prod", "production")
-
-    def database(self, name: str) -> DatabaseConfig:
-        return next(d for d in self.databases if d.name == name)
 
     def with_changes(self, **changes: Any) -> StackConfig:
         """A copy with some fields replaced, validated again."""
@@ -518,7 +554,7 @@ def _stray_alarms(c: StackConfig) -> ServiceConfig | None:
 
 
 def _uncertified(c: StackConfig) -> ServiceConfig | None:
-    return next((s for s in c.services if s.kind == "web-service" and s.load_balancer == "shared" and s.https is not False
+    return next((s for s in c.services if s.is_public and s.is_shared and s.https is not False
                  and not c.shared_certificate_arn), None)
 
 

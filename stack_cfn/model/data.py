@@ -8,7 +8,6 @@ Secrets Manager (ManageMasterUserPassword). Services name the databases they use
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -17,6 +16,7 @@ from stack_cfn.errors import ConfigError
 from stack_cfn.model import aws_facts as F
 from stack_cfn.model import rules as R
 from stack_cfn.model.checks import Check, check_fields, run_checks, setting
+from stack_cfn.model.names import iam_user_name
 from stack_cfn.model.policies import load_policies
 
 Engine = Literal["postgres", "mysql", "aurora-postgresql", "aurora-mysql"]
@@ -259,20 +259,6 @@ class IamUserConfig:
     @property
     def logical_id(self) -> str:
         return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", self.name) if part) + "User"
-
-
-def iam_user_name(stack: str, user: str) -> str:
-    """The IAM user's name: `<stack>-<user>` when it fits IAM's 64 characters; else the same cut to 55 and `-<8 hex
-    of its SHA-256>`, keeping the user's own name whole (a 63-character stack name and `ci` give 64). The same inputs
-    always give the same name, and it never carries CloudFormation's random nested-stack suffix."""
-    full = f"{stack}-{user}"
-    if len(full) <= IAM_USER_NAME_MAX:
-        return full
-    digest = hashlib.sha256(full.encode()).hexdigest()[:8]
-    room = IAM_USER_NAME_MAX - len(digest) - 1
-    stack_room = room - len(user) - 1
-    head = f"{stack[:stack_room].rstrip('-')}-{user}" if stack_room >= 1 else user[:room]
-    return f"{head}-{digest}"
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,7 @@ SERVICE_DEPLOYMENT_CHECKS: tuple[Check[Any], ...] = (
     Check("a worker has no traffic to shift", "deployment.strategy", lambda s: _shifts(s) and not s.has_balancer,
           lambda s: f"{_strategy(s)} shifts traffic on a load balancer, and a worker has none ({F.TRAFFIC_SHIFTING_SOURCE})",
           "use strategy: rolling, or remove deployment: (a stack default applies to services with a load balancer only)"),
-    Check("traffic shifting needs an ALB", "deployment.strategy", lambda s: _shifts(s) and s.has_balancer and s.load_balancer == "classic",
+    Check("traffic shifting needs an ALB", "deployment.strategy", lambda s: _shifts(s) and s.balancer is not None and not s.balancer.is_alb,
           lambda s: f"{_strategy(s)} shifts traffic on listener rules of an application load balancer, which a classic ELB has not "
                     f"({F.TRAFFIC_SHIFTING_SOURCE})",
           "use load_balancer: application or shared, or deployment: {strategy: rolling}"),

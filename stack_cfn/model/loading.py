@@ -29,6 +29,7 @@ from stack_cfn.model.data import DatabaseConfig, IamUserConfig
 from stack_cfn.model.reading import os_problem, read_bounded
 from stack_cfn.model.releases import Release, Sources, apply_releases, read_releases
 from stack_cfn.model.rules import quote
+from stack_cfn.model.variants import Exposure
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 100_000  # values after expanding aliases
@@ -182,7 +183,7 @@ def with_default_load_balancer(data: dict[str, Any]) -> dict[str, Any]:
     services = data.get("services")
     if default is None or not isinstance(services, list):
         return data
-    return {**data, "services": [{**s, "load_balancer": default} if isinstance(s, dict) and "load_balancer" not in s and s.get("kind") != "worker"
+    return {**data, "services": [{**s, "load_balancer": default} if isinstance(s, dict) and "load_balancer" not in s and s.get("kind") != Exposure.NONE.value
                                  else s for s in services]}
 
 
@@ -192,7 +193,7 @@ def with_default_deployment(data: dict[str, Any]) -> dict[str, Any]:
     services = data.get("services")
     if default is None or not isinstance(services, list):
         return data
-    return {**data, "services": [{**s, "deployment": default} if isinstance(s, dict) and "deployment" not in s and s.get("kind") != "worker"
+    return {**data, "services": [{**s, "deployment": default} if isinstance(s, dict) and "deployment" not in s and s.get("kind") != Exposure.NONE.value
                                  else s for s in services]}
 
 

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from stack_cfn.model.variants import Balancer, Exposure, words
+
 _QUOTE = reprlib.Repr()
 _QUOTE.maxstring = 60
 _QUOTE.maxother = 60
@@ -171,11 +173,12 @@ IMAGE_TAG = Pattern(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "an image tag", 'use a
 CLOUD_CONFIG_TYPE = Pattern(r"text/[a-z0-9.+-]+", "a MIME text type", "use text/cloud-config or text/x-shellscript")
 # ALB health-check paths are at most 1,024 characters of visible ASCII.
 HTTP_PATH = Pattern(r"/[\x21-\x7e]*", "an HTTP path", "write it like /health (visible ASCII, at most 1024 characters)", 1024)
-ONE_LINE = Pattern(r"[^\n\r]*", "one line", "write it on one line")
 # S3 general purpose bucket names (S3 user guide, "General purpose bucket naming rules"): 3-63 lowercase letters,
 # digits, dots and hyphens, a letter or digit first and last, no "..", not an IP address, not the reserved prefixes
 # xn--, sthree-, amzn-s3-demo- nor the suffixes -s3alias, --ol-s3, .mrap, --x-s3, --table-s3. The one rule for
-# every bucket name stack-cfn takes (log_bucket_name, --bucket; ship/deploy.py uses it too).
+# every bucket name stack-cfn takes (log_bucket_name, --bucket; ship/deploy.py uses it too; there is no other copy).
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html ("must not be formatted as an IP address";
+# tests/broken/064-bucket-name-ip.yaml).
 BUCKET_NAME = Pattern(r"(?!\d+\.\d+\.\d+\.\d+$)(?!xn--|sthree-|amzn-s3-demo-)(?!.*\.\.)(?!.*(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$)"
                       r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "a valid S3 bucket name",
                       "use 3-63 lowercase letters, digits, dots and hyphens, not shaped like an IP address nor with a prefix or suffix S3 reserves")
@@ -209,7 +212,7 @@ HEALTH_START = Range(0, 300)
 LOG_RETENTION = OneOf((1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653),
                       "a CloudWatch Logs retention")
 DOCKER_AUTH_TYPE = OneOf(("", "docker", "dockercfg"), "an ECS engine auth type")
-SERVICE_KIND = OneOf(("service", "web-service", "worker"), "a service kind")
-LOAD_BALANCER_KIND = OneOf(("application", "classic", "shared"), "a load balancer kind")
+SERVICE_KIND = OneOf(words(Exposure), "a service kind")
+LOAD_BALANCER_KIND = OneOf(words(Balancer), "a load balancer kind")
 SCALING_MODE = OneOf(("simple", "managed"), "a scaling mode")
 PROTOCOL = OneOf(("HTTP", "TCP"), "a supported protocol")

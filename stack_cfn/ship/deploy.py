@@ -16,6 +16,7 @@ import botocore.exceptions
 from stack_cfn.blueprints.compiler import Compiled, content_name
 from stack_cfn.blueprints.interfaces import Root
 from stack_cfn.errors import DeployError
+from stack_cfn.model import names as stack_names
 from stack_cfn.model.rules import BUCKET_NAME
 from stack_cfn.ship import runs
 from stack_cfn.ship.aws import AwsTarget
@@ -25,10 +26,6 @@ FINGERPRINT_TAG = "stack-cfn:fingerprint"
 CHANGE_SET_PREFIX = runs.PREFIX
 BUSY = re.compile(r"_IN_PROGRESS$")
 DONE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
-DONE_FAILED = {
-    "CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE",
-    "UPDATE_ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_FAILED",
-}
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed", "submitted information didn't contain changes")
 
 
@@ -427,7 +424,6 @@ def execute_many(target: AwsTarget, change_sets: list[ChangeSet], on_event: Call
     return follow_many(target, since, on_event, timeout)
 
 
-GROUP_STACK = re.compile(r"-services-[1-9][0-9]*$")
 LIVE = ["CREATE_IN_PROGRESS", "CREATE_FAILED", "CREATE_COMPLETE", "ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED", "ROLLBACK_COMPLETE",
         "DELETE_IN_PROGRESS", "DELETE_FAILED", "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE",
         "UPDATE_FAILED", "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
@@ -439,8 +435,8 @@ def group_stacks(target: AwsTarget, root_stack: str) -> list[str]:
     """The service-group stacks of a root that exist (`<root>-services-<n>`), by number."""
     cfn = target.client("cloudformation")
     names = [s["StackName"] for page in cfn.get_paginator("list_stacks").paginate(StackStatusFilter=LIVE) for s in page["StackSummaries"]
-             if s["StackName"].startswith(f"{root_stack}-services-") and GROUP_STACK.search(s["StackName"]) and not s.get("ParentId")]
-    return sorted(set(names), key=lambda n: int(n.rsplit("-", 1)[1]))
+             if stack_names.is_group_stack(s["StackName"], root_stack) and not s.get("ParentId")]
+    return sorted(set(names), key=stack_names.group_number)
 
 
 def destroy_many(target: AwsTarget, stacks: list[str], on_event: Callable[[StackEvent], None] | None = None, timeout: float = 3600) -> dict[str, str]:

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from stack_cfn.errors import ConfigError
+from stack_cfn.model import names
 from stack_cfn.model.loading import strict_yaml
 from stack_cfn.model.placement import Placement, Seat, check_seats
 from stack_cfn.model.reading import read_side_file
@@ -24,8 +25,7 @@ FIX = "remove it: stack-cfn writes it anew (placing services in description orde
 
 
 def placement_path(config: str | Path) -> Path:
-    config = Path(config)
-    return config.with_name(f"{config.stem}.placement.yaml")
+    return names.placement_path(config)
 
 
 def read_placement(config: str | Path) -> Placement:
