@@ -125,13 +125,13 @@ def settings_section(title: str, cls: type) -> list[str]:
 def settings_md() -> str:
     from stack_cfn.model.config import HealthCheck, MountPoint, ServiceAutoScaling, Volume
     from stack_cfn.model.data import Serverless
-    from stack_cfn.model.deployment import DeploymentConfig
+    from stack_cfn.model.deployment import DeploymentConfig, LifecycleHook
 
     lines = [GENERATED, "", "# Stack-file settings", "", "Every key of `stack.yaml`, read from the model (`stack_cfn/model`); "
              "`stack.schema.json` says the same to editors.", ""]
     for title, cls in (("The stack", StackConfig), ("services[]", ServiceConfig), ("services[].health_check", HealthCheck),
                        ("services[].autoscaling", ServiceAutoScaling), ("services[].volumes[]", Volume), ("services[].mount_points[]", MountPoint),
-                       ("deployment (the stack's and services[])", DeploymentConfig),
+                       ("deployment (the stack's and services[])", DeploymentConfig), ("deployment.hooks[]", LifecycleHook),
                        ("databases[]", DatabaseConfig), ("databases[].serverless", Serverless), ("iam_users[]", IamUserConfig)):
         lines += settings_section(title, cls)
     return "\n".join(lines)

@@ -325,3 +325,26 @@ def test_abort_says_what_it_could_not_do_and_still_cancels() -> None:
 def test_abort_takes_nothing_else(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["release", "--abort", "api=1.2", "-c", "stack.yaml"]) != 0
     assert "--abort: takes no services" in capsys.readouterr().err
+
+
+def test_lifecycle_hooks_run_lambda_functions_with_a_role_scoped_to_them_or_pause() -> None:
+    """AWS::ECS::Service DeploymentLifecycleHook (cfn-lint's schema: LifecycleStages enum, TargetType AWS_LAMBDA or PAUSE); the role ECS
+    assumes for Lambda hooks needs lambda:InvokeFunction (ECS developer guide, "Permissions required for Lambda functions in Amazon
+    ECS blue/green deployments"), here on the hooks' functions only."""
+    smoke = "arn:aws:lambda:us-west-2:123456789012:function:smoke"
+    hooks = "[{stage: post_test_traffic_shift, lambda_arn: '" + smoke + "'}, {stage: pre_production_traffic_shift, pause: true}]"
+    text = BASE + "services:\n  - " + SHAPES["service"] % ("{strategy: linear, hooks: " + hooks + "}") + "\n"
+    resources, _, params = service_of(text)
+    config = resolve(resources["Service"]["Properties"]["DeploymentConfiguration"], params, {})
+    validate("DeploymentConfiguration", config)
+    lambda_hook, pause = config["LifecycleHooks"]
+    assert (lambda_hook["TargetType"], lambda_hook["HookTargetArn"], lambda_hook["LifecycleStages"]) == ("AWS_LAMBDA", smoke, ["POST_TEST_TRAFFIC_SHIFT"])
+    assert pause == {"LifecycleStages": ["PRE_PRODUCTION_TRAFFIC_SHIFT"], "TargetType": "PAUSE"}
+    (statement,) = resources["DeploymentHookRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["lambda:InvokeFunction"] and statement["Resource"] == [smoke]
+    files = compile_stack(parse_config(text)).files
+    assert all(lint_findings(name, body) == [] for name, body in files.items() if name.startswith("service-"))
+    resources, _, _ = service_of(BASE + "services:\n  - " + SHAPES["service"] % "{strategy: canary, hooks: [{stage: post_scale_up, pause: true}]}" + "\n")
+    assert "DeploymentHookRole" not in resources, "pause hooks need no role"
+    assert check_release_strategy("api", DeploymentConfig(strategy="canary", hooks=parse_config(text).services[0].deployment.hooks),  # type: ignore[union-attr]
+                                  "blue_green").hooks, "a release's strategy keeps the hooks"

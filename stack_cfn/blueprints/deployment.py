@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from awacs import awslambda as awacs_lambda
+from awacs.aws import Allow, Policy, Statement
 from troposphere import Equals, If, Join, NoValue, Partition, Ref, Tags, Template, cloudwatch, ecs, iam
 from troposphere import elasticloadbalancingv2 as elbv2
 
@@ -116,12 +118,28 @@ def deployment_configuration(parts: Parts, breaker: object) -> ecs.DeploymentCon
                                            **strategy, **bake)
     parts.t.add_condition(IS_CANARY, Equals(p[S.DeploymentStrategy], ecs_name("canary")))
     parts.t.add_condition(IS_LINEAR, Equals(p[S.DeploymentStrategy], ecs_name("linear")))
+    hooks = {"LifecycleHooks": lifecycle_hooks(parts)} if deployment.hooks else {}
     return ecs.DeploymentConfiguration(
-        **limits, Strategy=p[S.DeploymentStrategy], BakeTimeInMinutes=p[S.BakeMinutes],
+        **limits, **hooks, Strategy=p[S.DeploymentStrategy], BakeTimeInMinutes=p[S.BakeMinutes],
         CanaryConfiguration=If(IS_CANARY, ecs.CanaryConfiguration(CanaryPercent=p[S.CanaryPercent], CanaryBakeTimeInMinutes=p[S.StepMinutes]),
                                NoValue),
         LinearConfiguration=If(IS_LINEAR, ecs.LinearConfiguration(StepPercent=p[S.LinearStepPercent], StepBakeTimeInMinutes=p[S.StepMinutes]),
                                NoValue))
+
+
+def lifecycle_hooks(parts: Parts) -> list[ecs.DeploymentLifecycleHook]:
+    """The service's hooks; Lambda hooks with a role ECS assumes to invoke exactly those functions (model/aws_facts.py, lifecycle hooks)."""
+    hooks = parts.svc.deployment.hooks if parts.svc.deployment else ()
+    functions = sorted({h.lambda_arn for h in hooks if h.lambda_arn})
+    role = parts.t.add_resource(iam.Role(
+        "DeploymentHookRole", AssumeRolePolicyDocument=policies.trust(F.ECS_INFRASTRUCTURE_PRINCIPAL),
+        Policies=[iam.Policy(PolicyName="invoke-lifecycle-hooks", PolicyDocument=Policy(
+            Version="2012-10-17", Statement=[Statement(Effect=Allow, Action=[awacs_lambda.InvokeFunction], Resource=functions)]))],
+        Tags=Tags(Name=parts.p[S.Name], Environment=parts.wired(S.Environment)))) if functions else None
+    return [ecs.DeploymentLifecycleHook(LifecycleStages=[h.ecs_stage], TargetType="PAUSE") if h.pause else
+            ecs.DeploymentLifecycleHook(LifecycleStages=[h.ecs_stage], TargetType="AWS_LAMBDA", HookTargetArn=h.lambda_arn,
+                                        RoleArn=role.get_att("Arn"))  # type: ignore[union-attr]  # a Lambda hook makes the role
+            for h in hooks]
 
 
 def wire_alarms(parts: Parts, service: ecs.Service, shifting: Shifting | None) -> None:

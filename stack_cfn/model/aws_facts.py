@@ -215,3 +215,13 @@ ECS_LOAD_BALANCER_POLICY = "AmazonECSInfrastructureRolePolicyForLoadBalancers"
 # developer guide "Stopping Amazon ECS service deployments").
 STOP_DEPLOYMENT_TYPE = "ROLLBACK"
 STOPPABLE_DEPLOYMENT_STATES = ("PENDING", "IN_PROGRESS")
+# Lifecycle hooks (AWS::ECS::Service DeploymentLifecycleHook; ECS developer guide "Lifecycle hooks for Amazon ECS service
+# deployments"): the stages below; TargetType AWS_LAMBDA or PAUSE, and "PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or
+# PRODUCTION_TRAFFIC_SHIFT stages"; at most 10 Lambda and 10 pause hooks per service. A Lambda hook names a role ECS assumes
+# (trusted by ecs.amazonaws.com) with lambda:InvokeFunction ("Permissions required for Lambda functions in Amazon ECS blue/green
+# deployments"); stack-cfn scopes it to the hooks' functions instead of the guide's arn:aws:lambda:*:*:function:*.
+HOOK_STAGES = ("RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
+               "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT")
+LAMBDA_ONLY_STAGES = ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT")
+MAX_HOOKS_PER_KIND = 10
+HOOKS_SOURCE = "ECS developer guide, Lifecycle hooks for Amazon ECS service deployments"

@@ -45,6 +45,34 @@ def _percent_problem(value: float, low: float, what: str) -> str | None:
     return None
 
 
+LAMBDA_ARN = R.Pattern(r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?", "a Lambda function ARN",
+                       "write it like arn:aws:lambda:us-east-1:123456789012:function:smoke-test")
+HOOK_STAGE = R.OneOf(tuple(stage.lower() for stage in F.HOOK_STAGES), "a deployment lifecycle stage")
+
+
+@dataclass(frozen=True)
+class LifecycleHook:
+    """A Lambda function ECS runs at a stage of a blue/green, canary or linear deployment (its answer can roll the deployment
+    back), or a pause until someone continues it (aws ecs continue-service-deployment)."""
+
+    stage: str = setting(rule=HOOK_STAGE, doc="when: reconcile_service, pre_scale_up, post_scale_up, test_traffic_shift, post_test_traffic_shift, "
+                                              "pre_production_traffic_shift, production_traffic_shift or post_production_traffic_shift")
+    lambda_arn: str = setting("", rule=LAMBDA_ARN.with_optional(), doc="the function ECS invokes (in the stack's region)")
+    pause: bool = setting(False, doc="pause the deployment here instead (not at test_traffic_shift or production_traffic_shift)")
+
+    def __post_init__(self) -> None:
+        check_fields(self, "")
+        if bool(self.lambda_arn) == self.pause:
+            raise ConfigError("lambda_arn", "a hook is a Lambda function or a pause, one of them", "give lambda_arn, or pause: true")
+        if self.pause and self.stage.upper() in F.LAMBDA_ONLY_STAGES:
+            raise ConfigError("pause", f"cannot stop at {self.stage}, which runs Lambda hooks only ({F.HOOKS_SOURCE})",
+                              "pause at post_test_traffic_shift or pre_production_traffic_shift instead")
+
+    @property
+    def ecs_stage(self) -> str:
+        return self.stage.upper()
+
+
 @dataclass(frozen=True)
 class DeploymentConfig:
     """How a service's new revisions go out: `strategy` and its timing."""
@@ -60,6 +88,8 @@ class DeploymentConfig:
     linear_step_percent: float | None = setting(None, doc=f"linear: share shifted per step, {F.LINEAR_STEP_MIN_PERCENT:g}-100 in steps of 0.1 "
                                                           f"(default {DEFAULT_LINEAR_STEP_PERCENT:g})")
     step_minutes: int | None = setting(None, rule=MINUTES, doc=f"canary and linear: minutes between shifts (default {DEFAULT_STEP_MINUTES})")
+    hooks: tuple[LifecycleHook, ...] = setting((), doc="blue_green, canary and linear: Lambda functions or pauses at lifecycle stages "
+                                                       "(docs/deployments.md)")
 
     def __post_init__(self) -> None:
         check_fields(self, "")
@@ -102,7 +132,7 @@ class DeploymentConfig:
         return DeploymentConfig(strategy=strategy, bake_minutes=self.bake_minutes,  # type: ignore[arg-type]  # checked by STRATEGY
                                 canary_percent=self.canary_percent if strategy == "canary" else None,
                                 linear_step_percent=self.linear_step_percent if strategy == "linear" else None,
-                                step_minutes=self.step_minutes if strategy in ("canary", "linear") else None)
+                                step_minutes=self.step_minutes if strategy in ("canary", "linear") else None, hooks=self.hooks)
 
 
 def _only_with(field: str, *strategies: str) -> Check[DeploymentConfig]:
@@ -115,6 +145,12 @@ DEPLOYMENT_CHECKS: tuple[Check[DeploymentConfig], ...] = (
     _only_with("canary_percent", "canary"),
     _only_with("linear_step_percent", "linear"),
     _only_with("step_minutes", "canary", "linear"),
+    Check("hooks are for traffic shifting", "hooks", lambda d: d.hooks and not d.shifts_traffic,
+          "run at the stages of blue_green, canary and linear deployments, and this one is rolling",
+          "remove them, or use strategy: blue_green"),
+    Check("at most 10 hooks of a kind", "hooks", lambda d: max(sum(1 for h in d.hooks if h.pause), sum(1 for h in d.hooks if not h.pause))
+          > F.MAX_HOOKS_PER_KIND, f"holds more than {F.MAX_HOOKS_PER_KIND} Lambda hooks or pause hooks ({F.HOOKS_SOURCE})",
+          f"keep at most {F.MAX_HOOKS_PER_KIND} of each"),
     Check("the deployment fits CloudFormation's limit", "bake_minutes", lambda d: d.planned_minutes > F.CFN_DEPLOYMENT_LIMIT_MINUTES,
           lambda d: f"makes a {d.strategy} deployment of {d.planned_minutes} minutes by CloudFormation's count, over the "
                     f"{F.CFN_DEPLOYMENT_LIMIT_MINUTES} it accepts ({F.CFN_DEPLOYMENT_LIMIT_SOURCE})",
