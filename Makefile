@@ -9,7 +9,7 @@ CHECKOV_VENV ?= .venv-checkov
 CHECKOV = $(CHECKOV_VENV)/bin/checkov
 CONFIG ?= stack.yaml
 
-.PHONY: install checkov templates golden build demo test unit lint bench validate-amis amis clean
+.PHONY: install checkov templates golden build demo test unit lint typecheck bench validate-amis amis clean
 
 install: $(STAMP)
 
@@ -56,15 +56,20 @@ $(CHECKOV):
 
 checkov: $(CHECKOV)
 
-test: install $(CHECKOV)
-	$(BIN)/ruff check stack_cfn tests bench
+test: install $(CHECKOV) lint typecheck
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 unit: install
 	$(BIN)/python -m pytest -q -m "not e2e" -n 2 --dist loadfile
 
+# ruff, and vulture for dead code: what it reports is deleted, or listed in vulture_whitelist.py with the reason it is used.
 lint: install
 	$(BIN)/ruff check stack_cfn tests bench
+	$(BIN)/vulture stack_cfn bench vulture_whitelist.py
+
+# mypy as pyproject.toml configures it: every module, the model and the blueprints strictly.
+typecheck: install
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python -m bench.bench

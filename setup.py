@@ -37,6 +37,10 @@ setup(
             "hypothesis>=6",
             "awscli>=1.33",
             "ruff>=0.6",
+            # make typecheck (pyproject.toml [tool.mypy]) and the dead-code check of make lint (vulture_whitelist.py)
+            "mypy>=1.10",
+            "types-PyYAML",
+            "vulture>=2.11",
             # python -m build --no-isolation (tests/test_install.py builds the wheel offline)
             "build>=1",
             "setuptools>=68",

@@ -1,10 +1,22 @@
-"""The `stack-cfn` command line: parse, hand over to the use cases (app.py), report in one line."""
+"""The `stack-cfn` command line: parse the flags into a typed request, run the use case, render its result.
+
+The use cases (stack_cfn/usecases/, over the building blocks of app.py) never see argparse, print or ask: this module
+does. Adding a command `frob`:
+1. stack_cfn/usecases/frob.py: `FrobRequest` and `FrobResult` (frozen dataclasses) and `frob(request, out) -> FrobResult`,
+   where `out` is a Progress (ship/report.py) for what it says while it works; the request's shared parts are
+   app.StackFile (`source(args)`), app.AwsOptions (`aws(args)`) and app.BucketOptions (`bucket(args)`).
+2. Here: its flags in a `_frob_command(command)` called from build_parser (each flag typed by flags.py), and
+   `cmd_frob(args, out) -> int` that builds the request from `args`, calls the use case and renders the result
+   (out.done for people, sys.stdout for --json); anything it must ask a person is a callback in the request.
+3. tests/test_usecases.py checks that the use case imports no argparse and neither prints nor asks.
+"""
 
 from __future__ import annotations
 
 import argparse
 import errno
 import gc
+import json
 import logging
 import os
 import signal
@@ -12,11 +24,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from stack_cfn import __version__, app, flags
-from stack_cfn.errors import StackCfnError
+from stack_cfn import __version__, flags
+from stack_cfn.app import DEFAULT_CONFIG, AwsOptions, BucketOptions, StackFile
+from stack_cfn.errors import ConfigError, DeployError, StackCfnError
 from stack_cfn.ship.report import Reporter, guard_streams, stream_failure, write_error
-
-DEFAULT_CONFIG = "stack.yaml"
+from stack_cfn.usecases import deploy, destroy, files, inspection, local, package, release, stackset
 
 
 def aws_errors() -> tuple[type[BaseException], ...]:
@@ -47,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StackCfnError as exc:
         out.error(str(exc))
         return 1
-    except aws_errors() as exc:  # type: ignore[misc]
+    except aws_errors() as exc:
         out.error(f"AWS: {one_line(exc)}")
         return 1
     except KeyboardInterrupt:
@@ -91,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"stack-cfn {__version__}")
     sub = p.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
 
-    def command(name: str, func: object, help_: str, config: bool = True, aws: bool = False) -> argparse.ArgumentParser:
+    def command(name: str, func: Handler, help_: str, config: bool = True, aws: bool = False) -> argparse.ArgumentParser:
         c = sub.add_parser(name, help=help_, description=help_)
         if config:
             c.add_argument("-c", "--config", type=flags.path, default=DEFAULT_CONFIG, help="stack description (YAML), default %(default)s")
@@ -109,55 +121,56 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+Handler = Callable[[argparse.Namespace, Reporter], int]  # parse into the request, run the use case, render: the exit status
 Command = Callable[..., argparse.ArgumentParser]
 
 
 def _file_commands(command: Command) -> None:
     """The commands that only read and write files."""
-    c = command("build", app.cmd_build, "Compile and lint the templates into a directory (build/).")
+    c = command("build", cmd_build, "Compile and lint the templates into a directory (build/).")
     c.add_argument("-o", "--output", type=flags.path, default="build", help="output directory, default %(default)s")
-    c = command("templates", app.cmd_templates, "Regenerate the generic drop-in templates (templates/).", config=False)
+    c = command("templates", cmd_templates, "Regenerate the generic drop-in templates (templates/).", config=False)
     c.add_argument("-o", "--output", type=flags.path, default="templates", help="output directory, default %(default)s")
 
-    c = command("schema", app.cmd_schema, "Write the JSON Schema of the stack file (editors complete and check stack.yaml with it).", config=False)
+    c = command("schema", cmd_schema, "Write the JSON Schema of the stack file (editors complete and check stack.yaml with it).", config=False)
     c.add_argument("-o", "--output", type=flags.path, default="stack.schema.json", help="output file, default %(default)s")
 
-    c = command("docs", app.cmd_docs, "Document the stack in a Markdown file: its settings with values, modules, diagram and outputs.")
+    c = command("docs", cmd_docs, "Document the stack in a Markdown file: its settings with values, modules, diagram and outputs.")
     c.add_argument("-o", "--output", type=flags.path, help="the Markdown file to write (default: the stack file's name with .md, e.g. stack.md)")
     c.add_argument("--reference", type=flags.path, metavar="DIR", help="instead, write stack-cfn's own reference pages (templates.md, settings.md) into DIR")
-    c = command("diagram", app.cmd_diagram, "Draw the stack as a Mermaid diagram (renders on GitHub and most Markdown viewers).")
+    c = command("diagram", cmd_diagram, "Draw the stack as a Mermaid diagram (renders on GitHub and most Markdown viewers).")
     c.add_argument("-o", "--output", type=flags.path, default="-", help="a Markdown file to write, or - for standard output (default)")
 
 
 def _check_command(command: Command) -> None:
-    c = command("check", app.cmd_check, "Check the description against every rule decidable offline, AWS's region offerings included.")
+    c = command("check", cmd_check, "Check the description against every rule decidable offline, AWS's region offerings included.")
     c.add_argument("--region", type=flags.regions, help="comma-separated target regions of one partition (default: the description's region)")
     c.add_argument("--stack-name", type=flags.stack_name, help="the stack name the names are derived from (default: <name>-<environment>)")
 
 
 def _aws_commands(command: Command) -> None:
     """The commands that talk to AWS (or a local one)."""
-    c = command("upload", app.cmd_upload, "Upload the nested templates to S3 under content-addressed keys.", aws=True)
+    c = command("upload", cmd_upload, "Upload the nested templates to S3 under content-addressed keys.", aws=True)
     _bucket_args(c)
-    c = command("plan", app.cmd_plan, "Show what a deploy would add, modify, replace or remove.", aws=True)
+    c = command("plan", cmd_plan, "Show what a deploy would add, modify, replace or remove.", aws=True)
     _stack_args(c)
     _bucket_args(c)
     _ami_args(c)
-    c = command("deploy", app.cmd_deploy, "Create or update the stack through a change set and follow it.", aws=True)
+    c = command("deploy", cmd_deploy, "Create or update the stack through a change set and follow it.", aws=True)
     _stack_args(c)
     _bucket_args(c)
     _ami_args(c)
     c.add_argument("--allow-replace", action=flags.RepeatableNames, type=flags.nonblank, default=[], metavar="NAME",
                    help="for this deploy only, let the stack policy allow replacing or removing NAME (a database, IAM user or protected logical id; repeatable)")
-    c = command("outputs", app.cmd_outputs, "Print the stack's front page: network, cluster, each service's URLs, databases, IAM users, alarms.", aws=True)
+    c = command("outputs", cmd_outputs, "Print the stack's front page: network, cluster, each service's URLs, databases, IAM users, alarms.", aws=True)
     c.add_argument("--json", action="store_true", help="print the outputs as JSON on standard output, for scripts")
     _stack_args(c)
-    c = command("destroy", app.cmd_destroy, "Delete the stack (the log bucket is retained).", aws=True)
+    c = command("destroy", cmd_destroy, "Delete the stack (the log bucket is retained).", aws=True)
     _stack_args(c)
     c.add_argument("--yes", action="store_true", help="do not ask for confirmation (needed without a terminal)")
 
     _stackset_command(command)
-    c = command("release", app.cmd_release, "Ship new image versions of services (api=1.4.2 www=1.4.2) through a change set that touches only them.",
+    c = command("release", cmd_release, "Ship new image versions of services (api=1.4.2 www=1.4.2) through a change set that touches only them.",
                 aws=True)
     c.add_argument("services", nargs="*", metavar="SERVICE=VERSION", help="services and their new image tags; or one SERVICE with --version")
     c.add_argument("--version", type=flags.image_tag, help="the new image tag, with one SERVICE")
@@ -170,12 +183,12 @@ def _aws_commands(command: Command) -> None:
     c.add_argument("--json", action="store_true", help="print a JSON summary on standard output, for pipelines")
     _stack_args(c)
     _bucket_args(c)
-    c = command("roll", app.cmd_roll, "Show what an AMI change replaces: instances, batches and the capacity kept in service (changes nothing).",
+    c = command("roll", cmd_roll, "Show what an AMI change replaces: instances, batches and the capacity kept in service (changes nothing).",
                 aws=True)
     c.add_argument("--ami", default=None, type=flags.ami_id, help="the new image (default: ecs_ami, else the ECS-optimized image SSM names today)")
     c.add_argument("--json", action="store_true", help="print the plan as JSON on standard output")
     _stack_args(c)
-    c = command("up", app.cmd_up, "Build, upload and deploy in one go; with --local, to a local AWS (moto) in this process.", aws=True)
+    c = command("up", cmd_up, "Build, upload and deploy in one go; with --local, to a local AWS (moto) in this process.", aws=True)
     _stack_args(c)
     _bucket_args(c)
     c.add_argument("--local", action="store_true", help="start a local AWS (moto) on 127.0.0.1 and deploy there")
@@ -185,7 +198,7 @@ def _aws_commands(command: Command) -> None:
 
 
 def _stackset_command(command: Command) -> None:
-    c = command("stackset", app.cmd_stackset, "Deploy the stack as a StackSet over regions (and accounts) in one operation.", aws=True)
+    c = command("stackset", cmd_stackset, "Deploy the stack as a StackSet over regions (and accounts) in one operation.", aws=True)
     c.add_argument("--stack-set-name", type=flags.stack_name, help="default: <name>-<environment>")
     c.add_argument("--regions", type=flags.regions, required=True, help="comma-separated regions; region N gets the CIDR shifted by N (10.30 -> 10.31 ...)")
     c.add_argument("--region-cidr", action="append", type=flags.region_cidr, default=[], metavar="REGION=CIDR",
@@ -200,7 +213,7 @@ def _stackset_command(command: Command) -> None:
 
 def _package_command(command: Command) -> None:
     """`package`: the bundle a pipeline (CodePipeline, GitHub Actions, plain aws CLI) deploys without stack-cfn; see docs/pipeline.md."""
-    c = command("package", app.cmd_package, "Upload the nested templates and write a bundle a pipeline deploys as it is "
+    c = command("package", cmd_package, "Upload the nested templates and write a bundle a pipeline deploys as it is "
                 "(templates, template configuration files, stack policies, manifest.json).", aws=True)
     c.add_argument("-o", "--output", default="dist", help="bundle directory, default %(default)s")
     _stack_args(c)
@@ -222,6 +235,202 @@ def _bucket_args(c: argparse.ArgumentParser) -> None:
     c.add_argument("--prefix", type=flags.key_prefix, default="stack-cfn", help="key prefix in the bucket, default %(default)s")
 
 
+
+# ---------------------------------------------------------------- each command: flags -> request, use case, result -> output
+
+
+def source(args: argparse.Namespace) -> StackFile:
+    """The stack file of -c, as written (messages echo it so), and whether -c was given."""
+    return StackFile(args.config, flags.given(args, "config"))
+
+
+def aws(args: argparse.Namespace) -> AwsOptions:
+    return AwsOptions(args.region, args.profile, args.endpoint_url, args.timeout, getattr(args, "stack_name", None))
+
+
+def bucket(args: argparse.Namespace) -> BucketOptions:
+    return BucketOptions(args.bucket, bool(args.create_bucket), args.prefix)
+
+
+def cmd_build(args: argparse.Namespace, out: Reporter) -> int:
+    r = files.build(files.BuildRequest(source(args), args.output), out)
+    out.done(f"wrote {r.count} templates to {r.output}/ (root: {r.root}), cfn-lint clean")
+    return 0
+
+
+def cmd_templates(args: argparse.Namespace, out: Reporter) -> int:
+    r = files.templates(files.TemplatesRequest(args.output), out)
+    out.done(f"wrote {r.count} generic templates to {r.output}/, cfn-lint clean")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace, out: Reporter) -> int:
+    r = files.schema(files.SchemaRequest(args.output), out)
+    out.done(f"wrote the stack file's JSON Schema to {r.path}")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace, out: Reporter) -> int:
+    r = files.docs(files.DocsRequest(source(args), args.output, args.reference), out)
+    if r.config is not None:
+        out.done(f"documented {r.config} in {r.written[0]}: settings, modules, diagram and outputs")
+    else:
+        out.done(f"wrote {', '.join(str(p) for p in r.written)}")
+    return 0
+
+
+def cmd_diagram(args: argparse.Namespace, out: Reporter) -> int:
+    r = files.diagram(files.DiagramRequest(source(args), args.output), out)
+    if r.written is None:
+        sys.stdout.write(r.text)
+    else:
+        out.done(f"wrote the diagram to {r.written}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, out: Reporter) -> int:
+    r = files.check(files.CheckRequest(source(args), tuple(args.region or ()), args.stack_name), out)
+    out.done(f"{r.config}: every offline check passed for {', '.join(r.regions)} (nothing written or sent)")
+    return 0
+
+
+def cmd_upload(args: argparse.Namespace, out: Reporter) -> int:
+    r = deploy.upload(deploy.UploadRequest(source(args), aws(args), bucket(args)), out)
+    out.done(f"uploaded {len(r.uploaded)}, unchanged {len(r.skipped)}; " + ", ".join(f"{k}: {v}" for k, v in r.urls.items()))
+    return 0
+
+
+def deploy_request(args: argparse.Namespace) -> deploy.DeployRequest:
+    return deploy.DeployRequest(source(args), aws(args), bucket(args), bool(getattr(args, "refresh_ami", False)),
+                                tuple(getattr(args, "allow_replace", None) or ()))
+
+
+def cmd_plan(args: argparse.Namespace, out: Reporter) -> int:
+    deploy.plan(deploy_request(args), out)  # the change sets are the output, shown as they are computed
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace, out: Reporter) -> int:
+    show_deployed(out, deploy.deploy(deploy_request(args), out))
+    return 0
+
+
+def show_deployed(out: Reporter, r: deploy.DeployResult) -> None:
+    if r.changed:
+        out.outputs(r.outputs)
+    else:
+        out.done(f"no changes: stack {r.stack}{' and its service groups' if r.has_groups else ''} up to date")
+
+
+def cmd_up(args: argparse.Namespace, out: Reporter) -> int:
+    def shown(r: local.UpResult) -> None:
+        show_deployed(out, r.deployed)
+        if r.summary is not None:
+            out.summary(r.summary)
+
+    local.up(local.UpRequest(deploy_request(args), bool(args.local), bool(args.keep), args.port), out, shown)
+    return 0
+
+
+def cmd_outputs(args: argparse.Namespace, out: Reporter) -> int:
+    from stack_cfn.ship.outputs import front_page_text
+
+    if args.json:
+        out.machine_output()
+    r = inspection.outputs(inspection.OutputsRequest(source(args), aws(args)), out)
+    sys.stdout.write(json.dumps(r.page, indent=2) + "\n" if args.json else front_page_text(r.page))  # modules in the stack file's order
+    return 0
+
+
+def cmd_roll(args: argparse.Namespace, out: Reporter) -> int:
+    from stack_cfn.ship.roll import plan_text
+
+    r = inspection.roll(inspection.RollRequest(source(args), aws(args), args.ami), out)
+    sys.stdout.write(json.dumps(r.plan.as_dict(), sort_keys=True) + "\n" if args.json else plan_text(r.plan))  # ids never cut to a width
+    return 0
+
+
+def cmd_destroy(args: argparse.Namespace, out: Reporter) -> int:
+    """Without a terminal it deletes only with --yes (docs/cli.md); with one, the person types the stack name."""
+    request = destroy.DestroyRequest(source(args), aws(args), bool(args.yes), confirmed if interactive() else None)
+    r = destroy.destroy(request, out)
+    if not r.deleted:
+        out.error("not confirmed; nothing deleted")
+        return 1
+    out.done(f"deleted {r.stack}{r.also}; the log bucket was retained (DeletionPolicy Retain)")
+    return 0
+
+
+def interactive() -> bool:
+    """A person can answer: standard input is a terminal (closed or redirected, it is not)."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (OSError, ValueError):
+        return False
+
+
+def confirmed(question: str, expected: str) -> bool:
+    """Ask on stderr (stdout may be a pipe), read one line; end of input is a no."""
+    sys.stderr.write(question)
+    sys.stderr.flush()
+    try:
+        answer = sys.stdin.readline()
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return answer.strip() == expected
+
+
+def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
+    from stack_cfn.ship.release import parse_requests
+
+    if args.abort:
+        return _abort_release(args, out)
+    releases = parse_requests(args.services, args.version, args.image)  # checked before anything is read or sent
+    if args.json:
+        out.machine_output()
+    r = release.release(release.ReleaseRequest(source(args), aws(args), bucket(args), releases, wait=not args.no_wait, strategy=args.strategy), out)
+    if not r.changed:
+        out.done(f"no changes: {', '.join(releases)} already run those versions")
+    if args.json:
+        summary = {"stack": r.stack, "status": r.status,
+                   "released": {name: {"image": v.image, "version": v.version} for name, v in sorted(r.releases.items())}}
+        sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
+    elif r.changed:
+        out.done(f"released {', '.join(f'{n} {v.version}' for n, v in sorted(r.releases.items()))} to {r.stack} ({r.status})")
+    return 0
+
+
+def _abort_release(args: argparse.Namespace, out: Reporter) -> int:
+    if args.services or args.version or args.image or args.strategy:
+        raise ConfigError("--abort", "takes no services, versions, images or strategy", "run stack-cfn release --abort on its own")
+    stack, r = release.abort(release.AbortReleaseRequest(source(args), aws(args)), out)
+    for line in (*(f"rolled back {s}" for s in r.stopped), *(f"cancelled the update of {s}" for s in r.cancelled)):
+        out.info(line)
+    if r.problems:
+        raise DeployError("release --abort did not finish: " + "; ".join(r.problems))
+    out.done("nothing was in flight" if r.nothing_in_flight else f"aborted the release of {stack}")
+    return 0
+
+
+def cmd_stackset(args: argparse.Namespace, out: Reporter) -> int:
+    request = stackset.StackSetRequest(
+        source(args), aws(args), bucket(args), tuple(args.regions), tuple(args.region_cidr), args.stack_set_name,
+        tuple(args.accounts) if args.accounts is not None else None, args.failure_tolerance, args.max_concurrent,
+        args.administration_role_arn, args.execution_role_name)
+    r = stackset.stackset(request, out)
+    out.stackset(r.result)
+    if r.failure is not None:
+        raise DeployError(r.failure)
+    return 0
+
+
+def cmd_package(args: argparse.Namespace, out: Reporter) -> int:
+    from stack_cfn.ship.package import MANIFEST
+
+    r = package.package(package.PackageRequest(source(args), aws(args), bucket(args), args.output), out)
+    out.done(f"wrote the bundle of {r.stacks} stack(s) to {r.output}/ ({MANIFEST} lists them in deploy order); "
+             f"uploaded {r.uploaded}, unchanged {r.unchanged}")
+    return 0
 
 
 def run() -> NoReturn:

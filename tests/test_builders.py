@@ -12,8 +12,8 @@ import yaml
 from stack_cfn.blueprints.bastion import build_bastion
 from stack_cfn.blueprints.cluster import build_cluster
 from stack_cfn.blueprints.compiler import compile_stack
-from stack_cfn.blueprints.interfaces import Root
 from stack_cfn.blueprints.network import build_network
+from stack_cfn.blueprints.root_contract import Root
 from stack_cfn.model.config import ServiceConfig, StackConfig
 
 ROOT_OUTPUT_NAMES = [o.name for o in Root.outputs()]

@@ -109,7 +109,7 @@ def test_the_cache_key_follows_content_version_and_rules() -> None:
 def test_alike_services_are_built_once_and_equal_a_build_of_their_own() -> None:
     """A template is built per distinct shape; each service's file is byte-identical to building it alone."""
     from stack_cfn.blueprints.root import canonical_json
-    from stack_cfn.blueprints.service import build_service
+    from stack_cfn.blueprints.service import build_service, shape_key
     from stack_cfn.model.config import ServiceAutoScaling, ServiceConfig
 
     services = tuple(ServiceConfig(name=f"s{i}", image=f"team/app{i % 3}", port=8000 + i, version=f"1.{i}", cpu=256 * (1 + i % 2),
@@ -119,17 +119,17 @@ def test_alike_services_are_built_once_and_equal_a_build_of_their_own() -> None:
     from stack_cfn.blueprints import compiler
 
     built = []
-    original = compiler.build_service
-    compiler.build_service = lambda svc: built.append(svc) or original(svc)  # type: ignore[assignment]
+    original = compiler.built
+    compiler.built = lambda m, shape: (built.append(shape) if m.name == "service" else None) or original(m, shape)  # type: ignore[assignment]
     try:
         compiled = compile_stack(StackConfig(name="shapes", environment="prod", services=services)).files
-        assert len(built) == len({compiler.shape_key(s) for s in services}) < len(services)
+        assert len(built) == len({shape_key(s) for s in services}) < len(services)
         built.clear()
         compile_stack(StackConfig(name="alike", environment="prod", services=tuple(
             ServiceConfig(name=f"a{i}", image=f"team/app{i}", port=8000 + i, version=f"1.{i}", memory=512 + i) for i in range(50))))
         assert len(built) == 1, "names, images, ports, versions and sizes only fill parameters: one build"
     finally:
-        compiler.build_service = original
+        compiler.built = original  # type: ignore[assignment]  # restored from the patch above
     root = json.loads(compiled["stack.json"])["Resources"]
     for svc in services:
         assert compiled[root[svc.logical_id]["Properties"]["TemplateURL"]] == canonical_json(build_service(svc)), svc.name

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 from pathlib import Path
 
 import pytest
 from troposphere import Template
 
-from stack_cfn.blueprints.compiler import compile_generic, compile_stack, nested_layers
-from stack_cfn.blueprints.contract import Contract, ContractError, Out, Param, Wired
-from stack_cfn.blueprints.interfaces import Bastion, Cluster, Ingress, IngressShape, Network, Root, Service, ServiceGroup
+from stack_cfn.blueprints.bastion_contract import Bastion
+from stack_cfn.blueprints.cluster_contract import Cluster
+from stack_cfn.blueprints.compiler import compile_generic, compile_stack, instances
+from stack_cfn.blueprints.contract import Contract, ContractError, Out, Param, Wired, declare
+from stack_cfn.blueprints.group import ServiceGroup
+from stack_cfn.blueprints.ingress_contract import Ingress, IngressShape
+from stack_cfn.blueprints.layer_contract import Layer
+from stack_cfn.blueprints.network_contract import Network
+from stack_cfn.blueprints.registry import MODULES as REGISTERED
+from stack_cfn.blueprints.registry import ROOT_CONTRACT, ROOT_NESTED
 from stack_cfn.blueprints.root import Nested, build_root
+from stack_cfn.blueprints.root_contract import Root
+from stack_cfn.blueprints.service_contract import Service
 from stack_cfn.model.alarms import AlarmsConfig, ServiceAlarms
 from stack_cfn.model.config import ServiceAutoScaling, ServiceConfig, StackConfig
 from stack_cfn.ship.stackset import region_mapping, region_plans
@@ -43,7 +53,8 @@ def test_no_function_is_longer_than_60_lines() -> None:
 
 def string_literals(path: Path) -> set[str]:
     """String constants that could name a parameter: not docstrings, not a resource attribute (GetAtt(x, "Name")),
-    not a key read from an AWS API answer (answer["VpcId"], .get("Name")), not an API filter ({"Name": ...})."""
+    not a key read from an AWS API answer (answer["VpcId"], .get("Name")), not an API filter ({"Name": ...}),
+    not a resource property whose value is read through the declaration ({"Port": p[D.Port]})."""
     tree = ast.parse(path.read_text())
     skip = {id(n.body[0].value) for n in ast.walk(tree)
             if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef) and n.body and isinstance(n.body[0], ast.Expr)}
@@ -55,7 +66,17 @@ def string_literals(path: Path) -> set[str]:
             skip.update(id(a) for a in n.args[:1] if getattr(n.func, "attr", "") == "get")
         elif isinstance(n, ast.Dict):
             skip.update(id(k) for k in n.keys if isinstance(k, ast.Constant) and k.value == "Name")
+            # a resource's properties whose values come from the declaration ({"Port": p[D.Port]}): the key is AWS's property name
+            skip.update(id(k) for k, v in zip(n.keys, n.values, strict=True) if isinstance(k, ast.Constant) and _from_declaration(v))
+            # a resource type's property ({"AWS::IAM::User": "UserName"}): AWS's name, not a parameter
+            skip.update(id(v) for k, v in zip(n.keys, n.values, strict=True) if isinstance(k, ast.Constant) and str(k.value).startswith("AWS::"))
     return {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in skip}
+
+
+def _from_declaration(value: ast.expr) -> bool:
+    """A value read through the declaration: p[D.Port], or a helper given a row, flag(D.DeletionProtection)."""
+    return any(isinstance(x, ast.Subscript) and isinstance(x.slice, ast.Attribute) for x in ast.walk(value)) or (
+        isinstance(value, ast.Call) and any(isinstance(a, ast.Attribute) for a in value.args))
 
 
 def declared_names(contract: type[Contract]) -> set[str]:
@@ -64,13 +85,11 @@ def declared_names(contract: type[Contract]) -> set[str]:
     return names
 
 
-# Which contract's parameter names a module must not spell out.
-MODULES = {
-    "blueprints/network.py": Network, "blueprints/cluster.py": Cluster, "blueprints/bastion.py": Bastion,
-    "blueprints/service.py": Service, "blueprints/task.py": Service, "blueprints/loadbalancer.py": Service,
-    "blueprints/parts.py": Service, "blueprints/userdata.py": Cluster, "blueprints/ingress.py": Ingress, "blueprints/group.py": ServiceGroup,
-    "blueprints/alarms.py": Service,
-}
+# Which contract's parameter names a file must not spell out: each registered module's builder file and contract file,
+# and the helper files the builders share.
+HELPERS = {"blueprints/task.py": Service, "blueprints/loadbalancer.py": Service, "blueprints/parts.py": Service, "blueprints/alarms.py": Service,
+           "blueprints/userdata.py": Cluster, "blueprints/group.py": ServiceGroup}
+MODULES = {**{str(Path(inspect.getsourcefile(m.build) or "").relative_to(PACKAGE)): m.contract for m in REGISTERED}, **HELPERS}
 
 
 @pytest.mark.parametrize("module,contract", MODULES.items(), ids=MODULES.keys())
@@ -79,7 +98,7 @@ def test_builders_take_parameter_names_from_the_declaration(module: str, contrac
 
 
 def test_nothing_outside_the_blueprints_spells_a_parameter_name() -> None:
-    every = set().union(*(declared_names(c) for c in (Network, Cluster, Bastion, Service, Ingress, ServiceGroup)))
+    every = set().union(*(declared_names(c) for c in (*(m.contract for m in REGISTERED), ServiceGroup)))
     offenders = {}
     for path in [*PACKAGE.glob("*.py"), *(PACKAGE / "ship").glob("*.py"), PACKAGE / "blueprints" / "root.py", PACKAGE / "blueprints" / "compiler.py"]:
         found = string_literals(path) & every
@@ -173,15 +192,36 @@ def test_the_root_passes_each_child_exactly_what_it_declares() -> None:
 
 def test_an_output_nobody_produces_is_a_build_time_error() -> None:
     class Orphan(Contract):
-        Missing = Out("declared, but no nested stack produces it")
+        class Outputs:
+            Missing = Out("declared, but no nested stack produces it")
 
     class Consumer(Contract):
-        Needs = Param("wired to an output no layer of this root has", supply=Wired(lambda s: Orphan.Missing))
+        Needs = Param("wired to an output no layer of this root has", supply=Wired(lambda s: Orphan.Outputs.Missing))
 
     cfg = StackConfig(name="a", environment="b", key_name="k")
     consumer = Nested(Consumer, "ConsumerStack", Template(), "consumer.json", cfg)
     with pytest.raises(ContractError, match="Orphan.Missing is wired into a template, but no nested stack of this root produces it"):
-        build_root(nested_layers(cfg), [consumer])
+        build_root(cfg=cfg, nested=instances(cfg, {}, {}, ROOT_NESTED), placed=[consumer], outputs=ROOT_CONTRACT)
+
+
+def test_a_template_cannot_refer_to_another_contracts_parameter() -> None:
+    """Declared checks the owner, not only the name: a service's Name inside a network template is a build-time error,
+    though the network declares a parameter called Name too."""
+    cfg = StackConfig(name="a", environment="b")
+    p = declare(Template(), Network, cfg)
+    assert p[Network.Name] == p[Layer.Name]  # a base contract's row is the network's own
+    with pytest.raises(ContractError, match="Name is Service's parameter, not Network's"):
+        p[Service.Name]
+    with pytest.raises(ContractError, match="VpcId is Cluster's parameter, not Network's"):
+        p[Cluster.VpcId]
+
+
+def test_outputs_live_in_their_own_namespace() -> None:
+    """A parameter and an output may share a name (Network.Cidr, Network.Outputs.Cidr); an Out beside the parameters is refused."""
+    assert Network.Cidr.name == Network.Outputs.Cidr.name == "Cidr" and Network.Outputs.Cidr.owner is Network
+    with pytest.raises(ContractError, match="put them in its `class Outputs:`"):
+        class Misplaced(Contract):
+            Stray = Out("an output among the parameters")
 
 
 def test_stacksets_name_the_networks_parameters_from_its_declaration() -> None:

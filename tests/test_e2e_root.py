@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from stack_cfn.blueprints.compiler import compile_stack
-from stack_cfn.blueprints.interfaces import Root
+from stack_cfn.blueprints.root_contract import Root
 from stack_cfn.model.config import ServiceConfig, StackConfig
 from stack_cfn.ship import deploy
 from stack_cfn.ship.capabilities import required_capabilities

@@ -12,7 +12,7 @@ import pytest
 
 from stack_cfn.blueprints.bastion import build_bastion
 from stack_cfn.blueprints.cluster import CAPACITY_PROVIDER_NAME_MAX, CAPACITY_PROVIDER_PREFIX, REFUSED_PROVIDER_PREFIXES, build_cluster
-from stack_cfn.blueprints.interfaces import Cluster
+from stack_cfn.blueprints.cluster_contract import Cluster
 from stack_cfn.blueprints.network import build_network
 from stack_cfn.blueprints.service import build_service
 from stack_cfn.errors import ConfigError

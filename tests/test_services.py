@@ -7,8 +7,8 @@ import json
 import pytest
 
 from stack_cfn.blueprints.compiler import compile_stack
-from stack_cfn.blueprints.interfaces import Service
 from stack_cfn.blueprints.service import build_service
+from stack_cfn.blueprints.service_contract import Service
 from stack_cfn.errors import ConfigError
 from stack_cfn.model.config import ServiceAutoScaling, ServiceConfig, StackConfig
 from stack_cfn.model.loading import parse_config

@@ -10,10 +10,10 @@ from awacs import kms as awacs_kms
 from awacs.aws import Allow, ArnEquals, Condition, Policy, Principal, Statement, StringEquals
 from troposphere import AccountId, Equals, GetAtt, If, Join, Partition, Ref, Template, autoscaling, cloudwatch, kms, sns
 
+from stack_cfn.blueprints.cluster_contract import Cluster as C
 from stack_cfn.blueprints.contract import Declared
-from stack_cfn.blueprints.interfaces import Cluster as C
-from stack_cfn.blueprints.interfaces import Network as N
-from stack_cfn.blueprints.interfaces import Service as S
+from stack_cfn.blueprints.network_contract import Network as N
+from stack_cfn.blueprints.service_contract import Service as S
 from stack_cfn.blueprints.suppressions import TOPIC_KEY_PUBLISHERS, skipping
 
 MAKE_TOPIC = "MakeAlarmTopic"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from troposphere import Equals, If, Not, NoValue, Ref, Sub, Template, ec2, iam
 
 from stack_cfn.blueprints import iam as policies
+from stack_cfn.blueprints.bastion_contract import Bastion as B
 from stack_cfn.blueprints.common import add_export_prefix_condition, emit, new_template, tags
 from stack_cfn.blueprints.contract import declare
-from stack_cfn.blueprints.interfaces import Bastion as B
 from stack_cfn.model.config import StackConfig
 
 HAS_BASTION_AMI = "HasBastionAmi"
@@ -40,6 +40,6 @@ def build_bastion(cfg: StackConfig) -> Template:
         Tags=tags("bastion", p[B.Environment], Stack=p[B.Name]),
     ))
     eip = t.add_resource(ec2.EIP("BastionEip", Domain="vpc", InstanceId=Ref(instance), Tags=tags("bastion", p[B.Environment])))
-    emit(t, B.BastionIp, Ref(eip))
-    emit(t, B.BastionInstanceId, Ref(instance))
+    emit(t, B.Outputs.BastionIp, Ref(eip))
+    emit(t, B.Outputs.BastionInstanceId, Ref(instance))
     return t

@@ -23,9 +23,9 @@ from troposphere.policies import AutoScalingRollingUpdate, UpdatePolicy
 
 from stack_cfn.blueprints import iam as policies
 from stack_cfn.blueprints.alarms import cluster_alarms
+from stack_cfn.blueprints.cluster_contract import Cluster as C
 from stack_cfn.blueprints.common import add_export_prefix_condition, add_ingress_all, all_traffic, emit, is_true, new_template, tags
 from stack_cfn.blueprints.contract import Declared, declare
-from stack_cfn.blueprints.interfaces import Cluster as C
 from stack_cfn.blueprints.userdata import ALLOW_CONTAINER_IMDS, HAS_DOCKER_AUTH, user_data
 from stack_cfn.model import aws_facts as F
 from stack_cfn.model import names
@@ -101,13 +101,13 @@ def build_cluster(cfg: StackConfig) -> Template:
         cluster_alarms(t, p, asg, cfg.alarms.asg_notifications)
     if not managed:
         _simple_scaling(t, asg, name)
-    if C.IamRole.when(cfg):
-        emit(t, C.IamRole, GetAtt(_service_role(t, p), "Arn"))
+    if C.Outputs.IamRole.when(cfg):
+        emit(t, C.Outputs.IamRole, GetAtt(_service_role(t, p), "Arn"))
     for out, value in (
-        (C.Cluster, Ref(cluster)), (C.ClusterArn, GetAtt(cluster, "Arn")), (C.EcsClusterSecurityGroupId, Ref(sg)),
-        (C.IamRoleDefaultEcsRoleId, GetAtt(role, "RoleId")),
-        (C.InstanceRoleArn, GetAtt(role, "Arn")), (C.InstanceProfile, Ref(profile)), (C.AutoscalingGroup, Ref(asg)),
-        (C.CapacityProvider, Ref(provider)),
+        (C.Outputs.Cluster, Ref(cluster)), (C.Outputs.ClusterArn, GetAtt(cluster, "Arn")), (C.Outputs.EcsClusterSecurityGroupId, Ref(sg)),
+        (C.Outputs.IamRoleDefaultEcsRoleId, GetAtt(role, "RoleId")),
+        (C.Outputs.InstanceRoleArn, GetAtt(role, "Arn")), (C.Outputs.InstanceProfile, Ref(profile)), (C.Outputs.AutoscalingGroup, Ref(asg)),
+        (C.Outputs.CapacityProvider, Ref(provider)),
     ):
         emit(t, out, value)
     return t

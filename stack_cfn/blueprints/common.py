@@ -13,7 +13,7 @@ from troposphere import Export as CfnExport
 from troposphere.ec2 import SecurityGroupIngress, SecurityGroupRule
 
 from stack_cfn.blueprints.contract import Out
-from stack_cfn.blueprints.interfaces import Layer
+from stack_cfn.blueprints.layer_contract import Layer
 
 HAS_EXPORT_PREFIX = "HasExportPrefix"
 

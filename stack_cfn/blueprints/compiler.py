@@ -5,34 +5,22 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from troposphere import Template
 
-from stack_cfn.blueprints.bastion import build_bastion
-from stack_cfn.blueprints.cluster import build_cluster
-from stack_cfn.blueprints.contract import FROM_SETTING, Contract, Param, PerService
-from stack_cfn.blueprints.database import build_database
-from stack_cfn.blueprints.deployment import shifted_priorities
+from stack_cfn.blueprints.contract import Contract
 from stack_cfn.blueprints.group import build_group, group_file
-from stack_cfn.blueprints.iam_user import build_iam_user
-from stack_cfn.blueprints.ingress import build_ingress
-from stack_cfn.blueprints.interfaces import Bastion, Cluster, Database, IamUser, Ingress, IngressShape, Network, Service
-from stack_cfn.blueprints.network import build_network
+from stack_cfn.blueprints.registry import GENERIC_CONFIG, MODULES, PLACED, ROOT_CONTRACT, ROOT_NESTED, Module, Placed, Seats, built, service_seats
 from stack_cfn.blueprints.root import Nested, build_root, canonical_json
-from stack_cfn.blueprints.service import build_service
 from stack_cfn.errors import ConfigError
 from stack_cfn.model import names, quotas
-from stack_cfn.model.config import ServiceConfig, StackConfig
-from stack_cfn.model.data import DatabaseConfig, DatabaseShape, IamUserConfig, IamUserShape
-from stack_cfn.model.placement import ROOT, Cost, Limits, Placement, Room, Seat, place, seat
-from stack_cfn.model.variants import Balancer, Exposure
+from stack_cfn.model.config import StackConfig
+from stack_cfn.model.placement import ROOT, Cost, Limits, Placement, Room, place
 
 ROOT_FILE = "stack.json"
-LAYERS: tuple[tuple[type[Contract], Callable[[StackConfig], Template]], ...] = (
-    (Network, build_network), (Cluster, build_cluster), (Bastion, build_bastion),
-)
 
 
 @dataclass(frozen=True)
@@ -70,22 +58,32 @@ def content_name(stem: str, body: str) -> str:
     return f"{stem}-{hashlib.sha256(body.encode()).hexdigest()[:12]}.json"
 
 
-def per_service_settings() -> dict[str, bool]:
-    """Settings that only fill a service template's parameters, each with whether the template depends on its presence:
-    a parameter without a default (Port) exists whatever its value, but the builder may ask whether the setting is set."""
-    return {p.setting: p.default is None for p in Service.params()
-            if isinstance(p, Param) and isinstance(p.supply, PerService) and p.setting and p.value is None and p.default in (FROM_SETTING, None)}
+def instances(cfg: StackConfig, files: dict[str, str], seats: Seats, placed: Placed) -> list[Nested]:
+    """A nested stack per instance of every module placed so, in registry order; each template's file is added to `files`.
+    Alike instances (a module's `key`) are built and serialised once."""
+    out: list[Nested] = []
+    for m in (m for m in MODULES if m.placed is placed):
+        built_by_key: dict[str, Nested] = {}
+        for shape in m.instances(cfg, seats):
+            key = m.key(shape) if m.key else None
+            if key is None or key not in built_by_key:
+                made = nest(files, m, shape)
+                if key is not None:
+                    built_by_key[key] = made
+            else:
+                made = built_by_key[key]
+            out.append(dataclasses.replace(made, logical_id=m.logical_id(shape), shape=shape, assigned=m.assigned(shape, seats),
+                                           name=m.instance_name(shape)))
+    return out
 
 
-def shape_key(svc: ServiceConfig) -> str:
-    """What a service template's bytes depend on: every setting but those that only fill its parameters."""
-    per_service = per_service_settings()
-    return repr([(f.name, (getattr(svc, f.name) is not None) if per_service[f.name] else None) if f.name in per_service else (f.name, getattr(svc, f.name))
-                 for f in dataclasses.fields(svc)])
-
-
-def nested_layers(cfg: StackConfig) -> list[Nested]:
-    return [Nested(contract, contract.logical_id, build(cfg), contract.filename, cfg) for contract, build in LAYERS if contract.present(cfg)]
+def nest(files: dict[str, str], m: Module[Any], shape: object) -> Nested:
+    """A nested stack whose template is written once, under `<stem>.json` (a layer) or a content-addressed `<stem>-<hash>.json`."""
+    template = built(m, shape)
+    body = canonical_json(template)
+    filename = f"{m.stem(shape)}.json" if m.fixed_file else content_name(m.stem(shape), body)
+    files[filename] = body
+    return Nested(m.contract, m.logical_id(shape), template, filename, shape, name=m.instance_name(shape))
 
 
 def root_description(cfg: StackConfig, services: int) -> str:
@@ -97,38 +95,28 @@ def compile_stack(cfg: StackConfig, region_network: Mapping[str, Mapping[str, st
     """All templates of `cfg`; `region_network` makes the StackSet variant of the root (see ship/stackset.py);
     `recorded` is the placement file's (model/placement.py): which stack and which shared load balancer hold each service."""
     recorded = recorded or Placement()
-    seats = seat([(s.name, s.exposure.scheme) for s in cfg.shared_services], recorded.seats)
+    seats = service_seats(cfg, recorded)
     files: dict[str, str] = {}
-    layers = [*nested_layers(cfg), *nested_ingress(cfg, seats)]
-    files.update({n.filename: canonical_json(n.template) for n in layers})
-    data = nested_data(cfg, files)
-    services = nested_services(cfg, files, seats)
+    nested = instances(cfg, files, seats, ROOT_NESTED)
+    units = instances(cfg, files, seats, PLACED)
     counts = Counts(files)
-    placement = place(services_costs(services, counts), recorded.groups, root_room(layers, data, counts), Limits(services=cfg.service_group_size))
+    placement = place(unit_costs(units, counts), recorded.groups, root_room(nested, counts), Limits(services=cfg.service_group_size))
     placement = dataclasses.replace(placement, seats=seats)
     if region_network and placement.split:
         raise ConfigError("services", f"need {len(placement.numbers)} service-group stack(s) beside the root (CloudFormation quotas), "
                           "and a StackSet deploys one template", "deploy this description with stack-cfn deploy, per region")
-    in_root = [n for n in services if placement.groups[n.shape.name] == ROOT]
-    root = build_root(cfg, layers, in_root, region_network, root_description(cfg, len(in_root)), data)
+    in_root = [n for n in units if placement.groups[n.name] == ROOT]
+    root = build_root(cfg=cfg, nested=nested, placed=in_root, outputs=ROOT_CONTRACT, region_network=region_network,
+                      description=root_description(cfg, len(in_root)))
     files[ROOT_FILE] = canonical_json(root)
-    operations = {ROOT_FILE: [n.filename for n in (*layers, *data, *in_root)]}
+    operations = {ROOT_FILE: [n.filename for n in (*nested, *in_root)]}
     for number in placement.numbers:
-        members = [n for n in services if placement.groups[n.shape.name] == number]
+        members = [n for n in units if placement.groups[n.name] == number]
         files[group_file(number)] = canonical_json(build_group(cfg, number, members))
         operations[group_file(number)] = [n.filename for n in members]
     check_quotas(files, operations, counts)
     return Compiled(files=dict(sorted(files.items())), stacks=tuple(operations), placement=placement, warnings=account_warnings(cfg, placement, operations),
                     operations={top: tuple(uses) for top, uses in operations.items()})
-
-
-def nested_ingress(cfg: StackConfig, seats: Mapping[str, Seat]) -> list[Nested]:
-    """The shared load balancers, when any service is seated on them."""
-    if not Ingress.present(cfg):
-        return []
-    seated = Placement(seats=seats)
-    shape = IngressShape(cfg, internal=seated.balancers("internal"), public=seated.balancers("public"))
-    return [Nested(Ingress, Ingress.logical_id, build_ingress(shape), Ingress.filename, shape)]
 
 
 def account_warnings(cfg: StackConfig, placement: Placement, operations: Mapping[str, list[str]]) -> tuple[str, ...]:
@@ -144,37 +132,6 @@ def account_warnings(cfg: StackConfig, placement: Placement, operations: Mapping
         quotas.TARGET_GROUPS_PER_REGION.warning(own + len(placement.seats), "the target groups (one per ALB service)"),
     ]
     return tuple(w for w in found if w)
-
-
-def nested_services(cfg: StackConfig, files: dict[str, str], seats: Mapping[str, Seat]) -> list[Nested]:
-    """A nested stack per service; alike services share one template, built and serialised once."""
-    services = []
-    built: dict[str, Nested] = {}
-    for svc in cfg.services:
-        key = shape_key(svc)
-        if key not in built:
-            built[key] = nest(files, Service, svc.logical_id, svc.kind, build_service(svc), svc)
-        at = seats.get(svc.name)
-        assigned = {Service.BalancerIndex.name: at.index, Service.RulePriority.name: at.priority, **shifted_priorities(svc, at.priority)} if at else {}
-        services.append(dataclasses.replace(built[key], logical_id=svc.logical_id, shape=svc, assigned=assigned))
-    return services
-
-
-def nest(files: dict[str, str], contract: type[Contract], logical_id: str, stem: str, template: Template, shape: object) -> Nested:
-    """A nested stack whose template is written once under a content-addressed name (`<stem>-<hash>.json`)."""
-    body = canonical_json(template)
-    filename = content_name(stem, body)
-    files[filename] = body
-    return Nested(contract, logical_id, template, filename, shape)
-
-
-def nested_data(cfg: StackConfig, files: dict[str, str]) -> list[Nested]:
-    """A nested stack per database (rds / rds-cluster) and per IAM user; their files are added to `files`."""
-    databases = [nest(files, Database, db.logical_id, "rds-cluster" if db.is_cluster else "rds", build_database(shape), shape)
-                 for db in cfg.databases for shape in [DatabaseShape(db, cfg.is_production)]]
-    users = [nest(files, IamUser, user.logical_id, "iam-user", build_iam_user(shape), shape)
-             for user in cfg.iam_users for shape in [IamUserShape(user, cfg.stack_name)]]
-    return [*databases, *users]
 
 
 class Counts:
@@ -194,13 +151,12 @@ class Counts:
         return self.of(name)[0]
 
 
-def services_costs(services: list[Nested], counts: Counts) -> list[Cost]:
-    return [Cost(n.shape.name, counts.resources(n.filename)) for n in services]
+def unit_costs(units: list[Nested], counts: Counts) -> list[Cost]:
+    return [Cost(n.name, counts.resources(n.filename)) for n in units]
 
 
-def root_room(layers: list[Nested], data: list[Nested], counts: Counts) -> Room:
-    """What the root's operation holds before any service: a nested stack per layer and data module, and their resources."""
-    nested = [*layers, *data]
+def root_room(nested: list[Nested], counts: Counts) -> Room:
+    """What the root's operation holds before any placed unit: a nested stack per layer and data module, and their resources."""
     return Room(operation=len(nested) + sum(counts.resources(n.filename) for n in nested), template=len(nested))
 
 
@@ -231,43 +187,22 @@ FEWER = ("move services out of the full stack: remove them from the placement fi
          "or set service_group_size")
 
 
-# The seed's building blocks as drop-in templates: templates/service.json and friends.
-GENERIC_CONFIG = StackConfig(name="stack", environment="prod")
-GENERIC_SERVICES = {
-    "service": ServiceConfig(name="service", image="image", port=80),
-    "web-service": ServiceConfig(name="web", image="image", port=80, kind=Exposure.PUBLIC.value,
-                                 ssl_certificate_id="arn:aws:acm:us-west-2:123456789012:certificate/00000000-0000-0000-0000-000000000000"),
-    "worker": ServiceConfig(name="worker", image="image", kind=Exposure.NONE.value),
-}
-
-
-def _strip_required_defaults(t: Template, *contracts: type[Contract]) -> Template:
+def _strip_required_defaults(t: Template, contracts: Sequence[type[Contract[Any]]]) -> Template:
     """The seed's required inputs (rows marked `required`) get no default in the generic templates."""
-    required = {p.name for contract in (contracts or [c for c, _ in LAYERS]) for p in contract.params() if p.required}
+    required = {p.name for contract in contracts for p in contract.params() if p.required}
     for key in required & set(t.parameters):
         t.parameters[key].properties.pop("Default", None)
     return t
 
 
-GENERIC_DATABASES = {
-    "rds.json": DatabaseConfig(name="db"),
-    "rds-cluster.json": DatabaseConfig(name="db", engine="aurora-postgresql"),
-}
-GENERIC_SHARED = ServiceConfig(name="service", image="image", port=80, load_balancer=Balancer.SHARED_ALB.value)  # behind ingress.json's internal ALB
-GENERIC_USER = IamUserConfig(name="user", policies=("arn:aws:iam::aws:policy/ReadOnlyAccess",))
-
-
 def compile_generic() -> Compiled:
-    """The drop-in templates of templates/: the seed's defaults, required inputs left to the user."""
-    layers = nested_layers(GENERIC_CONFIG)
-    root = build_root(GENERIC_CONFIG, layers, (), None, root_description(GENERIC_CONFIG, 0))
-    files = {n.filename: canonical_json(_strip_required_defaults(n.template)) for n in layers}
-    files[ROOT_FILE] = canonical_json(_strip_required_defaults(root))
-    for kind, svc in GENERIC_SERVICES.items():
-        files[f"{kind}.json"] = canonical_json(build_service(svc))
-    for filename, db in GENERIC_DATABASES.items():
-        files[filename] = canonical_json(_strip_required_defaults(build_database(DatabaseShape(db, production=False)), Database))
-    files["iam-user.json"] = canonical_json(_strip_required_defaults(build_iam_user(IamUserShape(GENERIC_USER, "stack-prod")), IamUser))
-    files[Ingress.filename] = canonical_json(_strip_required_defaults(build_ingress(IngressShape(GENERIC_CONFIG, internal=1, public=1)), Ingress))
-    files["shared-service.json"] = canonical_json(build_service(GENERIC_SHARED))
+    """The drop-in templates of templates/: each module's generic shapes, and the root of the seed's defaults, required inputs left to the user."""
+    contracts = [m.contract for m in MODULES]
+    files: dict[str, str] = {}
+    for m in MODULES:
+        for filename, shape in m.generic().items():
+            files[filename] = canonical_json(_strip_required_defaults(built(m, shape), [m.contract]))
+    nested = instances(GENERIC_CONFIG, {}, {}, ROOT_NESTED)
+    root = build_root(cfg=GENERIC_CONFIG, nested=nested, outputs=ROOT_CONTRACT, description=root_description(GENERIC_CONFIG, 0))
+    files[ROOT_FILE] = canonical_json(_strip_required_defaults(root, contracts))
     return Compiled(files=dict(sorted(files.items())))

@@ -1,7 +1,9 @@
 """The machinery of a template interface declared once, as data.
 
 A contract is a class whose attributes are the template's parameters (`Param`,
-or `ParamFamily` for one per AZ) and outputs (`Out`). Each row says the
+or `ParamFamily` for one per AZ) and whose nested `class Outputs:` holds its
+outputs (`Out`): two namespaces, so `Network.Cidr` (parameter) and
+`Network.Outputs.Cidr` (output) render under the same CloudFormation name. Each row says the
 parameter's CloudFormation type, its constraint (the model rule of its
 setting), its default (the setting's value), how its value is supplied when
 the template is nested (`FromConfig`, `Wired` to another layer's output,
@@ -16,17 +18,19 @@ resources or breaks importing stacks.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypedDict, TypeVar
 
 from troposphere import AWSHelperFn, Parameter, Ref, Template
 
 from stack_cfn.model.checks import field_default, field_rule
 from stack_cfn.model.rules import Rule
 
-Shape = Any  # a StackConfig for layers, a ServiceConfig for services
+S = TypeVar("S")  # a contract's shape: what one template of it is built for (a StackConfig, a ServiceConfig, a DatabaseShape...)
+Shape = Any  # a row's shape: rows are shared between contracts of different shapes (Layer's rows on StackConfig and IngressShape)
 always: Callable[[Shape], bool] = lambda _: True
 FROM_SETTING = object()  # a Param default: the setting's value (None: no default at all)
 
@@ -62,11 +66,13 @@ class RootName:
 
 
 @dataclass(frozen=True)
-class FromDatabase:
-    """An output of the index-th database a service names; standalone, imported as `<StackName>-<database>-<output>`."""
+class FromModule:
+    """An output of one instance of another module: the one `instance(shape)` names (e.g. the index-th database a
+    service names); the root wires its nested stack's output, standalone it is imported as `<StackName>-<instance>-<output>`."""
 
-    index: int
     output: Out
+    instance: Callable[[Shape], str]  # the producing instance's name (Nested.name), read from the consumer's shape
+    named_by: Param  # the consumer's parameter holding that name: a standalone template imports <StackName>-<its value>-<output>
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ class Assigned:
     """A value the compiler assigns when it places the service (its shared load balancer, its rule priority)."""
 
 
-Supply = FromConfig | Wired | PerService | RootName | FromDatabase | Assigned
+Supply = FromConfig | Wired | PerService | RootName | FromModule | Assigned
 
 
 # ---------------------------------------------------------------- rows
@@ -91,11 +97,10 @@ class Param:
     when: Callable[[Shape], bool] = always
     required: bool = False  # the seed's required inputs: no default in the generic templates
     value: Callable[[Shape], Any] | None = None  # what a root passes for PerService, where not the setting itself
-    extra: tuple[tuple[str, Any], ...] = ()  # further Parameter properties, e.g. (("NoEcho", True),)
     name: str = ""
-    owner: type | None = None
+    owner: builtins.type | None = None
 
-    def __set_name__(self, owner: type, name: str) -> None:
+    def __set_name__(self, owner: builtins.type, name: str) -> None:
         _named(self, owner, name)
 
     def concrete(self, shape: Shape) -> Iterator[Param]:
@@ -126,7 +131,7 @@ class Param:
         return self.description
 
     def render(self, shape: Shape) -> Parameter:
-        body: dict[str, Any] = {"Type": self.type, "Description": self.describe(shape), **self.constraint(shape), **dict(self.extra)}
+        body: dict[str, Any] = {"Type": self.type, "Description": self.describe(shape), **self.constraint(shape)}
         default = self.default_for(shape)
         if default is not None:
             body["Default"] = default
@@ -177,23 +182,58 @@ class Out:
         _named(self, owner, name)
 
 
-class Contract:
-    """A template interface; subclasses declare Param, ParamFamily and Out rows as class attributes."""
+class ParamOptions(TypedDict, total=False):
+    """How a family of rows is supplied, spread into Param(...): see literal() in layer_contract.py."""
+
+    default: Any
+    value: Callable[[Shape], Any] | None
+    supply: Supply
+    when: Callable[[Shape], bool]
+    required: bool
+
+
+class Contract(Generic[S]):
+    """A template interface over its shape type S; subclasses declare Param and ParamFamily rows as class attributes
+    and Out rows in their nested `class Outputs:`."""
 
     logical_id: ClassVar[str] = ""  # its nested stack in the root
     filename: ClassVar[str] = ""
-    present: ClassVar[Callable[[Shape], bool]] = staticmethod(always)  # whether a stack of this shape nests it
+    variants: ClassVar[tuple[type[Contract[Any]], ...]] = ()  # rows of registered variants (registry.py), each row with its own `when`
+
+    @classmethod
+    def present(cls, shape: Any) -> bool:
+        """Whether a stack of this shape nests a layer of this contract."""
+        return True
 
     @classmethod
     def params(cls) -> list[Param | ParamFamily]:
-        return [v for k in _names(cls) if isinstance(v := getattr(cls, k), Param | ParamFamily)]
+        own = [v for k in _names(cls) if isinstance(v := getattr(cls, k), Param | ParamFamily)]
+        return [*own, *(p for v in cls.variants for p in v.params())]
 
     @classmethod
     def outputs(cls) -> list[Out]:
-        return [v for k in _names(cls) if isinstance(v := getattr(cls, k), Out)]
+        own = [v for klass in cls.__mro__[::-1] for v in vars(vars(klass).get("Outputs", object)).values() if isinstance(v, Out)]
+        return [*own, *(o for v in cls.variants for o in v.outputs())]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Outputs live in the contract's own namespace, `class Outputs:` (so an output may share a parameter's name:
+        `Network.Cidr` is the parameter, `Network.Outputs.Cidr` the output); each is owned by the contract."""
+        super().__init_subclass__(**kwargs)
+        misplaced = [k for k, v in vars(cls).items() if isinstance(v, Out)]
+        if misplaced:
+            raise ContractError(f"{cls.__name__} declares outputs {misplaced} beside its parameters: put them in its `class Outputs:`")
+        for row in vars(vars(cls).get("Outputs", object)).values():
+            if isinstance(row, Out):
+                object.__setattr__(row, "owner", cls)
 
     @classmethod
-    def declared(cls, shape: Shape) -> list[Param]:
+    def owns(cls, row: Param | ParamFamily | Out) -> bool:
+        """Whether the row is this contract's: declared by it, a base contract, one of its variants, or borrowed into it."""
+        owners = [*cls.__mro__, *cls.variants]
+        return row.owner in owners or any(row is r for r in (*cls.params(), *cls.outputs()))
+
+    @classmethod
+    def declared(cls, shape: S) -> list[Param]:
         """The concrete parameters this shape of template has."""
         return [c for p in cls.params() if p.when(shape) for c in p.concrete(shape)]
 
@@ -208,11 +248,14 @@ def _names(cls: type) -> list[str]:
 class Declared:
     """The parameters one template declared: `p[Network.Cidr]` is a Ref, or a ContractError if not declared."""
 
-    def __init__(self, contract: type[Contract], names: set[str]) -> None:
+    def __init__(self, contract: type[Contract[Any]], names: set[str]) -> None:
         self.contract = contract
         self.names = names
 
     def __getitem__(self, param: Param) -> Ref:
+        if not self.contract.owns(param):
+            owner = param.owner.__name__ if param.owner else "no contract"
+            raise ContractError(f"{param.name} is {owner}'s parameter, not {self.contract.__name__}'s: a {self.contract.__name__} template cannot refer to it")
         if param.name not in self.names:
             raise ContractError(f"{self.contract.__name__} does not declare {param.name} for this shape")
         return Ref(param.name)
@@ -221,7 +264,7 @@ class Declared:
         return param.name in self.names
 
 
-def declare(t: Template, contract: type[Contract], shape: Shape) -> Declared:
+def declare(t: Template, contract: type[Contract[S]], shape: S) -> Declared:
     """Add the contract's parameters for this shape to `t`."""
     params = contract.declared(shape)
     for p in params:
@@ -230,9 +273,9 @@ def declare(t: Template, contract: type[Contract], shape: Shape) -> Declared:
 
 
 def _named(row: Any, owner: type, attribute: str) -> None:
-    """A row takes its attribute's name; a trailing _ lets an output share a parameter's name (Cidr_ is Cidr)."""
+    """A row takes its attribute's name (an output's owner is then set to its contract by Contract.__init_subclass__)."""
     if not row.name:
-        object.__setattr__(row, "name", attribute.rstrip("_"))
+        object.__setattr__(row, "name", attribute)
         object.__setattr__(row, "owner", owner)
 
 

@@ -16,7 +16,7 @@ from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Partition, Ref, 
 
 from stack_cfn.blueprints.common import emit, new_template, tags
 from stack_cfn.blueprints.contract import Declared, declare
-from stack_cfn.blueprints.interfaces import Database as D
+from stack_cfn.blueprints.database_contract import Database as D
 from stack_cfn.blueprints.parts import wiring_values
 from stack_cfn.blueprints.suppressions import DATABASE_OPTIONS, skipping
 from stack_cfn.model.data import DatabaseShape
@@ -45,12 +45,12 @@ def build_database(shape: DatabaseShape) -> Template:
         "DnsRecord", HostedZoneId=w[D.ZoneId.name], Name=Join(".", [p[D.DnsName], w[D.DomainName.name]]), Type="CNAME", TTL="300",
         ResourceRecords=[GetAtt(main, "Endpoint.Address")]))
     export = lambda out: Join("-", [If(HAS_STACK_NAME, p[D.StackName], StackName), p[D.Name], out.name])
-    for out, value in ((D.Endpoint, GetAtt(main, "Endpoint.Address")), (D.Port_, GetAtt(main, "Endpoint.Port")),
-                       (D.DatabaseName_, p[D.DatabaseName]), (D.Fqdn, Ref(record)),
-                       (D.SecretArn, GetAtt(main, "MasterUserSecret.SecretArn")), (D.SecurityGroup, Ref(sg))):
+    for out, value in ((D.Outputs.Endpoint, GetAtt(main, "Endpoint.Address")), (D.Outputs.Port, GetAtt(main, "Endpoint.Port")),
+                       (D.Outputs.DatabaseName, p[D.DatabaseName]), (D.Outputs.Fqdn, Ref(record)),
+                       (D.Outputs.SecretArn, GetAtt(main, "MasterUserSecret.SecretArn")), (D.Outputs.SecurityGroup, Ref(sg))):
         emit(t, out, value, export=export(out))
     if db.is_cluster:
-        emit(t, D.ReaderEndpoint, GetAtt(main, "ReadEndpoint.Address"), export=export(D.ReaderEndpoint))
+        emit(t, D.Outputs.ReaderEndpoint, GetAtt(main, "ReadEndpoint.Address"), export=export(D.Outputs.ReaderEndpoint))
     return t
 
 

@@ -24,9 +24,9 @@ from troposphere import Equals, If, Join, NoValue, Partition, Ref, Tags, Templat
 from troposphere import elasticloadbalancingv2 as elbv2
 
 from stack_cfn.blueprints import iam as policies
-from stack_cfn.blueprints.interfaces import Service as S
 from stack_cfn.blueprints.loadbalancer import HAS_CERTIFICATE, Balancer
 from stack_cfn.blueprints.parts import Parts
+from stack_cfn.blueprints.service_contract import Service as S
 from stack_cfn.errors import ConfigError
 from stack_cfn.model import aws_facts as F
 from stack_cfn.model.config import ServiceConfig

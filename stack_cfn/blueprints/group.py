@@ -15,11 +15,22 @@ from typing import Any
 from troposphere import Template, cloudformation
 
 from stack_cfn.blueprints.common import new_template
-from stack_cfn.blueprints.contract import Assigned, ContractError, Declared, FromDatabase, Param, PerService, RootName, Wired, declare
-from stack_cfn.blueprints.interfaces import ServiceGroup
+from stack_cfn.blueprints.contract import Assigned, Contract, ContractError, Declared, FromModule, Param, PerService, RootName, Wired, declare
 from stack_cfn.blueprints.root import Nested
 from stack_cfn.model import names
+from stack_cfn.model import rules as R
 from stack_cfn.model.config import StackConfig
+
+
+class ServiceGroup(Contract[StackConfig]):
+    """services-<n>.json: a top-level stack of services past what one operation of the root may hold.
+
+    Its services are nested like the root's, with the same logical ids, but
+    leave their wiring empty: each imports `<RootStackName>-<Output>`, so the
+    group needs the root deployed first and is deleted before it."""
+
+    RootStackName = Param("The root stack whose exports the services import", rule=R.STACK_NAME,
+                          default=lambda c: c.stack_name)
 
 
 def group_file(number: int) -> str:
@@ -46,6 +57,6 @@ def _supply(param: Param, child: Nested, p: Declared) -> Any:
         return param.value_for(child.shape)
     if isinstance(supply, Assigned):
         return child.assigned[param.name]
-    if isinstance(supply, Wired | FromDatabase):
+    if isinstance(supply, Wired | FromModule):
         return None
     raise ContractError(f"a service group cannot supply {param.name} of {child.logical_id}")

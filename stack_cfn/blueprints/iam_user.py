@@ -18,7 +18,7 @@ from troposphere import Equals, GetAtt, If, Join, Not, Ref, StackName, Sub, Temp
 
 from stack_cfn.blueprints.common import emit, new_template
 from stack_cfn.blueprints.contract import declare
-from stack_cfn.blueprints.interfaces import IamUser as U
+from stack_cfn.blueprints.iam_user_contract import IamUser as U
 from stack_cfn.blueprints.suppressions import IAM_USER_POLICY, SECRET_DEFAULT_KEY, skipping
 from stack_cfn.model.data import IamUserShape
 from stack_cfn.model.policies import statement
@@ -45,7 +45,7 @@ def build_iam_user(shape: IamUserShape) -> Template:
         SecretString=Sub('{"AccessKeyId": "${AccessKey}", "SecretAccessKey": "${Secret}"}', Secret=GetAtt(key, "SecretAccessKey")),
         Metadata=skipping(SECRET_DEFAULT_KEY)))
     export = lambda out: Join("-", [If(HAS_STACK_NAME, p[U.StackName], StackName), p[U.Name], out.name])
-    emit(t, U.UserArn, GetAtt(iam_user, "Arn"), export=export(U.UserArn))
-    emit(t, U.AccessKeyId, Ref(key), export=export(U.AccessKeyId))
-    emit(t, U.SecretArn, Ref(secret), export=export(U.SecretArn))
+    emit(t, U.Outputs.UserArn, GetAtt(iam_user, "Arn"), export=export(U.Outputs.UserArn))
+    emit(t, U.Outputs.AccessKeyId, Ref(key), export=export(U.Outputs.AccessKeyId))
+    emit(t, U.Outputs.SecretArn, Ref(secret), export=export(U.Outputs.SecretArn))
     return t

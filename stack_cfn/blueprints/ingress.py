@@ -15,8 +15,8 @@ from troposphere import elasticloadbalancingv2 as elbv2
 
 from stack_cfn.blueprints.common import add_export_prefix_condition, emit, new_template, tags
 from stack_cfn.blueprints.contract import Declared, declare
-from stack_cfn.blueprints.interfaces import Ingress as I
-from stack_cfn.blueprints.interfaces import IngressShape
+from stack_cfn.blueprints.ingress_contract import Ingress as I
+from stack_cfn.blueprints.ingress_contract import IngressShape
 from stack_cfn.blueprints.loadbalancer import TLS_POLICY
 from stack_cfn.blueprints.suppressions import INTERNAL_HTTP, SHARED_PUBLIC_HTTP, skipping
 
@@ -33,18 +33,18 @@ def build_ingress(shape: IngressShape) -> Template:
     public = [_balancer(t, p, f"Public{i + 1}", "internet-facing", p[I.ExternalSubnets], p[I.ExternalElb]) for i in range(shape.public)]
     if internal:
         listeners = [_listener(t, f"Internal{i + 1}HttpListener", lb, 80, NOT_FOUND, INTERNAL_HTTP) for i, lb in enumerate(internal)]
-        _outputs(t, internal, listeners, I.InternalListeners, I.InternalDnsNames, I.InternalZoneIds)
-        emit(t, I.InternalFullNames, Join(",", [GetAtt(lb, "LoadBalancerFullName") for lb in internal]))
+        _outputs(t, internal, listeners, I.Outputs.InternalListeners, I.Outputs.InternalDnsNames, I.Outputs.InternalZoneIds)
+        emit(t, I.Outputs.InternalFullNames, Join(",", [GetAtt(lb, "LoadBalancerFullName") for lb in internal]))
     if public:
         http = [_listener(t, f"Public{i + 1}HttpListener", lb, 80, REDIRECT if shape.https else NOT_FOUND, SHARED_PUBLIC_HTTP)
                 for i, lb in enumerate(public)]
-        _outputs(t, public, http, I.PublicHttpListeners, I.PublicDnsNames, I.PublicZoneIds)
-        emit(t, I.PublicFullNames, Join(",", [GetAtt(lb, "LoadBalancerFullName") for lb in public]))
+        _outputs(t, public, http, I.Outputs.PublicHttpListeners, I.Outputs.PublicDnsNames, I.Outputs.PublicZoneIds)
+        emit(t, I.Outputs.PublicFullNames, Join(",", [GetAtt(lb, "LoadBalancerFullName") for lb in public]))
     if public and shape.https:
         https = [t.add_resource(elbv2.Listener(f"Public{i + 1}HttpsListener", LoadBalancerArn=Ref(lb), Port=443, Protocol="HTTPS", SslPolicy=TLS_POLICY,
                                                Certificates=[elbv2.Certificate(CertificateArn=p[I.SharedCertificateArn])], DefaultActions=NOT_FOUND))
                  for i, lb in enumerate(public)]
-        emit(t, I.PublicHttpsListeners, Join(",", [Ref(listener) for listener in https]))
+        emit(t, I.Outputs.PublicHttpsListeners, Join(",", [Ref(listener) for listener in https]))
     return t
 
 

@@ -15,8 +15,8 @@ from troposphere import elasticloadbalancing as elb
 from troposphere import elasticloadbalancingv2 as elbv2
 
 from stack_cfn.blueprints.alarms import dimensions
-from stack_cfn.blueprints.interfaces import Service as S
 from stack_cfn.blueprints.parts import Parts
+from stack_cfn.blueprints.service_contract import Service as S
 from stack_cfn.blueprints.suppressions import INTERNAL_HTTP, PLAIN_HTTP_CHOSEN, REDIRECT_TO_HTTPS, skipping
 
 HAS_CERTIFICATE = "HasCertificate"

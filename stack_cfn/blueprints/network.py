@@ -40,7 +40,7 @@ from stack_cfn.blueprints import iam as policies
 from stack_cfn.blueprints.alarms import add_nat_alarm, add_topic
 from stack_cfn.blueprints.common import add_export_prefix_condition, all_traffic, emit, is_true, new_template, tags
 from stack_cfn.blueprints.contract import Declared, declare
-from stack_cfn.blueprints.interfaces import Network as N
+from stack_cfn.blueprints.network_contract import Network as N
 from stack_cfn.blueprints.suppressions import LOG_BUCKET_ACCESS_LOGGING, LOG_BUCKET_VERSIONING, PUBLIC_WEB_PORTS, skipping
 from stack_cfn.model.config import StackConfig
 from stack_cfn.model.regions import ELB_LOG_DELIVERY_PRINCIPAL, elb_log_mapping
@@ -117,17 +117,17 @@ def build_network(cfg: StackConfig) -> Template:
         topic = add_topic(t, net.p, cfg.alarms.emails)
         for i in range(cfg.zone_count):
             add_nat_alarm(t, net.p, topic, f"NatGateway{i + 1}", i + 1, USE_NAT_GATEWAYS if i == 0 else NAT_GATEWAY_PER_ZONE)
-        emit(t, N.AlarmTopic, topic)
+        emit(t, N.Outputs.AlarmTopic, topic)
     joined = lambda items: Join(",", [Ref(x) for x in items])
     for out, value in (
-        (N.VpcId, Ref(net.vpc)), (N.Cidr_, GetAtt(net.vpc, "CidrBlock")),
-        (N.InternalSubnets, joined(int_subnets)), (N.ExternalSubnets, joined(ext_subnets)),
-        (N.AvailabilityZones, Join(",", azs)), (N.InternalRouteTables, joined(int_tables)),
-        (N.ExternalRouteTables, Ref("ExternalRouteTable")), (N.ZoneId, Ref(zone)), (N.DomainName_, net.p[N.DomainName]),
-        (N.InternalElb, Ref(groups["InternalElb"])), (N.ExternalElb, Ref(groups["ExternalElb"])),
-        (N.ExternalSsh, Ref(groups["ExternalSsh"])), (N.InternalSsh, Ref(groups["InternalSsh"])),
-        (N.VpcSecurityGroup, GetAtt(net.vpc, "DefaultSecurityGroup")), (N.LogBucketId, Ref(bucket)),
-        (N.InternalNatIps, Join(",", If(ONE_NAT_GATEWAY, [Ref("NatEip1")], nat_ips))),
+        (N.Outputs.VpcId, Ref(net.vpc)), (N.Outputs.Cidr, GetAtt(net.vpc, "CidrBlock")),
+        (N.Outputs.InternalSubnets, joined(int_subnets)), (N.Outputs.ExternalSubnets, joined(ext_subnets)),
+        (N.Outputs.AvailabilityZones, Join(",", azs)), (N.Outputs.InternalRouteTables, joined(int_tables)),
+        (N.Outputs.ExternalRouteTables, Ref("ExternalRouteTable")), (N.Outputs.ZoneId, Ref(zone)), (N.Outputs.DomainName, net.p[N.DomainName]),
+        (N.Outputs.InternalElb, Ref(groups["InternalElb"])), (N.Outputs.ExternalElb, Ref(groups["ExternalElb"])),
+        (N.Outputs.ExternalSsh, Ref(groups["ExternalSsh"])), (N.Outputs.InternalSsh, Ref(groups["InternalSsh"])),
+        (N.Outputs.VpcSecurityGroup, GetAtt(net.vpc, "DefaultSecurityGroup")), (N.Outputs.LogBucketId, Ref(bucket)),
+        (N.Outputs.InternalNatIps, Join(",", If(ONE_NAT_GATEWAY, [Ref("NatEip1")], nat_ips))),
     ):
         emit(t, out, value)
     return t

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import Equals, If, ImportValue, Join, Ref, Split, Template
+from troposphere import Equals, If, ImportValue, Join, Split, Template
 
-from stack_cfn.blueprints.contract import Contract, Declared, FromDatabase, Wired
-from stack_cfn.blueprints.interfaces import Service as S
-from stack_cfn.blueprints.interfaces import database_param
+from stack_cfn.blueprints.contract import Contract, Declared, FromModule, Wired
+from stack_cfn.blueprints.service_contract import Service as S
 from stack_cfn.model.config import ServiceConfig
 
 
@@ -32,13 +31,13 @@ def wiring_values(t: Template, svc: Any, p: Declared, contract: type[Contract] =
     (`<StackName>-<database>-<output>` for a database's, the database named by its own parameter)."""
     values: dict[str, Any] = {}
     for param in contract.declared(svc):
-        if not isinstance(param.supply, Wired | FromDatabase):
+        if not isinstance(param.supply, Wired | FromModule):
             continue
         condition = f"Import{param.name}"
-        if isinstance(param.supply, FromDatabase):
-            export = Join("-", [p[S.StackName], Ref(database_param(param.supply.index).name), param.supply.output.name])
+        if isinstance(param.supply, FromModule):
+            export = Join("-", [p[contract.StackName], p[param.supply.named_by], param.supply.output.name])  # type: ignore[attr-defined]  # every consumer contract declares StackName
         else:
-            export = Join("-", [p[contract.StackName], param.supply.output(svc).name])  # type: ignore[attr-defined]
+            export = Join("-", [p[contract.StackName], param.supply.output(svc).name])  # type: ignore[attr-defined]  # as above
         imported = ImportValue(export)
         if param.type == "CommaDelimitedList":
             t.add_condition(condition, Equals(Join(",", p[param]), ""))

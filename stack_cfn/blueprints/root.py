@@ -1,9 +1,10 @@
-"""The root stack: nests network, cluster, bastion and services, returns the seed's outputs.
+"""The root stack: nests every module instance it holds (registry.py), returns the root contract's outputs.
 
-Everything here is derived from the contracts (interfaces.py): the root
-declares the layers' user-facing parameters, passes each child what its rows
-say (its own parameter, another layer's output, a service's literal, or its
-own name), and returns the Root contract's outputs. A row wired to an output
+Everything here is derived from the contracts: the root declares the nested
+modules' user-facing parameters, passes each child what its rows say (its own
+parameter, another module's output, an instance's literal, an output of a named
+instance of another module, or its own name), and returns its outputs
+contract's rows (registry.ROOT_CONTRACT). A row wired to an output
 that no nested stack declares is a ContractError at build time.
 
 Nested TemplateURLs are file names relative to the root template, the form
@@ -24,8 +25,7 @@ from typing import Any
 from troposphere import AWSHelperFn, FindInMap, GetAtt, Join, Parameter, Ref, Region, Select, Split, StackName, Template, cloudformation
 
 from stack_cfn.blueprints.common import emit, new_template
-from stack_cfn.blueprints.contract import Assigned, Contract, ContractError, FromConfig, FromDatabase, Out, Param, PerService, RootName, Shape, Wired
-from stack_cfn.blueprints.interfaces import Root
+from stack_cfn.blueprints.contract import Assigned, Contract, ContractError, FromConfig, FromModule, Out, Param, PerService, RootName, Shape, Wired
 
 REGION_NETWORK = "RegionNetwork"
 
@@ -34,36 +34,40 @@ REGION_NETWORK = "RegionNetwork"
 class Nested:
     """A child template, the contract it was built from, the shape it was built for, and its file."""
 
-    contract: type[Contract]
+    contract: type[Contract[Any]]
     logical_id: str
     template: Template
     filename: str
     shape: Shape
     assigned: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # Assigned parameters' values (a shared ALB seat)
+    name: str = ""  # the instance's name, which FromModule rows of other modules pick it by
 
 
 @dataclass(frozen=True)
 class Tree:
     """The nested stacks of one root, to resolve wiring against."""
 
-    layers: Sequence[Nested]
+    nested: Sequence[Nested]  # every module instance the root nests, before its placed units
     by_region: frozenset[str]
-    data: Sequence[Nested] = ()  # databases and users
+    outputs: type[Contract[Any]]  # the root's own outputs contract
 
     def produced(self, out: Out) -> Any:
         """The value of a declared output, as the root sees it."""
-        if out.owner is Root:
-            return out.source() if out.source else Ref(out.name)  # type: ignore[misc]
-        producer = next((n for n in self.layers if n.contract is out.owner and out.when(n.shape)), None)
+        if out.owner is self.outputs:
+            return out.source() if out.source else Ref(out.name)
+        producer = next((n for n in self.nested if n.contract is out.owner and out.when(n.shape)), None)
         if producer is None:
             owner = out.owner.__name__ if out.owner else "?"
             raise ContractError(f"{owner}.{out.name} is wired into a template, but no nested stack of this root produces it")
         return GetAtt(producer.logical_id, f"Outputs.{out.name}")
 
-    def from_database(self, name: str, out: Out) -> Any:
-        producer = next((n for n in self.data if getattr(n.shape, "db", None) is not None and n.shape.db.name == name), None)
+    def from_module(self, supply: FromModule, child: Nested) -> Any:
+        """The output of the instance the child names: `GetAtt(<that instance>, Outputs.<output>)`."""
+        name, out = supply.instance(child.shape), supply.output
+        producer = next((n for n in self.nested if n.contract is out.owner and n.name == name), None)
         if producer is None:
-            raise ContractError(f"a service uses database {name}, but no nested stack of this root is that database")
+            owner = out.owner.__name__ if out.owner else "?"
+            raise ContractError(f"{child.logical_id} takes {out.name} of {owner} {name}, but no nested stack of this root is that {owner}")
         return GetAtt(producer.logical_id, f"Outputs.{out.name}")
 
     def supply(self, param: Param, child: Nested) -> Any:
@@ -75,8 +79,8 @@ class Tree:
         if isinstance(s, Wired):
             value = self.produced(s.output(child.shape))
             return Select(0, Split(",", value)) if s.first_item else value
-        if isinstance(s, FromDatabase):
-            return self.from_database(child.shape.databases[s.index], s.output)
+        if isinstance(s, FromModule):
+            return self.from_module(s, child)
         if isinstance(s, Assigned):
             return child.assigned[param.name]
         if param.name in self.by_region:
@@ -103,10 +107,11 @@ def root_parameters(t: Template, layers: Sequence[Nested], by_region: frozenset[
         t.add_parameter(Parameter(name, **body))
 
 
-def build_root(cfg: Shape, layers: Sequence[Nested], services: Sequence[Nested] = (),
-               region_network: Mapping[str, Mapping[str, str]] | None = None, description: str = "", data: Sequence[Nested] = ()) -> Template:
-    """The root template. With `region_network` (region -> network parameters, for a StackSet),
-    those parameters come from that mapping by AWS::Region instead of the root's own parameters."""
+def build_root(*, cfg: Shape, nested: Sequence[Nested], placed: Sequence[Nested] = (), outputs: type[Contract[Any]],
+               region_network: Mapping[str, Mapping[str, str]] | None = None, description: str = "") -> Template:
+    """The root template: `nested` (the modules nested in every root: layers, data modules), then the `placed` units
+    the placement put in the root; `outputs` is the root's outputs contract. With `region_network` (region -> network
+    parameters, for a StackSet), those parameters come from that mapping by AWS::Region instead of the root's own parameters."""
     t = new_template(description)
     # cfn-lint's W3002 warns of local TemplateURLs: they are local on purpose, for `aws cloudformation package` and `stack-cfn upload`.
     t.set_metadata({"cfn-lint": {"config": {"ignore_checks": ["W3002"]}}})
@@ -114,12 +119,12 @@ def build_root(cfg: Shape, layers: Sequence[Nested], services: Sequence[Nested] 
     if region_network:
         t.add_mapping(REGION_NETWORK, {region: dict(values) for region, values in region_network.items()})
         by_region = frozenset(next(iter(region_network.values())))
-    tree = Tree(layers, by_region, data)
-    root_parameters(t, layers, by_region)
-    for child in (*layers, *data, *services):
+    tree = Tree(nested, by_region, outputs)
+    root_parameters(t, nested, by_region)
+    for child in (*nested, *placed):
         params = {p.name: tree.supply(p, child) for p in child.contract.declared(child.shape)}
         t.add_resource(cloudformation.Stack(child.logical_id, TemplateURL=child.filename, Parameters=dict(sorted(params.items()))))
-    for out in (o for o in Root.outputs() if o.when(cfg)):
+    for out in (o for o in outputs.outputs() if o.when(cfg)):
         source = out.source() if out.source else None
         if isinstance(source, Out):
             emit(t, out, tree.produced(source))

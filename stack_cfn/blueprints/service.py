@@ -17,17 +17,34 @@ services alike in structure share one template file.
 
 from __future__ import annotations
 
+import dataclasses
+
 from troposphere import Equals, GetAtt, If, Join, Not, Tags, Template, applicationautoscaling, ecs, route53
 
 from stack_cfn.blueprints.alarms import service_alarms
 from stack_cfn.blueprints.common import emit, is_true, new_template
-from stack_cfn.blueprints.contract import declare
+from stack_cfn.blueprints.contract import FROM_SETTING, Param, PerService, declare
 from stack_cfn.blueprints.deployment import Shifting, add_traffic_shifting, deployment_configuration, wire_alarms
-from stack_cfn.blueprints.interfaces import Service as S
 from stack_cfn.blueprints.loadbalancer import Balancer, add_balancer, fqdn
 from stack_cfn.blueprints.parts import Parts, wiring_values
+from stack_cfn.blueprints.service_contract import Service as S
 from stack_cfn.blueprints.task import add_task
 from stack_cfn.model.config import ServiceConfig
+
+
+def per_service_settings() -> dict[str, bool]:
+    """Settings that only fill a service template's parameters, each with whether the template depends on its presence:
+    a parameter without a default (Port) exists whatever its value, but the builder may ask whether the setting is set."""
+    return {p.setting: p.default is None for p in S.params()
+            if isinstance(p, Param) and isinstance(p.supply, PerService) and p.setting and p.value is None and p.default in (FROM_SETTING, None)}
+
+
+def shape_key(svc: ServiceConfig) -> str:
+    """What a service template's bytes depend on: every setting but those that only fill its parameters."""
+    per_service = per_service_settings()
+    return repr([(f.name, (getattr(svc, f.name) is not None) if per_service[f.name] else None) if f.name in per_service else (f.name, getattr(svc, f.name))
+                 for f in dataclasses.fields(svc)])
+
 
 HAS_DNS_NAME = "HasDnsName"
 HAS_EXTERNAL_ZONE = "HasExternalZone"
@@ -67,8 +84,8 @@ def build_service(svc: ServiceConfig) -> Template:
         service_alarms(t, p, parts.wired(S.Cluster), service, balancer, parts.wired(S.AlarmTopic))
         if svc.deployment is not None:
             wire_alarms(parts, service, shifting)
-    emit(t, S.Name_, GetAtt(service, "Name"))
-    emit(t, S.LogGroup, log_group.ref())
+    emit(t, S.Outputs.Name, GetAtt(service, "Name"))
+    emit(t, S.Outputs.LogGroup, log_group.ref())
     if balancer:
         _records(parts, balancer)
     return t
@@ -122,16 +139,16 @@ def _records(parts: Parts, balancer: Balancer) -> None:
         "DnsRecord", HostedZoneId=parts.wired(S.ZoneId), Name=fqdn(label, parts.wired(S.DomainName)), Type="A", AliasTarget=alias))
     internal_fqdn = record.ref()  # a record set's Ref is its name
     shape = parts.svc
-    for out, value in ((S.Dns, balancer.dns_name), (S.Elb, balancer.reference), (S.ZoneId_, balancer.zone_id), (S.Fqdn, internal_fqdn)):
+    for out, value in ((S.Outputs.Dns, balancer.dns_name), (S.Outputs.Elb, balancer.reference), (S.Outputs.ZoneId, balancer.zone_id), (S.Outputs.Fqdn, internal_fqdn)):
         if out.when(shape):
             emit(t, out, value)
     if shape.is_public:
         t.add_resource(route53.RecordSetType(
             "ExternalDnsRecord", Condition=HAS_EXTERNAL_ZONE, HostedZoneId=p[S.ExternalZoneId], Name=p[S.ExternalDnsName], Type="A",
             AliasTarget=alias))
-        emit(t, S.InternalFqdn, internal_fqdn)
-        if S.ExternalFqdn.when(shape):
-            emit(t, S.ExternalFqdn, If(HAS_EXTERNAL_ZONE, p[S.ExternalDnsName], balancer.dns_name))
+        emit(t, S.Outputs.InternalFqdn, internal_fqdn)
+        if S.Outputs.ExternalFqdn.when(shape):
+            emit(t, S.Outputs.ExternalFqdn, If(HAS_EXTERNAL_ZONE, p[S.ExternalDnsName], balancer.dns_name))
 
 
 def _autoscaling(parts: Parts, service: ecs.Service) -> None:

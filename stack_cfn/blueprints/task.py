@@ -11,8 +11,8 @@ from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Region, Template
 
 from stack_cfn.blueprints import iam as policies
 from stack_cfn.blueprints.contract import Declared
-from stack_cfn.blueprints.interfaces import DATABASE_LABELS, database_value_name
-from stack_cfn.blueprints.interfaces import Service as S
+from stack_cfn.blueprints.database_contract import DATABASE_LABELS, database_value_name
+from stack_cfn.blueprints.service_contract import Service as S
 from stack_cfn.blueprints.suppressions import LOG_GROUP_KMS, skipping
 from stack_cfn.model.config import ServiceConfig
 from stack_cfn.model.policies import statement

@@ -74,9 +74,6 @@ def partition_of(region: str) -> str:
     return next((p for prefix, p in PARTITION_PREFIXES if region.startswith(prefix)), "aws")
 
 
-ARN = re.compile(r"arn:(?P<partition>[a-z-]+):(?P<service>[a-z0-9-]*):(?P<region>[a-z0-9-]*):(?P<account>[a-z0-9]*):.+")
-
-
 def region_of_arn(arn: str) -> str:
     """The region field of an ARN (arn:partition:service:region:account:resource)."""
     parts = arn.split(":")

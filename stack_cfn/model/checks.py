@@ -16,7 +16,15 @@ from stack_cfn.errors import ConfigError
 from stack_cfn.model.rules import Rule, fix_of
 
 T = TypeVar("T")
+V = TypeVar("V")
 Text = str | Callable[[Any], str]
+
+
+def found(value: V | None) -> V:
+    """What a check's finder found, in its field or message: those are made only once `broken` found something."""
+    if value is None:
+        raise ValueError("a check's message was made though its finder found nothing")  # a programming error
+    return value
 
 
 def setting(default: Any = dataclasses.MISSING, *, rule: Rule | None = None, each: Rule | None = None, doc: str = "",
@@ -72,7 +80,9 @@ class Check(Generic[T]):
 
     def apply(self, obj: T, prefix: str) -> None:
         if self.broken(obj):
-            text = lambda t: t(obj) if callable(t) else t
+            def text(t: Text) -> str:
+                return t(obj) if callable(t) else t
+
             raise ConfigError(f"{prefix}{text(self.field)}", text(self.problem), text(self.fix))
 
 

@@ -27,7 +27,7 @@ MIN_AZS = 2
 MAX_AZS = 4
 
 PRIVATE_RANGES = tuple(
-    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+    ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 )
 
 
@@ -118,7 +118,7 @@ def shift_for_region(plan: SubnetPlan, index: int) -> SubnetPlan:
     step = plan.vpc.num_addresses * index
 
     def move(net: Network) -> Network:
-        return ipaddress.ip_network(f"{net.network_address + step}/{net.prefixlen}")
+        return ipaddress.IPv4Network(f"{net.network_address + step}/{net.prefixlen}")
 
     try:
         vpc = move(plan.vpc)

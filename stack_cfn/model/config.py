@@ -29,7 +29,7 @@ from stack_cfn.model import rules as R
 from stack_cfn.model.alarms import AlarmsConfig, ServiceAlarms
 from stack_cfn.model.aws_checks import check_aws_rules
 from stack_cfn.model.aws_facts import region_of_arn
-from stack_cfn.model.checks import Check, check_fields, run_checks, setting
+from stack_cfn.model.checks import Check, check_fields, found, run_checks, setting
 from stack_cfn.model.data import DatabaseConfig, IamUserConfig
 from stack_cfn.model.deployment import SERVICE_DEPLOYMENT_CHECKS, DeploymentConfig
 from stack_cfn.model.policies import load_policies
@@ -275,13 +275,13 @@ SERVICE_CHECKS: tuple[Check[ServiceConfig], ...] = (
           "a worker has no load balancer, so no ports", "remove extra_ports or use kind service"),
     Check("host port is for classic ELBs", "host_port", lambda s: s.host_port and not s.is_classic,
           "only a classic ELB uses a static host port", "remove it; the ALB maps ports dynamically"),
-    Check("env names", lambda s: f"env.{ServiceConfig.label_for(_bad_env(s))}", _bad_env, "is not a valid environment variable name", R.ENV_VAR.fix),
+    Check("env names", lambda s: f"env.{ServiceConfig.label_for(found(_bad_env(s)))}", _bad_env, "is not a valid environment variable name", R.ENV_VAR.fix),
     Check("mounts name volumes", "mount_points", lambda s: {m.volume for m in s.mount_points} - {v.name for v in s.volumes},
           lambda s: f"volume {R.quote(sorted({m.volume for m in s.mount_points} - {v.name for v in s.volumes})[0])} is not declared",
           "add it under volumes"),
     Check("desired count within autoscaling", "desired_count",
           lambda s: s.autoscaling and not s.autoscaling.min_count <= s.desired_tasks <= s.autoscaling.max_count,
-          lambda s: f"{s.desired_tasks} is outside autoscaling {s.autoscaling.min_count}-{s.autoscaling.max_count}",  # type: ignore[union-attr]
+          lambda s: f"{s.desired_tasks} is outside autoscaling {s.autoscaling.min_count}-{s.autoscaling.max_count}",
           "set it between the auto-scaling minimum and maximum"),
     _web_only("ssl_certificate_id"),
     _web_only("external_zone_id"),
@@ -302,7 +302,7 @@ SERVICE_CHECKS: tuple[Check[ServiceConfig], ...] = (
           "is false, but ssl_certificate_id is set", "remove one of them"),
     Check("https is for web services", "https", lambda s: s.https is not None and not s.is_public,
           "only a web-service has https", "remove it; internal services answer inside the VPC"),
-    Check("secret names", lambda s: f"secrets.{ServiceConfig.label_for(_bad_secret(s))}", _bad_secret, "is not a valid environment variable name", R.ENV_VAR.fix),
+    Check("secret names", lambda s: f"secrets.{ServiceConfig.label_for(found(_bad_secret(s)))}", _bad_secret, "is not a valid environment variable name", R.ENV_VAR.fix),
     Check("a name is env or secret", lambda s: f"secrets.{sorted(set(s.env) & set(s.secrets))[0]}", lambda s: set(s.env) & set(s.secrets),
           "is also under env", "keep it in one of env and secrets"),
     Check("deletion protection needs an ALB", "deletion_protection", lambda s: s.deletion_protection and not s.has_own_alb,
@@ -480,7 +480,7 @@ def _lists_disagree(c: StackConfig) -> str | None:
 def _disagreement(c: StackConfig) -> str:
     given, key = _zone_counts(c), _lists_disagree(c)
     first = next(iter(given))
-    return f"gives {given[key]} availability zones but {first} gives {given[first]}"  # type: ignore[index]
+    return f"gives {given[found(key)]} availability zones but {first} gives {given[first]}"
 
 
 def _repeat(values: tuple[str, ...]) -> str | None:
@@ -492,7 +492,7 @@ def _foreign_zone(c: StackConfig) -> str | None:
 
 
 STACK_CHECKS: tuple[Check[StackConfig], ...] = (
-    Check("AZ lists agree", lambda c: _lists_disagree(c), _lists_disagree, _disagreement,
+    Check("AZ lists agree", lambda c: found(_lists_disagree(c)), _lists_disagree, _disagreement,
           "make az_count, availability_zones, internal_subnets and external_subnets agree"),
     Check("zones are distinct", "availability_zones", lambda c: _repeat(c.availability_zones),
           lambda c: f"lists {_repeat(c.availability_zones)} twice", "give each subnet pair its own availability zone"),
@@ -545,9 +545,16 @@ def _foreign_certificate(c: StackConfig) -> ServiceConfig | None:
     return next((s for s in c.services if s.ssl_certificate_id and region_of_arn(s.ssl_certificate_id) != c.region), None)
 
 
-_by_name = lambda c: _clash(c, lambda s: s.name)
-_by_logical_id = lambda c: _clash(c, lambda s: s.logical_id)
-_by_record = lambda c: _clash(c, lambda s: s.record_name, lambda s: s.has_balancer)
+def _by_name(c: StackConfig) -> tuple[ServiceConfig, ServiceConfig] | None:
+    return _clash(c, lambda s: s.name)
+
+
+def _by_logical_id(c: StackConfig) -> tuple[ServiceConfig, ServiceConfig] | None:
+    return _clash(c, lambda s: s.logical_id)
+
+
+def _by_record(c: StackConfig) -> tuple[ServiceConfig, ServiceConfig] | None:
+    return _clash(c, lambda s: s.record_name, lambda s: s.has_balancer)
 
 def _stray_alarms(c: StackConfig) -> ServiceConfig | None:
     return next((s for s in c.services if s.alarms is not None and c.alarms is None), None)
@@ -559,18 +566,18 @@ def _uncertified(c: StackConfig) -> ServiceConfig | None:
 
 
 SERVICES_CHECKS: tuple[Check[StackConfig], ...] = (
-    Check("service names are unique", lambda c: f"services.{_by_name(c)[0].label}", _by_name, "is listed twice", "give each service a unique name"),
-    Check("logical ids are unique", lambda c: f"services.{_by_logical_id(c)[0].name}.name", _by_logical_id,
-          lambda c: f"maps to the same logical id ({_by_logical_id(c)[0].logical_id}) as {_by_logical_id(c)[1].name}", "rename one of them"),
-    Check("DNS names are unique", lambda c: f"services.{_by_record(c)[0].name}.dns_name", _by_record,
-          lambda c: f"{_by_record(c)[0].record_name}.{c.domain_name} is also used by {_by_record(c)[1].name}", "give each service a unique dns_name"),
-    Check("service alarms need the stack's", lambda c: f"services.{_stray_alarms(c).name}.alarms", _stray_alarms,
+    Check("service names are unique", lambda c: f"services.{found(_by_name(c))[0].label}", _by_name, "is listed twice", "give each service a unique name"),
+    Check("logical ids are unique", lambda c: f"services.{found(_by_logical_id(c))[0].name}.name", _by_logical_id,
+          lambda c: f"maps to the same logical id ({found(_by_logical_id(c))[0].logical_id}) as {found(_by_logical_id(c))[1].name}", "rename one of them"),
+    Check("DNS names are unique", lambda c: f"services.{found(_by_record(c))[0].name}.dns_name", _by_record,
+          lambda c: f"{found(_by_record(c))[0].record_name}.{c.domain_name} is also used by {found(_by_record(c))[1].name}", "give each service a unique dns_name"),
+    Check("service alarms need the stack's", lambda c: f"services.{found(_stray_alarms(c)).name}.alarms", _stray_alarms,
           "sets thresholds, but the stack has no alarms: (and so no topic to notify)", "add alarms: to the stack, or remove the service's"),
-    Check("a shared web service needs the shared certificate", lambda c: f"services.{_uncertified(c).name}.https", _uncertified,
+    Check("a shared web service needs the shared certificate", lambda c: f"services.{found(_uncertified(c)).name}.https", _uncertified,
           "is not false, and the stack has no shared_certificate_arn for the shared public load balancer",
           "set shared_certificate_arn on the stack, or https: false on the service for plain HTTP"),
-    Check("certificates are in the stack's region", lambda c: f"services.{_foreign_certificate(c).name}.ssl_certificate_id", _foreign_certificate,
-          lambda c: f"is in {region_of_arn(_foreign_certificate(c).ssl_certificate_id)}, but a load balancer in {c.region} needs one of its own region",
+    Check("certificates are in the stack's region", lambda c: f"services.{found(_foreign_certificate(c)).name}.ssl_certificate_id", _foreign_certificate,
+          lambda c: f"is in {region_of_arn(found(_foreign_certificate(c)).ssl_certificate_id)}, but a load balancer in {c.region} needs one of its own region",
           lambda c: f"request or import the certificate in {c.region}"),
 )
 
@@ -584,17 +591,26 @@ def _repeat_in(values: list[str]) -> str | None:
     return next((v for i, v in enumerate(values) if v in values[:i]), None)
 
 
-_db_names = lambda c: _repeat_in([d.name for d in c.databases])
-_db_records = lambda c: _repeat_in([d.record_name for d in c.databases] + [s.record_name for s in c.services if s.has_balancer])
-_user_names = lambda c: _repeat_in([u.name for u in c.iam_users])
+def _db_names(c: StackConfig) -> str | None:
+    return _repeat_in([d.name for d in c.databases])
+
+
+def _db_records(c: StackConfig) -> str | None:
+    return _repeat_in([d.record_name for d in c.databases] + [s.record_name for s in c.services if s.has_balancer])
+
+
+def _user_names(c: StackConfig) -> str | None:
+    return _repeat_in([u.name for u in c.iam_users])
+
+
 
 DATA_CHECKS: tuple[Check[StackConfig], ...] = (
     Check("database names are unique", lambda c: f"databases.{_db_names(c)}", _db_names, "is listed twice", "give each database a unique name"),
     Check("DNS names are unique across databases and services", "databases", _db_records,
           lambda c: f"two databases (or a database and a service) would both be {_db_records(c)}.{c.domain_name}",
           "give one of them a dns_name of its own"),
-    Check("services name known databases", lambda c: f"services.{_unknown_database(c)[0].name}.databases", _unknown_database,  # type: ignore[index]
-          lambda c: f"{R.quote(_unknown_database(c)[1])} is not a database of this stack",  # type: ignore[index]
+    Check("services name known databases", lambda c: f"services.{found(_unknown_database(c))[0].name}.databases", _unknown_database,
+          lambda c: f"{R.quote(found(_unknown_database(c))[1])} is not a database of this stack",
           lambda c: f"use one of: {', '.join(d.name for d in c.databases) or '(none; add it under databases:)'}"),
     Check("user names are unique", lambda c: f"iam_users.{_user_names(c)}", _user_names, "is listed twice", "give each user a unique name"),
 )

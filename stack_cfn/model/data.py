@@ -134,10 +134,6 @@ class DatabaseConfig:
     def logical_id(self) -> str:
         return "".join(part.capitalize() for part in self.name.split("-")) + "Database"
 
-    @property
-    def env_prefix(self) -> str:
-        return self.name.upper().replace("-", "_")
-
 
 def _minutes(hhmm: str) -> int:
     hours, minutes = hhmm.split(":")
@@ -210,7 +206,7 @@ DATABASE_CHECKS: tuple[Check[DatabaseConfig], ...] = (
           lambda d: f"use one of {', '.join(d.facts.versions)} (or leave it out for {d.facts.default_version})"),
     Check("database name", "database", lambda d: d.database and not re.fullmatch(d.facts.identifier, d.database),
           lambda d: f"{R.quote(d.database)} is not a valid {d.engine} database name", "start with a letter; use letters, digits and _"),
-    Check("user name RDS accepts", "username", username_problem, username_problem, username_fix),
+    Check("user name RDS accepts", "username", username_problem, lambda d: username_problem(d) or "", username_fix),
     Check("database name not reserved", "database", lambda d: d.db_name.lower() in F.SQL_RESERVED[d.engine],
           lambda d: f"{d.db_name!r} is a word {d.engine} reserves (RDS DBName)",
           lambda d: "choose another name" if d.database else "set database: (the default is the database's name, with _ for -)"),

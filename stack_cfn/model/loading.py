@@ -50,7 +50,7 @@ class YamlFloat(float, _Number):
     pass
 
 
-class StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # a base chosen at run time (libyaml's when present)
     """SafeLoader (libyaml's parser where PyYAML has it: 1,000 services parse in a third of the time) that
     refuses duplicate keys and keeps the source text of numbers."""
 
@@ -61,7 +61,8 @@ class StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: igno
             if isinstance(key, typing.Hashable) and key in seen:
                 raise ConfigError(str(key), f"is given twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1})", "keep one of them")
             seen[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 def _number(kind: type, base: Any) -> Any:
@@ -236,8 +237,9 @@ def type_hints(cls: type) -> dict[str, Any]:
 
 def from_mapping(cls: type[T], data: Mapping[Any, Any], path: str) -> T:
     """Build a model dataclass from plain data, rejecting unknown keys and wrong types."""
-    hints = type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    klass: type = cls  # the class as functools.cache keys it
+    hints = type_hints(klass)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]  # T is a model dataclass; a TypeVar cannot say so
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         where = f"{path}{key}" if isinstance(key, str) else f"{path}{quote(key)}"
@@ -331,10 +333,10 @@ def coerce(hint: Any, value: Any, where: str) -> Any:
             bad = next(k for k in value if not isinstance(k, str))
             raise ConfigError(f"{where}.{quote(bad)}", "is not a name", "write names as text")
         return types.MappingProxyType({k: coerce(str, v, f"{where}.{k}") for k, v in sorted(value.items())})
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
             raise ConfigError(where, f"expected a mapping, got {quote(value)}", "write it as key: value pairs")
-        return from_mapping(hint, value, f"{where}.")  # type: ignore[type-var]
+        return from_mapping(hint, value, f"{where}.")
     raise TypeError(f"no coercion for {hint!r}")  # a programming error, not user input
 
 

@@ -100,7 +100,7 @@ def check_ec2_type(field: str, value: str, region: str | None) -> None:
     judged = region is not None and has_data(region)
     if anywhere and not judged:
         return
-    offered = ec2_types(region) if judged else frozenset().union(*ec2_offerings().values())  # type: ignore[arg-type]
+    offered = ec2_types(region) if region is not None and judged else frozenset[str]().union(*ec2_offerings().values())
     near = alternative(value, offered)
     where = f"which {region} offers" if judged else "which EC2 offers"
     hint = f"use {near}, {where}" if near else "use a type EC2 offers"

@@ -115,9 +115,9 @@ def place(costs: Sequence[Cost], recorded: Mapping[str, int], root_base: Room, l
     for cost in costs:
         if cost.name in chosen:
             continue
-        group = next((g for g in sorted(rooms) if limits.fits(g, rooms[g], cost)), None)
-        if group is None:
-            group = max(rooms) + 1
+        found = next((g for g in sorted(rooms) if limits.fits(g, rooms[g], cost)), None)
+        group = found if found is not None else max(rooms) + 1
+        if found is None:
             rooms[group] = Room()
             if not limits.fits(group, rooms[group], cost):
                 raise ConfigError(f"services: {cost.name}", quotas.RESOURCES_PER_OPERATION.message(cost.operation, "its resources"),

@@ -35,7 +35,6 @@ COMMERCIAL_REGIONS = frozenset(
         "sa-east-1",
     }
 )
-SERVICE_PRINCIPAL_REGIONS = COMMERCIAL_REGIONS  # the name other modules know
 
 KNOWN_REGIONS = tuple(sorted(COMMERCIAL_REGIONS | set(ELB_LOG_ACCOUNTS)))
 

@@ -134,7 +134,8 @@ def apply_releases(data: dict[str, Any], releases: Mapping[str, Release], source
     """The stack file's data with each released service's version (and image) replaced, unless the stack file changed it since;
     and where each version comes from. `source` is the stack file's path."""
     stack_file, releases_file = Path(source).name, releases_path(source).name
-    services = data.get("services") if isinstance(data.get("services"), list) else []
+    listed = data.get("services")
+    services: list[Any] = listed if isinstance(listed, list) else []
     own = _stack_file_releases(services)
     unknown = sorted(set(releases) - set(own))
     if unknown:

@@ -54,7 +54,7 @@ def _type(hint: Any, defs: dict[str, Any]) -> dict[str, Any]:
         return {"type": "array", "items": _type(args[0], defs)}
     if origin in (Mapping, dict) or hint is Mapping:
         return {"type": "object", "propertyNames": {"pattern": ENV_VAR.cfn()["AllowedPattern"]}, "additionalProperties": {"type": "string"}}
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         name = hint.__name__
         if name not in defs:
             defs[name] = {}
@@ -75,7 +75,7 @@ def _object(cls: type, defs: dict[str, Any]) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     properties: dict[str, Any] = {}
     required = []
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for f in dataclasses.fields(cls):
         if not f.init:
             continue
         schema = _with_rule(_type(hints[f.name], defs), f.metadata.get("rule"))

@@ -22,7 +22,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from stack_cfn.blueprints.interfaces import ECS_AMI_SSM, Cluster
+from stack_cfn.blueprints.cluster_contract import ECS_AMI_SSM, Cluster
 from stack_cfn.errors import DeployError
 from stack_cfn.model.config import StackConfig
 from stack_cfn.ship.aws import AwsTarget

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -14,7 +15,7 @@ from typing import Any
 import botocore.exceptions
 
 from stack_cfn.blueprints.compiler import Compiled, content_name
-from stack_cfn.blueprints.interfaces import Root
+from stack_cfn.blueprints.root_contract import Root
 from stack_cfn.errors import DeployError
 from stack_cfn.model import names as stack_names
 from stack_cfn.model.rules import BUCKET_NAME
@@ -309,7 +310,7 @@ def discard_plan(target: AwsTarget, stack_name: str, cs: ChangeSet | None, uploa
         steps.append((f"stack {stack_name} (REVIEW_IN_PROGRESS)", lambda: _delete_review_stack(cfn, stack_name)))
     if uploaded is not None:
         for key in uploaded.uploaded:
-            steps.append((f"s3://{uploaded.bucket}/{key}", lambda key=key: s3.delete_object(Bucket=uploaded.bucket, Key=key)))
+            steps.append((f"s3://{uploaded.bucket}/{key}", functools.partial(s3.delete_object, Bucket=uploaded.bucket, Key=key)))
         if uploaded.created_bucket:
             steps.append((f"bucket s3://{uploaded.bucket}", lambda: s3.delete_bucket(Bucket=uploaded.bucket)))
     problems = []
@@ -334,11 +335,6 @@ def execute(
 ) -> str:
     """Execute a change set and follow the stack's events to a final status."""
     return execute_many(target, [cs], on_event, timeout)[cs.stack_name]
-
-
-def execute_only(target: AwsTarget, cs: ChangeSet) -> None:
-    """Execute a change set and return at once (release --no-wait)."""
-    start(target, cs)
 
 
 def start(target: AwsTarget, cs: ChangeSet) -> Any:
@@ -492,7 +488,7 @@ def read_outputs(target: AwsTarget, stack_name: str) -> dict[str, str]:
     if stack_status(cfn, stack_name) is None:
         raise DeployError(f"stack {stack_name} does not exist; deploy it first (stack-cfn deploy)")
     outputs = stack_outputs(cfn, stack_name)
-    order = [Root.BastionIp.name] + [o.name for o in Root.outputs() if o is not Root.BastionIp]
+    order = [Root.Outputs.BastionIp.name] + [o.name for o in Root.outputs() if o is not Root.Outputs.BastionIp]
     ordered = {k: outputs[k] for k in order if k in outputs}
     ordered.update({k: v for k, v in sorted(outputs.items()) if k not in ordered})
     return ordered

@@ -247,9 +247,10 @@ def lint_templates(templates: Mapping[str, str]) -> None:
         results[unit] = found
         _remember(directory, keys[unit], found)
     for body, units in parts.items():
-        known[body] = sorted({f for unit in units for f in results[unit] or []})
+        combined = sorted({f for unit in units for f in results[unit] or []})
+        known[body] = combined
         if len(units) > 1:
-            _remember(directory, whole_keys[body], known[body])
+            _remember(directory, whole_keys[body], combined)
     findings = [f"{whole[body]}: {f}" for body, found in known.items() for f in found or []]
     if findings:
         raise LintError(sorted(findings))

@@ -9,11 +9,15 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
-from stack_cfn.blueprints.interfaces import Bastion
+from stack_cfn.blueprints.bastion_contract import Bastion
 from stack_cfn.errors import DeployError
 from stack_cfn.model.config import StackConfig
 from stack_cfn.ship.aws import AwsTarget
+
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
 
 
 def fill_moto_cloudformation_gaps() -> None:
@@ -40,8 +44,8 @@ def fill_moto_cloudformation_gaps() -> None:
                 return output.value
         raise NotImplementedError(f"{{0}} has no attribute {attribute_name}")
 
-    Stack.get_cfn_attribute = get_cfn_attribute  # type: ignore[attr-defined]
-    Stack._stack_cfn_outputs_attr = True  # type: ignore[attr-defined]
+    Stack.get_cfn_attribute = get_cfn_attribute  # type: ignore[attr-defined]  # moto's class, patched at run time (the docstring says which gap)
+    Stack._stack_cfn_outputs_attr = True  # type: ignore[attr-defined]  # our mark on moto's class: patched once
     _outputs_after_change_sets()  # second: outputs of stacks made by change sets
     _rds_managed_master_password()  # third: ManageMasterUserPassword on DB instances
     _select_by_reference()  # fourth: Fn::Select with a Ref as its index
@@ -62,12 +66,12 @@ def _stack_set_instance_names() -> None:
 
     original = CloudFormationBackend.create_stack
 
-    def create_stack(self: CloudFormationBackend, name: str, *args: object, **kwargs: object) -> object:
+    def create_stack(self: CloudFormationBackend, name: str, *args: Any, **kwargs: Any) -> Any:
         if name.startswith("StackSet:"):
             name = f"StackSet-{name.split(':', 1)[1]}-{uuid.uuid4()}"
         return original(self, name, *args, **kwargs)
 
-    CloudFormationBackend.create_stack = create_stack  # type: ignore[method-assign]
+    CloudFormationBackend.create_stack = create_stack  # type: ignore[method-assign]  # moto's class, patched at run time (the docstring says which gap)
     _generated_db_identifiers()
 
 
@@ -94,7 +98,7 @@ def _generated_db_identifiers() -> None:
         name = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", name.lower()))[-63:].strip("-")
         return name if name[:1].isalpha() else f"d{name[1:]}"
 
-    parsing.generate_resource_name = generate_resource_name  # type: ignore[assignment]
+    parsing.generate_resource_name = generate_resource_name
 
 
 def _ecs_capacity_providers() -> None:
@@ -124,11 +128,11 @@ def _ecs_capacity_providers() -> None:
         def cloudformation_type() -> str:
             return "AWS::ECS::CapacityProvider"
 
-        has_cfn_attr = classmethod(lambda cls, attr: False)  # type: ignore[assignment]
-        physical_resource_id = property(lambda self: self.name)  # type: ignore[assignment]
+        has_cfn_attr = classmethod(lambda cls, attr: False)
+        physical_resource_id = property(lambda self: self.name)
 
         @classmethod
-        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,  # type: ignore[override]
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
                                             **kwargs: object) -> CapacityProvider:
             group = cloudformation_json.get("Properties", {}).get("AutoScalingGroupProvider", {})
             details = {"autoScalingGroupArn": group.get("AutoScalingGroupArn", ""), "managedDraining": group.get("ManagedDraining", "ENABLED"),
@@ -140,12 +144,12 @@ def _ecs_capacity_providers() -> None:
             return provider
 
         @classmethod
-        def update_from_cloudformation_json(cls, original_resource: CapacityProvider, new_resource_name: str, cloudformation_json: dict,  # type: ignore[override]
+        def update_from_cloudformation_json(cls, original_resource: CapacityProvider, new_resource_name: str, cloudformation_json: dict,
                                             account_id: str, region_name: str) -> CapacityProvider:
             return original_resource
 
         @classmethod
-        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str) -> None:  # type: ignore[override]
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str) -> None:
             ecs_backends[account_id][region_name].capacity_providers.pop(resource_name, None)
 
         def is_created(self) -> bool:
@@ -171,13 +175,13 @@ def _select_by_reference() -> None:
 
     original = parsing.clean_json
 
-    def clean_json(resource_json: object, resources_map: object) -> object:
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
         if isinstance(resource_json, dict) and isinstance(resource_json.get("Fn::Select"), list) and isinstance(resource_json["Fn::Select"][0], dict):
             index = original(resource_json["Fn::Select"][0], resources_map)
             resource_json = {"Fn::Select": [index, *resource_json["Fn::Select"][1:]]}
         return original(resource_json, resources_map)
 
-    parsing.clean_json = clean_json  # type: ignore[assignment]
+    parsing.clean_json = clean_json
 
 
 def _path_style_template_urls() -> None:
@@ -203,7 +207,7 @@ def _path_style_template_urls() -> None:
             template_url = f"https://s3.amazonaws.com{parts.path}"
         return original(template_url, account_id=account_id, partition=partition)
 
-    models.get_stack_from_s3_url = responses.get_stack_from_s3_url = get_stack_from_s3_url  # type: ignore[attr-defined]
+    models.get_stack_from_s3_url = responses.get_stack_from_s3_url = get_stack_from_s3_url
 
 
 def _outputs_after_change_sets() -> None:
@@ -220,7 +224,7 @@ def _outputs_after_change_sets() -> None:
 
     original_create = CloudFormationBackend.create_change_set
 
-    def create_change_set(self: CloudFormationBackend, *args: object, **kwargs: object) -> object:
+    def create_change_set(self: CloudFormationBackend, *args: Any, **kwargs: Any) -> Any:
         result = original_create(self, *args, **kwargs)
         for stack in self.stacks.values():
             if stack.status == "REVIEW_IN_PROGRESS" and not stack.cross_stack_resources:
@@ -228,7 +232,7 @@ def _outputs_after_change_sets() -> None:
                 stack.resource_map.cross_stack_resources = self.exports
         return result
 
-    CloudFormationBackend.create_change_set = create_change_set  # type: ignore[method-assign]
+    CloudFormationBackend.create_change_set = create_change_set  # type: ignore[method-assign]  # moto's class, patched at run time (the docstring says which gap)
     original = CloudFormationBackend.execute_change_set
 
     def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
@@ -244,7 +248,7 @@ def _outputs_after_change_sets() -> None:
         for export in stack.exports:
             self.exports[export.name] = export
 
-    CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+    CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]  # moto's class, patched at run time (the docstring says which gap)
 
 
 def _rds_managed_master_password() -> None:
@@ -258,7 +262,7 @@ def _rds_managed_master_password() -> None:
     """
     from moto.rds.models import DBInstance, MasterUserSecret
 
-    original = DBInstance.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    original = DBInstance.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]  # a classmethod's function, to wrap it
 
     def create(cls: type, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str, **kwargs: object) -> DBInstance:
         database = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
@@ -268,7 +272,7 @@ def _rds_managed_master_password() -> None:
             database.master_user_secret = MasterUserSecret(database, None)
         return database
 
-    DBInstance.create_from_cloudformation_json = classmethod(create)  # type: ignore[assignment]
+    DBInstance.create_from_cloudformation_json = classmethod(create)  # type: ignore[assignment]  # moto's class, patched at run time (the docstring says which gap)
     plain_attribute = DBInstance.get_cfn_attribute
 
     def get_cfn_attribute(self: DBInstance, attribute_name: str) -> object:
@@ -276,9 +280,9 @@ def _rds_managed_master_password() -> None:
             return self.master_user_secret.secret_arn
         return plain_attribute(self, attribute_name)
 
-    DBInstance.get_cfn_attribute = get_cfn_attribute  # type: ignore[method-assign]
-    plain_has = DBInstance.has_cfn_attr.__func__  # type: ignore[attr-defined]
-    DBInstance.has_cfn_attr = classmethod(lambda cls, attr: attr == "MasterUserSecret.SecretArn" or plain_has(cls, attr))  # type: ignore[assignment]
+    DBInstance.get_cfn_attribute = get_cfn_attribute  # type: ignore[method-assign]  # moto's class, patched at run time (the docstring says which gap)
+    plain_has = DBInstance.has_cfn_attr.__func__  # type: ignore[attr-defined]  # a classmethod's function, to wrap it
+    DBInstance.has_cfn_attr = classmethod(lambda cls, attr: attr == "MasterUserSecret.SecretArn" or plain_has(cls, attr))  # type: ignore[assignment]  # moto's class, patched at run time (the docstring says which gap)
 
 
 def local_ubuntu_ami(target: AwsTarget) -> str:
@@ -306,7 +310,7 @@ class LocalAws:
     def __init__(self, region: str = "us-east-1", port: int | None = None) -> None:
         self.region = region
         self.port = port or free_port()
-        self._server = None
+        self._server: ThreadedMotoServer | None = None
 
     @property
     def endpoint_url(self) -> str:

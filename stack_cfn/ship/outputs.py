@@ -13,16 +13,23 @@ from typing import Any
 
 import botocore.exceptions
 
-from stack_cfn.blueprints.interfaces import Bastion, Cluster, Database, IamUser, Ingress, Network, Service
-from stack_cfn.model.config import StackConfig
+from stack_cfn.blueprints.bastion_contract import Bastion
+from stack_cfn.blueprints.cluster_contract import Cluster
+from stack_cfn.blueprints.database_contract import Database
+from stack_cfn.blueprints.iam_user_contract import IamUser
+from stack_cfn.blueprints.ingress_contract import Ingress
+from stack_cfn.blueprints.network_contract import Network
+from stack_cfn.blueprints.service_contract import Service
+from stack_cfn.model.config import ServiceConfig, StackConfig
+from stack_cfn.model.data import DatabaseConfig, IamUserConfig
 from stack_cfn.ship.aws import AwsTarget
 from stack_cfn.ship.deploy import group_stacks, read_outputs, stack_outputs
 
 LAYERS = {Network.logical_id: "network", Cluster.logical_id: "cluster", Bastion.logical_id: "bastion", Ingress.logical_id: "load_balancers"}
 MODULES = (("Service", "services"), ("Database", "databases"), ("User", "iam_users"))  # logical id suffix -> section
-NETWORK_SHOWN = (Network.VpcId, Network.Cidr_, Network.InternalSubnets, Network.ExternalSubnets, Network.InternalNatIps, Network.ZoneId,
-                 Network.DomainName_, Network.LogBucketId)
-CLUSTER_SHOWN = (Cluster.Cluster, Cluster.AutoscalingGroup, Cluster.EcsClusterSecurityGroupId)
+NETWORK_SHOWN = (Network.Outputs.VpcId, Network.Outputs.Cidr, Network.Outputs.InternalSubnets, Network.Outputs.ExternalSubnets, Network.Outputs.InternalNatIps, Network.Outputs.ZoneId,
+                 Network.Outputs.DomainName, Network.Outputs.LogBucketId)
+CLUSTER_SHOWN = (Cluster.Outputs.Cluster, Cluster.Outputs.AutoscalingGroup, Cluster.Outputs.EcsClusterSecurityGroupId)
 
 
 def nested_outputs(target: AwsTarget, stack: str) -> dict[str, dict[str, str]]:
@@ -53,7 +60,8 @@ def _names(cfg: StackConfig | None) -> dict[str, str]:
     """Logical id -> the name in the stack file (services, databases, IAM users)."""
     if cfg is None:
         return {}
-    return {m.logical_id: m.name for m in (*cfg.services, *cfg.databases, *cfg.iam_users)}
+    members: list[ServiceConfig | DatabaseConfig | IamUserConfig] = [*cfg.services, *cfg.databases, *cfg.iam_users]
+    return {m.logical_id: m.name for m in members}
 
 
 def _module(logical_id: str, names: Mapping[str, str]) -> tuple[str, str] | None:
@@ -66,9 +74,9 @@ def _module(logical_id: str, names: Mapping[str, str]) -> tuple[str, str] | None
 def service_urls(outputs: Mapping[str, str], plain_http: bool) -> list[str]:
     """Where a service answers: its public name (https unless it serves plain HTTP), then its name in the private zone."""
     urls = []
-    if outputs.get(Service.ExternalFqdn.name):
-        urls.append(f"{'http' if plain_http else 'https'}://{outputs[Service.ExternalFqdn.name]}/")
-    private = outputs.get(Service.InternalFqdn.name) or outputs.get(Service.Fqdn.name)
+    if outputs.get(Service.Outputs.ExternalFqdn.name):
+        urls.append(f"{'http' if plain_http else 'https'}://{outputs[Service.Outputs.ExternalFqdn.name]}/")
+    private = outputs.get(Service.Outputs.InternalFqdn.name) or outputs.get(Service.Outputs.Fqdn.name)
     if private:
         urls.append(f"http://{private}/")
     return urls
@@ -78,9 +86,9 @@ def _entry(section: str, outputs: Mapping[str, str], plain_http: bool) -> dict[s
     if section == "services":
         return {"urls": service_urls(outputs, plain_http), "outputs": dict(sorted(outputs.items()))}
     if section == "databases":
-        keys = {"endpoint": Database.Endpoint.name, "port": Database.Port_.name, "secret_arn": Database.SecretArn.name}
+        keys = {"endpoint": Database.Outputs.Endpoint.name, "port": Database.Outputs.Port.name, "secret_arn": Database.Outputs.SecretArn.name}
     else:
-        keys = {"access_key_id": IamUser.AccessKeyId.name, "secret_arn": IamUser.SecretArn.name}
+        keys = {"access_key_id": IamUser.Outputs.AccessKeyId.name, "secret_arn": IamUser.Outputs.SecretArn.name}
     return {**{k: outputs.get(v) for k, v in keys.items()}, "outputs": dict(sorted(outputs.items()))}
 
 
@@ -91,7 +99,7 @@ def front_page(stack: str, region: str, root: Mapping[str, str], nested: Mapping
     plain = {s.name for s in cfg.services if s.serves_plain_http} if cfg else set()
     page: dict[str, Any] = {"stack": stack, "region": region, "root": dict(root), "service_groups": list(groups)}
     page.update({layer: dict(sorted(nested.get(lid, {}).items())) for lid, layer in LAYERS.items() if lid in nested})
-    page["alarm_topic"] = nested.get(Network.logical_id, {}).get(Network.AlarmTopic.name)
+    page["alarm_topic"] = nested.get(Network.logical_id, {}).get(Network.Outputs.AlarmTopic.name)
     order = list(names) + sorted(lid for lid in nested if lid not in names)
     for _, section in MODULES:
         page[section] = {}
@@ -114,7 +122,7 @@ def front_page_text(page: Mapping[str, Any]) -> str:
         lines += ["", "shared load balancers", *_pairs(page["load_balancers"])]
     for name, svc in page["services"].items():
         lines += ["", f"service {name}", *_pairs({"url": ", ".join(svc["urls"]) or "(no load balancer)",
-                                                  "log group": svc["outputs"].get(Service.LogGroup.name)})]
+                                                  "log group": svc["outputs"].get(Service.Outputs.LogGroup.name)})]
     for name, db in page["databases"].items():
         lines += ["", f"database {name}", *_pairs({"endpoint": db["endpoint"], "port": db["port"], "secret": db["secret_arn"]})]
     for name, user in page["iam_users"].items():

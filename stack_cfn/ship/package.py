@@ -25,7 +25,7 @@ from pathlib import PurePosixPath
 
 from stack_cfn.blueprints import stack_policy as sp
 from stack_cfn.blueprints.compiler import Compiled
-from stack_cfn.blueprints.interfaces import ServiceGroup
+from stack_cfn.blueprints.group import ServiceGroup
 from stack_cfn.ship.capabilities import of_operation
 
 MANIFEST = "manifest.json"

@@ -7,13 +7,12 @@ allowed (it is a stack of its own, addressed by its id); a parent's policy does 
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from stack_cfn.blueprints import stack_policy as sp
 from stack_cfn.errors import DeployError
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
     from stack_cfn.model.config import StackConfig
     from stack_cfn.ship.aws import AwsTarget
     from stack_cfn.ship.deploy import ChangeSet
-    from stack_cfn.ship.report import Reporter
+    from stack_cfn.ship.report import Progress
 
 # A stack that can take a policy: it exists and is not a shell or a failed create.
 SETTLED = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"}
@@ -37,8 +36,9 @@ def candidates(name: str, cfg: StackConfig | None) -> set[str]:
     from stack_cfn.model.data import DatabaseConfig, IamUserConfig
 
     named = SimpleNamespace(name=name)
-    found = {name, DatabaseConfig.logical_id.fget(named), IamUserConfig.logical_id.fget(named)}  # type: ignore[attr-defined]
-    return found | {x.logical_id for x in (*cfg.databases, *cfg.iam_users) if x.name == name} if cfg else found
+    found = {name, DatabaseConfig.logical_id.fget(named), IamUserConfig.logical_id.fget(named)}  # type: ignore[attr-defined]  # the property's function, on a stand-in with only a name
+    members: list[DatabaseConfig | IamUserConfig] = [*cfg.databases, *cfg.iam_users] if cfg else []
+    return found | {x.logical_id for x in members if x.name == name}
 
 
 def _physical_ids(cfn: Any, stack: str, paths: Iterable[str]) -> dict[str, str]:
@@ -99,7 +99,7 @@ def blocked_by_policy(target: AwsTarget, cs: ChangeSet) -> list[str]:
     return sp.blocked(cs.changes, deployed_policies(target, cs.stack_name, cs.changes))
 
 
-def say_blocked(out: Reporter, target: AwsTarget, cs: ChangeSet) -> None:
+def say_blocked(out: Progress, target: AwsTarget, cs: ChangeSet) -> None:
     """`plan`: one line per change a stack policy would refuse, and how to allow it once."""
     for line in blocked_by_policy(target, cs):
         out.info(f"!! {cs.stack_name}: {line}; the deploy would fail and roll back. If that is wanted: "
@@ -154,7 +154,7 @@ def in_force(target: AwsTarget, compiled: Compiled, stack: str) -> dict[tuple[st
     return found
 
 
-def guard_deploy(args: argparse.Namespace, out: Reporter, target: AwsTarget, compiled: Compiled, cfg: StackConfig | None, stack: str) -> None:
+def guard_deploy(requested: Sequence[str], out: Progress, target: AwsTarget, compiled: Compiled, cfg: StackConfig | None, stack: str) -> None:
     """In `deploy`, before anything executes. The policies in force stay (they protect what is deployed, including what
     this deploy removes); `--allow-replace NAME` relaxes them for NAME until the deploy ends. `guarded` then sets the new
     full policies after a deploy that succeeded, or puts back the relaxed ones after one that did not."""
@@ -163,7 +163,6 @@ def guard_deploy(args: argparse.Namespace, out: Reporter, target: AwsTarget, com
         raise RuntimeError("guard_deploy outside a @guarded command")
     guarding = Guarding(target, compiled, stack)
     active.append(guarding)
-    requested = getattr(args, "allow_replace", None) or []
     if not requested:
         return
     cfn = target.client("cloudformation")
@@ -191,17 +190,20 @@ def _denied_ids(document: Mapping[str, Any], path: str) -> set[str]:
     return ids | (set(path.split("/")) if ids and path else set())
 
 
-def guarded(command: Callable[..., int]) -> Callable[..., int]:
+Result = TypeVar("Result")
+
+
+def guarded(command: Callable[..., Result]) -> Callable[..., Result]:
     """Decorates a deploying command: whatever way it ends, every settled stack it guarded gets its policies set."""
 
     @functools.wraps(command)
-    def run(args: argparse.Namespace, out: Reporter, *rest: Any, **named: Any) -> int:
+    def run(request: Any, out: Progress, *rest: Any, **named: Any) -> Result:
         if _ACTIVE.get() is not None:  # a deploy inside a guarded command (up -> deploy): the outer one restores
-            return command(args, out, *rest, **named)
+            return command(request, out, *rest, **named)
         token = _ACTIVE.set([])
         failed = True
         try:
-            code = command(args, out, *rest, **named)
+            code = command(request, out, *rest, **named)
             failed = False
             return code
         finally:
@@ -212,7 +214,7 @@ def guarded(command: Callable[..., int]) -> Callable[..., int]:
     return run
 
 
-def _restore(out: Reporter, guarding: list[Guarding], failed: bool) -> None:
+def _restore(out: Progress, guarding: list[Guarding], failed: bool) -> None:
     """After success: the new full policies everywhere. After a failure or Ctrl-C: the policies relaxed for it, as they were."""
     for g in guarding:
         try:

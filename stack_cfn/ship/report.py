@@ -9,7 +9,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -41,7 +41,7 @@ class GuardedStream(io.TextIOBase):
         self.closed_at_start = closed
         self.written_while_closed = False
         with contextlib.suppress(AttributeError, ValueError, OSError):
-            inner.reconfigure(errors="replace")  # type: ignore[attr-defined]
+            inner.reconfigure(errors="replace")  # type: ignore[attr-defined]  # TextIO lacks it; TextIOWrapper has it (suppressed when absent)
 
     def write(self, text: str) -> int:
         if self.closed_at_start and text:
@@ -80,11 +80,11 @@ class GuardedStream(io.TextIOBase):
         return True
 
     @property
-    def encoding(self) -> str:  # type: ignore[override]
+    def encoding(self) -> str:  # type: ignore[override]  # a property over TextIOBase's attribute: the inner stream's
         return getattr(self.inner, "encoding", None) or "utf-8"
 
     @property
-    def errors(self) -> str:  # type: ignore[override]
+    def errors(self) -> str:  # type: ignore[override]  # a property over TextIOBase's attribute: always "replace"
         return "replace"
 
 
@@ -159,6 +159,21 @@ def _console(stderr: bool) -> Console:
     if not colour_allowed(sys.stderr if stderr else sys.stdout):
         console.no_color = True
     return console
+
+
+class Progress(Protocol):
+    """What a use case may say while it works (stack_cfn/usecases): steps (what a Ctrl-C then means), status lines,
+    notes, change sets and the events of stacks it follows. Its result is the CLI's to render; Reporter is the terminal's."""
+
+    def step(self, doing: str, if_interrupted: str) -> contextlib.AbstractContextManager[None]: ...
+
+    def status(self, message: str) -> contextlib.AbstractContextManager[None]: ...
+
+    def info(self, message: str) -> None: ...
+
+    def plan(self, cs: Any) -> None: ...
+
+    def follow_many(self, run: Callable[[Callable[[dict[str, Any]], None]], dict[str, str]], what: str, timeout_minutes: int = 60) -> dict[str, str]: ...
 
 
 class Reporter:

@@ -15,7 +15,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from stack_cfn.blueprints.interfaces import ECS_AMI_SSM, Cluster
+from stack_cfn.blueprints.cluster_contract import ECS_AMI_SSM, Cluster
 from stack_cfn.errors import DeployError
 from stack_cfn.ship.aws import AwsTarget
 from stack_cfn.ship.deploy import nested_stacks, stack_outputs, stack_status
@@ -96,12 +96,12 @@ def read_cluster(target: AwsTarget, stack: str) -> tuple[str, str]:
         raise DeployError(f"stack {stack} does not exist; deploy it first (stack-cfn deploy)")
     layer = nested_stacks(cfn, stack).get(Cluster.logical_id)
     outputs = stack_outputs(cfn, layer) if layer else {}
-    if Cluster.AutoscalingGroup.name not in outputs:
-        raise DeployError(f"stack {stack} has no cluster layer with an {Cluster.AutoscalingGroup.name} output; is it a stack-cfn root stack?")
-    return outputs[Cluster.AutoscalingGroup.name], outputs[Cluster.Cluster.name]
+    if Cluster.Outputs.AutoscalingGroup.name not in outputs:
+        raise DeployError(f"stack {stack} has no cluster layer with an {Cluster.Outputs.AutoscalingGroup.name} output; is it a stack-cfn root stack?")
+    return outputs[Cluster.Outputs.AutoscalingGroup.name], outputs[Cluster.Outputs.Cluster.name]
 
 
-def target_image(target: AwsTarget, ami: str, ecs_ami: str) -> str:
+def target_image(target: AwsTarget, ami: str | None, ecs_ami: str) -> str:
     """--ami, else the description's ecs_ami, else what the ECS-optimized image parameter names today."""
     if ami or ecs_ami:
         return ami or ecs_ami

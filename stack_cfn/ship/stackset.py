@@ -18,7 +18,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from stack_cfn.blueprints.interfaces import Network
+from stack_cfn.blueprints.network_contract import Network
 from stack_cfn.errors import ConfigError, DeployError
 from stack_cfn.model.aws_checks import check_aws_rules
 from stack_cfn.model.cidr import SubnetPlan, explicit_plan, parse_vpc_cidr, plan_subnets, shift_for_region

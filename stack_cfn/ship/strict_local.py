@@ -138,7 +138,7 @@ def _change_sets() -> None:
             STATE["tokens"][change_set.change_set_id] = token
         return result
 
-    CloudFormationResponse.create_change_set = create_change_set  # type: ignore[method-assign]
+    CloudFormationResponse.create_change_set = create_change_set  # type: ignore[method-assign]  # moto's class, patched at run time (the docstring says which gap)
     _change_sets_in_the_backend()
 
 
@@ -157,7 +157,7 @@ def _change_sets_in_the_backend() -> None:
             stack_id = shells[0].stack_id
         return change_set_id, stack_id
 
-    CloudFormationBackend.create_change_set = backend_create  # type: ignore[method-assign]
+    CloudFormationBackend.create_change_set = backend_create  # type: ignore[method-assign]  # moto's class, patched at run time (the docstring says which gap)
     original_execute = CloudFormationBackend.execute_change_set
 
     def execute(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
@@ -167,7 +167,7 @@ def _change_sets_in_the_backend() -> None:
                          f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current execution status of [{change_set.execution_status}]")
         original_execute(self, change_set_name, stack_name)
 
-    CloudFormationBackend.execute_change_set = execute  # type: ignore[method-assign]
+    CloudFormationBackend.execute_change_set = execute  # type: ignore[method-assign]  # moto's class, patched at run time (the docstring says which gap)
     original_delete = CloudFormationBackend.delete_change_set
 
     def delete(self: Any, change_set_name: str) -> None:
@@ -175,7 +175,7 @@ def _change_sets_in_the_backend() -> None:
             raise _error("ChangeSetNotFound", f"ChangeSet [{change_set_name}] does not exist")  # moto: UnboundLocalError, HTTP 500
         original_delete(self, change_set_name)
 
-    CloudFormationBackend.delete_change_set = delete  # type: ignore[method-assign]
+    CloudFormationBackend.delete_change_set = delete  # type: ignore[method-assign]  # moto's class, patched at run time (the docstring says which gap)
 
 
 # ---------------------------------------------------------------- exports
@@ -197,7 +197,7 @@ def _exports_leave_with_stacks() -> None:
                 if export.exporting_stack_id not in self.stacks:
                     del self.exports[name]
 
-    CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]
+    CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]  # moto's class, patched at run time (the docstring says which gap)
 
 
 # ---------------------------------------------------------------- fixed-name collisions
@@ -239,7 +239,7 @@ def _collisions_fail_the_stack() -> None:
             change_set.execution_status = "EXECUTE_FAILED"
             _fail(self.stacks[change_set.stack_id], exc, change_set.change_set_type)
 
-    CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+    CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]  # moto's class, patched at run time (the docstring says which gap)
     create_stack = CloudFormationBackend.create_stack
 
     def create_stack_failing(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
@@ -252,7 +252,7 @@ def _collisions_fail_the_stack() -> None:
                     _settled(stack)
             raise
 
-    CloudFormationBackend.create_stack = create_stack_failing  # type: ignore[method-assign]
+    CloudFormationBackend.create_stack = create_stack_failing  # type: ignore[method-assign]  # moto's class, patched at run time (the docstring says which gap)
 
 
 # ---------------------------------------------------------------- nested stack updates
@@ -262,7 +262,7 @@ def _nested_updates_keep_log_groups() -> None:
     from moto.cloudformation.models import Stack
     from moto.logs.models import LogGroup, logs_backends
 
-    replace = Stack.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    replace = Stack.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]  # a classmethod's function, to wrap it
 
     def update(cls: type, original_resource: Any, *args: Any, **kwargs: Any) -> Any:
         parsed = getattr(original_resource.resource_map, "_parsed_resources", {})
@@ -272,8 +272,8 @@ def _nested_updates_keep_log_groups() -> None:
         finally:
             STATE["adopt"] = set()
 
-    Stack.update_from_cloudformation_json = classmethod(update)  # type: ignore[assignment]
-    create = LogGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    Stack.update_from_cloudformation_json = classmethod(update)  # type: ignore[assignment]  # moto's class, patched at run time (the docstring says which gap)
+    create = LogGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]  # a classmethod's function, to wrap it
 
     def create_log_group(cls: type, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
         name = (cloudformation_json.get("Properties") or {}).get("LogGroupName") or resource_name
@@ -282,4 +282,4 @@ def _nested_updates_keep_log_groups() -> None:
             return groups[name]
         return create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
 
-    LogGroup.create_from_cloudformation_json = classmethod(create_log_group)  # type: ignore[assignment]
+    LogGroup.create_from_cloudformation_json = classmethod(create_log_group)  # type: ignore[assignment]  # moto's class, patched at run time (the docstring says which gap)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import botocore.exceptions
 
-from stack_cfn.blueprints.interfaces import Cluster
+from stack_cfn.blueprints.cluster_contract import Cluster
 from stack_cfn.ship.aws import AwsTarget
 from stack_cfn.ship.aws_errors import busy_means
 from stack_cfn.ship.deploy import nested_stacks, stack_outputs
@@ -31,7 +31,7 @@ def cluster_of(target: AwsTarget, stack: str) -> tuple[str, str] | None:
         outputs = stack_outputs(cfn, layer) if layer else {}
     except botocore.exceptions.ClientError:
         return None
-    group, cluster = outputs.get(Cluster.AutoscalingGroup.name), outputs.get(Cluster.Cluster.name)
+    group, cluster = outputs.get(Cluster.Outputs.AutoscalingGroup.name), outputs.get(Cluster.Outputs.Cluster.name)
     return (group, cluster) if group and cluster else None
 
 

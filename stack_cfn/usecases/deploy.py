@@ -1,0 +1,174 @@
+"""Upload, plan and deploy: the nested templates to S3, change sets of the root and its service groups, executed and followed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from stack_cfn import app
+from stack_cfn.app import NOTHING_SENT, AwsOptions, BucketOptions, StackFile
+from stack_cfn.ship.protect import guard_deploy, guarded, say_blocked
+from stack_cfn.ship.report import Progress
+
+if TYPE_CHECKING:
+    from stack_cfn.blueprints.compiler import Compiled
+    from stack_cfn.ship.aws import AwsTarget
+    from stack_cfn.ship.deploy import ChangeSet, Uploaded
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    source: StackFile
+    aws: AwsOptions
+    bucket: BucketOptions
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    uploaded: tuple[str, ...]
+    skipped: tuple[str, ...]
+    urls: dict[str, str]
+
+
+def upload(request: UploadRequest, out: Progress) -> UploadResult:
+    cfg = app.load(request.source, out)
+    compiled = app.compile_and_lint(request.source, cfg, out)
+    result = app.upload(request.bucket, out, app.target_for(request.source, request.aws, cfg, out), compiled)
+    return UploadResult(tuple(result.uploaded), tuple(result.skipped), dict(result.urls))
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    source: StackFile
+    aws: AwsOptions
+    bucket: BucketOptions
+    refresh_ami: bool = False
+    allow_replace: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    stack: str
+
+
+def plan(request: DeployRequest, out: Progress) -> PlanResult:
+    """Change sets of the root and its service groups, shown and then removed with everything the plan made
+    (uploads, bucket, a new stack's shell)."""
+    from stack_cfn.ship import deploy
+
+    cfg, sources = app.load_sourced(request.source, out)
+    app.show_sources(out, cfg, sources)
+    compiled = app.compile_and_lint(request.source, cfg, out)
+    target = app.target_for(request.source, request.aws, cfg, out)
+    stack = app.stack_name_for(request.source, request.aws, cfg)
+    cfn = target.client("cloudformation")
+    existed = _live(cfn, stack)
+    uploaded: Uploaded | None = None
+    made: list[tuple[str, ChangeSet | None, bool]] = []
+    try:
+        uploaded = app.upload(request.bucket, out, target, compiled)
+        root = app.change_set(out, target, stack, uploaded.root_url, app.root_parameters(out, target, cfg, stack, request.refresh_ami),
+                              "nothing was deployed; what the plan made is removed", app.required_capabilities(compiled, compiled.root))
+        made.append((stack, root, existed))
+        _show(out, target, root)
+        made += _plan_groups(out, target, cfn, compiled, stack, uploaded, existed)
+        for stale in _stale_groups(target, compiled, stack):
+            out.info(f"!! {stale} would be DELETED with its services: none of them is placed there any more")
+    finally:
+        for name, cs, stack_existed in made or [(stack, None, existed)]:
+            for problem in deploy.discard_plan(target, name, cs, uploaded if name == stack else None, stack_existed=stack_existed):
+                out.info(f"warning: {problem}")
+    return PlanResult(stack)
+
+
+def _plan_groups(out: Progress, target: AwsTarget, cfn: object, compiled: Compiled, stack: str, uploaded: Uploaded,
+                 existed: bool) -> list[tuple[str, ChangeSet | None, bool]]:
+    """The change set of each existing service group, shown (a new stack's groups are created after it)."""
+    made: list[tuple[str, ChangeSet | None, bool]] = []
+    for template, name in app.groups_of(compiled, stack):
+        if not existed:
+            out.info(f"{name}: {len(compiled.operations[template])} service(s), created after {stack} (they import its exports)")
+            continue
+        group_existed = _live(cfn, name)
+        cs = app.change_set(out, target, name, uploaded.urls[template], app.group_parameters(stack), "nothing was deployed",
+                            app.required_capabilities(compiled, template))
+        made.append((name, cs, group_existed))
+        _show(out, target, cs)
+    return made
+
+
+def _show(out: Progress, target: AwsTarget, cs: ChangeSet) -> None:
+    """A change set, then what the stack policies would refuse of it."""
+    out.plan(cs)
+    say_blocked(out, target, cs)
+
+
+def _live(cfn: object, stack: str) -> bool:
+    """The stack exists with resources (not only the empty shell a change set of an interrupted run left)."""
+    from stack_cfn.ship import deploy
+    from stack_cfn.ship.aws_errors import busy_means
+
+    with busy_means("DescribeStacks", NOTHING_SENT):
+        return deploy.stack_status(cfn, stack) not in (None, "REVIEW_IN_PROGRESS")
+
+
+def _stale_groups(target: AwsTarget, compiled: Compiled, stack: str) -> list[str]:
+    from stack_cfn.ship import deploy
+
+    wanted = {name for _, name in app.groups_of(compiled, stack)}
+    return [name for name in deploy.group_stacks(target, stack) if name not in wanted]
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    stack: str
+    changed: bool  # False: the root and its groups were up to date
+    has_groups: bool
+    outputs: dict[str, str] = field(default_factory=dict)  # the root's outputs, read after a change
+
+
+@guarded  # stack policies (ship/protect.py): set back in full when the deploy ends, however it ends
+def deploy(request: DeployRequest, out: Progress, parameters: dict[str, str] | None = None,
+           target: AwsTarget | None = None, compiled: Compiled | None = None) -> DeployResult:
+    """The root first, then its service groups together (they import the root's exports); stale groups are deleted first."""
+    source, timeout = request.source, request.aws.timeout
+    cfg, sources = app.load_sourced(source, out)
+    app.show_sources(out, cfg, sources)
+    compiled = app.compile_and_lint(source, cfg, out, compiled)
+    target = target or app.target_for(source, request.aws, cfg, out)
+    stack = app.stack_name_for(source, request.aws, cfg)
+    guard_deploy(request.allow_replace, out, target, compiled, cfg, stack)  # policies set; relaxed for --allow-replace NAME until the deploy ends
+    uploaded = app.upload(request.bucket, out, target, compiled)
+    app.record_placement(source, out, compiled)
+    stale = _stale_groups(target, compiled, stack)
+    if stale:
+        app.delete_stacks(out, target, stale, "deleting service groups whose services are placed elsewhere or gone", timeout)
+    _ensure_linked_roles(out, target, compiled)
+    cs = app.change_set(out, target, stack, uploaded.root_url, app.root_parameters(out, target, cfg, stack, request.refresh_ami, parameters),
+                        f"nothing was deployed; a change set may be left pending on {stack}: the next deploy removes it",
+                        app.required_capabilities(compiled, compiled.root))
+    if not cs.empty:
+        out.plan(cs)
+        app.execute(out, target, [cs], f"waiting for {stack}", timeout)
+    groups = [app.change_set(out, target, name, uploaded.urls[template], app.group_parameters(stack), "the root is deployed; deploy again for the groups",
+                             app.required_capabilities(compiled, template)) for template, name in app.groups_of(compiled, stack)]
+    pending = [g for g in groups if not g.empty]
+    for g in pending:
+        out.plan(g)
+    if pending:
+        app.execute(out, target, pending, f"waiting for {len(pending)} service group(s)", timeout)
+    app.prune_releases(source, out, sources)
+    if cs.empty and not pending and not stale:
+        return DeployResult(stack, False, bool(groups))
+    from stack_cfn.ship.deploy import read_outputs
+
+    return DeployResult(stack, True, bool(groups), dict(read_outputs(target, stack)))
+
+
+def _ensure_linked_roles(out: Progress, target: AwsTarget, compiled: Compiled) -> None:
+    """The service-linked roles CloudFormation cannot make on its own for this stack, before its first change set."""
+    from stack_cfn.ship import linked_roles
+
+    with out.step("checking the service-linked roles the stack needs", "nothing was deployed; roles already created stay (they are the account's)"):
+        for line in linked_roles.ensure(target, compiled.files.values()):
+            out.info(line)
