@@ -125,17 +125,17 @@ def test_a_failed_deploy_puts_the_relaxed_policies_back_and_a_good_one_sets_the_
     out = SimpleNamespace(info=lambda message: None, step=lambda *a: __import__("contextlib").nullcontext())
 
     @protect.guarded
-    def deploy(args, out, fail: bool) -> int:  # noqa: ANN001
-        protect.guard_deploy(args, out, target, built, cfg, "root")
+    def deploy(allow_replace: list[str], out, fail: bool) -> int:  # noqa: ANN001
+        protect.guard_deploy(allow_replace, out, target, built, cfg, "root")
         assert "Deny" not in cfn.policies["root-db"] and "OrdersDatabase" not in cfn.policies["root"]
         if fail:
             raise RuntimeError("the stack rolled back")
         return 0
 
     with pytest.raises(RuntimeError):
-        deploy(SimpleNamespace(allow_replace=["orders"]), out, True)
+        deploy(["orders"], out, True)
     assert cfn.policies == before, "set back as they were"
-    assert deploy(SimpleNamespace(allow_replace=["orders"]), out, False) == 0
+    assert deploy(["orders"], out, False) == 0
     assert json.loads(cfn.policies["root-db"]) == sp.policy(["Database"])
 
 
