@@ -40,6 +40,9 @@ _.ExtraCloudConfigContent
 # troposphere: resource attributes set on the object, serialized by to_dict().
 _.DependsOn
 _.Metadata
+_.Actions  # blueprints/deployment.py: a shared ALB's host rule made the production rule (both target groups)
+_.Priority
+_.Alarms  # blueprints/deployment.py: the service's DeploymentConfiguration.Alarms
 
 # The standard library and rich read these attributes of objects we configure.
 _.maxstring  # reprlib.Repr (model/rules.py quote())

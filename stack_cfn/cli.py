@@ -27,7 +27,7 @@ from typing import Any, NoReturn
 
 from stack_cfn import __version__, flags
 from stack_cfn.app import DEFAULT_CONFIG, AwsOptions, BucketOptions, StackFile
-from stack_cfn.errors import DeployError, StackCfnError
+from stack_cfn.errors import ConfigError, DeployError, StackCfnError
 from stack_cfn.ship.report import Reporter, guard_streams, stream_failure, write_error
 from stack_cfn.usecases import deploy, destroy, files, inspection, local, package, recover, release, stackset
 from stack_cfn.usecases import run as job_run
@@ -202,6 +202,9 @@ def _aws_commands(command: Command) -> None:
                    help="a new image too (repeatable, once per service)")
     c.add_argument("--no-wait", action="store_true", help="start the release and return; do not wait for steady state")
     _cancel_args(c)
+    c.add_argument("--strategy", default=None, metavar="STRATEGY",
+                   help="for this release only: blue_green, canary or linear, on services whose deployment: shifts traffic (docs/deployments.md)")
+    c.add_argument("--abort", action="store_true", help="stop an in-flight release: roll its ECS deployments back, cancel the stack update")
     c.add_argument("--json", action="store_true", help="print a JSON summary on standard output, for pipelines")
     _stack_args(c)
     _bucket_args(c)
@@ -448,10 +451,13 @@ def confirmed(question: str, expected: str) -> bool:
 def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
     from stack_cfn.ship.release import parse_requests
 
+    if args.abort:
+        return _abort_release(args, out)
     releases = parse_requests(args.services, args.version, args.image)  # checked before anything is read or sent
     if args.json:
         out.machine_output()
-    r = release.release(release.ReleaseRequest(source(args), aws(args), bucket(args), releases, wait=not args.no_wait, cancel=not args.no_cancel), out)
+    r = release.release(release.ReleaseRequest(source(args), aws(args), bucket(args), releases, wait=not args.no_wait, cancel=not args.no_cancel,
+                                               strategy=args.strategy), out)
     if not r.changed:
         out.done(f"no changes: {', '.join(releases)} already run those versions")
     if args.json:
@@ -476,6 +482,18 @@ def cmd_run(args: argparse.Namespace, out: Reporter) -> int:
     said = f"exited {r.exit_code}" if r.exit_code is not None else "stopped without an exit code"
     out.error(f"job {r.job}: task {r.task_id} {said}" + (f" ({r.stopped_reason})" if r.stopped_reason else "") + (f"; {logs}" if logs else ""))
     return r.exit_code or 1
+
+
+def _abort_release(args: argparse.Namespace, out: Reporter) -> int:
+    if args.services or args.version or args.image or args.strategy:
+        raise ConfigError("--abort", "takes no services, versions, images or strategy", "run stack-cfn release --abort on its own")
+    stack, r = release.abort(release.AbortReleaseRequest(source(args), aws(args)), out)
+    for line in (*(f"rolled back {s}" for s in r.stopped), *(f"cancelled the update of {s}" for s in r.cancelled)):
+        out.info(line)
+    if r.problems:
+        raise DeployError("release --abort did not finish: " + "; ".join(r.problems))
+    out.done("nothing was in flight" if r.nothing_in_flight else f"aborted the release of {stack}")
+    return 0
 
 
 def cmd_stackset(args: argparse.Namespace, out: Reporter) -> int:

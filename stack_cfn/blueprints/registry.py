@@ -74,6 +74,7 @@ from stack_cfn.blueprints.cluster_contract import Cluster
 from stack_cfn.blueprints.contract import Contract, Declared, S
 from stack_cfn.blueprints.database import build_database
 from stack_cfn.blueprints.database_contract import Database
+from stack_cfn.blueprints.deployment import shifted_priorities
 from stack_cfn.blueprints.drawing import (
     Docs,
     Drawing,
@@ -105,6 +106,7 @@ from stack_cfn.blueprints.service_contract import Service
 from stack_cfn.model.capacity import SpotConfig
 from stack_cfn.model.config import HealthCheck, MountPoint, ServiceAutoScaling, ServiceConfig, StackConfig, Volume
 from stack_cfn.model.data import DatabaseConfig, DatabaseShape, IamUserConfig, IamUserShape, Serverless
+from stack_cfn.model.deployment import DeploymentConfig, LifecycleHook
 from stack_cfn.model.fargate import CapacityItem, database_admits_instances
 from stack_cfn.model.placement import Placement, Seat, seat
 from stack_cfn.model.variants import Balancer, Exposure
@@ -194,7 +196,7 @@ def _ingress(cfg: StackConfig, seats: Seats) -> list[IngressShape]:
 
 def _seat(svc: ServiceConfig, seats: Seats) -> dict[str, Any]:
     at = seats.get(svc.name)
-    return {Service.BalancerIndex.name: at.index, Service.RulePriority.name: at.priority} if at else {}
+    return {Service.BalancerIndex.name: at.index, Service.RulePriority.name: at.priority, **shifted_priorities(svc, at.priority)} if at else {}
 
 
 # ---------------------------------------------------------------- the registry, in deploy order
@@ -219,7 +221,8 @@ MODULES: tuple[Module[Any], ...] = (
            generic=lambda: GENERIC_SERVICES, key=shape_key, assigned=_seat,
            docs=Docs("an ECS service: service (internal), web-service (public) or worker, with its own, a shared or a classic load balancer",
                      settings=(("services[]", ServiceConfig), ("services[].health_check", HealthCheck), ("services[].autoscaling", ServiceAutoScaling),
-                               ("services[].volumes[]", Volume), ("services[].mount_points[]", MountPoint), ("services[].capacity[]", CapacityItem)),
+                               ("services[].volumes[]", Volume), ("services[].mount_points[]", MountPoint), ("services[].capacity[]", CapacityItem),
+                               ("deployment (the stack's and services[])", DeploymentConfig), ("deployment.hooks[]", LifecycleHook)),
                      key="services", noun="service", drawing=Drawing(top=internet_drawing, vpc=service_drawing), table=service_table)),
     Module("job", Job, build_job, job_shapes, PLACED, logical_id=lambda j: j.logical_id, stem=lambda j: "job", generic=lambda: GENERIC_JOBS, docs=JOB_DOCS),
 )

@@ -24,6 +24,7 @@ from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Tags, Template, 
 from stack_cfn.blueprints.alarms import service_alarms
 from stack_cfn.blueprints.common import emit, is_true, new_template
 from stack_cfn.blueprints.contract import FROM_SETTING, Param, PerService, declare
+from stack_cfn.blueprints.deployment import Shifting, add_traffic_shifting, deployment_configuration, wire_alarms
 from stack_cfn.blueprints.loadbalancer import Balancer, add_balancer, fqdn
 from stack_cfn.blueprints.parts import Parts, wiring_values
 from stack_cfn.blueprints.service_contract import Service as S
@@ -73,12 +74,16 @@ def build_service(svc: ServiceConfig) -> Template:
     host_port = If(DEFAULT_HOST_PORT, p[S.Port], p[S.HostPort]) if S.HostPort in p else None
     balancer = add_balancer(parts, host_port) if svc.has_balancer else None
     task, log_group = add_task(t, svc, p, dynamic_host_ports=svc.balancer is not None and svc.balancer.dynamic_host_ports, host_port=host_port, wiring=parts.wiring)
-    service = _ecs_service(parts, task, balancer)
-    t.add_condition(CIRCUIT_BREAKER, is_true(p[S.CircuitBreaker]))
+    shifting = add_traffic_shifting(parts, balancer) if balancer and svc.shifts_traffic else None
+    service = _ecs_service(parts, task, balancer, shifting)
+    if S.CircuitBreaker in p:
+        t.add_condition(CIRCUIT_BREAKER, is_true(p[S.CircuitBreaker]))
     if svc.autoscaling:
         _autoscaling(parts, service)
     if svc.alarms:
         service_alarms(t, p, parts.wired(S.Cluster), service, balancer, parts.wired(S.AlarmTopic))
+        if svc.deployment is not None:
+            wire_alarms(parts, service, shifting)
     emit(t, S.Outputs.Name, GetAtt(service, "Name"))
     emit(t, S.Outputs.LogGroup, log_group.ref())
     if balancer:
@@ -86,16 +91,17 @@ def build_service(svc: ServiceConfig) -> Template:
     return t
 
 
-def _ecs_service(parts: Parts, task: ecs.TaskDefinition, balancer: Balancer | None) -> ecs.Service:
+def _ecs_service(parts: Parts, task: ecs.TaskDefinition, balancer: Balancer | None, shifting: Shifting | None = None) -> ecs.Service:
     p = parts.p
     behind: dict[str, object] = {}
     if balancer:
-        behind = {"LoadBalancers": [ecs.LoadBalancer(**lb) for lb in balancer.load_balancers], "HealthCheckGracePeriodSeconds": 60}
+        advanced = {"AdvancedConfiguration": shifting.advanced} if shifting else {}
+        behind = {"LoadBalancers": [ecs.LoadBalancer(**lb, **advanced) for lb in balancer.load_balancers], "HealthCheckGracePeriodSeconds": 60}
         if balancer.uses_service_role:
             behind["Role"] = parts.wired(S.ServiceRole)
     if S.DesiredCount in p:  # with auto scaling, none: created at 1, raised to MinCount when the target registers
         behind["DesiredCount"] = p[S.DesiredCount]
-    breaker = If(CIRCUIT_BREAKER, True, False)
+    breaker = If(CIRCUIT_BREAKER, True, False) if S.CircuitBreaker in p else None
     # No ServiceName: CloudFormation cannot replace a resource with a name of ours ("If you specify a name, you
     # can't perform updates that require replacement of this resource", AWS::ECS::Service), and the cluster,
     # Role (classic ELB <-> ALB) and more do need replacement. The task family, container and Name tag keep the
@@ -108,9 +114,7 @@ def _ecs_service(parts: Parts, task: ecs.TaskDefinition, balancer: Balancer | No
         TaskDefinition=task.ref(),
         CapacityProviderStrategy=[ecs.CapacityProviderStrategyItem(CapacityProvider=parts.wired(S.CapacityProvider), Weight=1)]
         if S.CapacityProvider in p else NoValue,
-        DeploymentConfiguration=ecs.DeploymentConfiguration(
-            MinimumHealthyPercent=p[S.MinimumHealthyPercent], MaximumPercent=p[S.MaximumPercent],
-            DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=breaker, Rollback=breaker)),
+        DeploymentConfiguration=deployment_configuration(parts, breaker),
         PlacementStrategies=[
             ecs.PlacementStrategy(Type="spread", Field="attribute:ecs.availability-zone"),
             ecs.PlacementStrategy(Type="spread", Field="instanceId"),
@@ -120,8 +124,10 @@ def _ecs_service(parts: Parts, task: ecs.TaskDefinition, balancer: Balancer | No
         EnableECSManagedTags=True,
         Tags=Tags(Name=p[S.Name], Environment=parts.wired(S.Environment)),
     ))
-    if balancer and balancer.depends_on:
-        service.DependsOn = balancer.depends_on  # created after its listener, as ECS requires
+    # Created after its listener, as ECS requires (the traffic-shifting rules it refers to come after it already).
+    depends_on = [d for d in balancer.depends_on if not shifting or d not in shifting.depends_on] if balancer else []
+    if depends_on:
+        service.DependsOn = depends_on
     return service
 
 

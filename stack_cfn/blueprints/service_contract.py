@@ -14,6 +14,8 @@ from stack_cfn.blueprints.layer_contract import alarmed
 from stack_cfn.blueprints.network_contract import Network
 from stack_cfn.blueprints.root_contract import Root
 from stack_cfn.model import alarms as ALARM
+from stack_cfn.model import aws_facts as F
+from stack_cfn.model import deployment as DEPLOY
 from stack_cfn.model import rules as R
 from stack_cfn.model.config import ServiceConfig
 
@@ -54,6 +56,16 @@ def _scaled(s: object) -> bool:
     return getattr(s, "autoscaling", None) is not None
 
 
+def _shifting(s: ServiceConfig) -> bool:
+    """A service released with blue_green, canary or linear (model/deployment.py)."""
+    return s.shifts_traffic
+
+
+def _deploy(read: Callable[[Any], Any], default: Any) -> ParamOptions:
+    """A traffic-shifting service's timing: its value from `deployment:`; `release --strategy` changes only these."""
+    return ParamOptions(supply=PerService(), default=default, value=lambda s: read(s.deployment), when=_shifting)
+
+
 def _threshold(attr: str, also: Callable[[Any], bool] = always) -> ParamOptions:
     """An alarm threshold: the template's default is the setting's own default (so alike services share a
     template), the value the service's."""
@@ -86,7 +98,22 @@ class Service(Contract[ServiceConfig]):
     Memory = Param("Memory (MiB) per task", "Number", setting="memory", supply=PerService())
     MinimumHealthyPercent = Param("Deployment minimum healthy percent", "Number", setting="deployment_minimum_healthy_percent", supply=PerService())
     MaximumPercent = Param("Deployment maximum percent", "Number", setting="deployment_maximum_percent", supply=PerService())
-    CircuitBreaker = Param("Roll back deployments that do not become healthy", setting="circuit_breaker", supply=PerService())
+    CircuitBreaker = Param("Roll back deployments that do not become healthy", setting="circuit_breaker", supply=PerService(),
+                           when=lambda s: not _shifting(s))  # rolling only (model/aws_facts.py, deployment strategies)
+    DeploymentStrategy = Param("How ECS shifts production traffic to a new revision: BLUE_GREEN, CANARY or LINEAR",
+                               rule=R.OneOf(tuple(DEPLOY.ecs_name(n) for n in DEPLOY.TRAFFIC_SHIFTING)),
+                               **_deploy(lambda d: DEPLOY.ecs_name(d.strategy), "BLUE_GREEN"))
+    BakeMinutes = Param("Minutes the old revision keeps running after the full shift (instant rollback)", "Number", rule=DEPLOY.MINUTES,
+                        **_deploy(lambda d: d.bake, DEPLOY.DEFAULT_BAKE_MINUTES))
+    # MinValue 0.1, ECS's floor (cfn-lint checks it): a Range's bounds are whole numbers elsewhere, its cfn() passes this one as is.
+    CanaryPercent = Param("CANARY: percent of production traffic shifted first", "Number",
+                          rule=R.Range(F.CANARY_MIN_PERCENT, 100),  # type: ignore[arg-type]  # a decimal bound, see above
+                          **_deploy(lambda d: d.canary, DEPLOY.DEFAULT_CANARY_PERCENT))
+    LinearStepPercent = Param("LINEAR: percent of production traffic shifted per step", "Number",
+                              rule=R.Range(int(F.LINEAR_STEP_MIN_PERCENT), 100),
+                              **_deploy(lambda d: d.linear_step, DEPLOY.DEFAULT_LINEAR_STEP_PERCENT))
+    StepMinutes = Param("CANARY and LINEAR: minutes between traffic shifts", "Number", rule=DEPLOY.MINUTES,
+                        **_deploy(lambda d: d.step, DEPLOY.DEFAULT_STEP_MINUTES))
     LogRetentionDays = Param("Days to keep container logs", "Number", setting="log_retention_days", supply=PerService())
     TaskRoleArn = Param("An existing IAM role for the task's own AWS calls; empty: the service's own role (no permissions unless given)",
                         setting="task_role_arn", supply=PerService())
@@ -140,6 +167,8 @@ class Service(Contract[ServiceConfig]):
                               supply=Wired(lambda s: Ingress.Outputs.PublicFullNames if _public(s) else Ingress.Outputs.InternalFullNames))
     RulePriority = Param("Priority of the service's host rule, unique on its load balancer", "Number", rule=R.Range(1, 50000), default=None,
                          supply=Assigned(), when=_shared)
+    ShiftedRulePriority = Param("Traffic shifting on a shared ALB: the host rule's priority (RulePriority is the test rule's, evaluated first)",
+                                "Number", rule=R.Range(1, 50000), default=None, supply=Assigned(), when=lambda s: _shared(s) and _shifting(s))
     ServiceRole = Param("ECS service role (classic ELB registration)", supply=Wired(lambda s: Cluster.Outputs.IamRole), default="", when=_classic)
 
     @classmethod

@@ -250,3 +250,68 @@ ON_DEMAND_ALLOCATION_STRATEGY = "prioritized"
 # ECS managed termination protection (off in stack-cfn, blueprints/cluster.py) protects from scale-in only: "When
 # managed termination protection is on, Amazon ECS prevents the Amazon EC2 instances ... from being terminated
 # during a scale-in action" (ECS API, AutoScalingGroupProvider); it cannot hold back a Spot interruption.
+
+# ---------------------------------------------------------------- deployment strategies (model/deployment.py, blueprints/deployment.py)
+
+# AWS::ECS::Service DeploymentConfiguration (the schema cfn-lint ships; ECS API DeploymentConfiguration): BakeTimeInMinutes,
+# CanaryBakeTimeInMinutes and StepBakeTimeInMinutes are 0-1440; "For blue/green, linear, and canary deployments, the value is
+# set to 15 minutes" when not given, and "You must provide this parameter when you use the BLUE_GREEN deployment strategy".
+DEPLOYMENT_MAX_MINUTES = 1440
+DEFAULT_BAKE_MINUTES = 15
+# CanaryConfiguration.CanaryPercent 0.1-100, LinearConfiguration.StepPercent 3-100, both "multipleOf": 0.1 (same schema).
+CANARY_MIN_PERCENT = 0.1
+LINEAR_STEP_MIN_PERCENT = 3.0
+TRAFFIC_PERCENT_SOURCE = "AWS::ECS::Service CanaryConfiguration.CanaryPercent / LinearConfiguration.StepPercent"
+# "CFN rejects deployments when the calculated deployment time exceeds 33 hours based on your template configuration:
+# BakeTimeInMinutes + CanaryBakeTimeInMinutes" (canary) and "BakeTimeInMinutes + (StepBakeTimeInMinutes x Number of deployment
+# steps)" (linear), the steps being 100/StepPercent - 1 when it divides 100, else floor(100/StepPercent)
+# (AWS::ECS::Service CanaryConfiguration / LinearConfiguration).
+CFN_DEPLOYMENT_LIMIT_MINUTES = 33 * 60
+CFN_DEPLOYMENT_LIMIT_SOURCE = "AWS::ECS::Service CanaryConfiguration / LinearConfiguration: CloudFormation rejects more than 33 hours"
+
+
+def linear_steps(step_percent: float) -> int:
+    """Linear deployment steps as CloudFormation counts them (the bake after the last shift to 100% is not counted)."""
+    tenths = round(step_percent * 10)
+    return 1000 // tenths - 1 if 1000 % tenths == 0 else 1000 // tenths
+
+
+def planned_deployment_minutes(strategy: str, bake: int, step_minutes: int, step_percent: float) -> int:
+    if strategy == "canary":
+        return bake + step_minutes
+    if strategy == "linear":
+        return bake + step_minutes * linear_steps(step_percent)
+    return bake
+
+
+# Managed traffic shifting needs an Application or Network Load Balancer (or Service Connect): "To use a blue/green deployment
+# with managed traffic shifting, your service must use ... Elastic Load Balancing [ALB or NLB] ... Service Connect" (ECS developer
+# guide, "Required resources for Amazon ECS blue/green deployments"); a classic ELB has no listener rules to weight.
+TRAFFIC_SHIFTING_SOURCE = "ECS developer guide, Required resources for Amazon ECS blue/green deployments"
+# ECS shifts traffic by weighting a listener rule that forwards to both target groups, "pre-configured with both target groups
+# weighted 1 and 0"; otherwise the deployment rolls back with "Both targetGroup and alternateTargetGroup must be associated with
+# the productionListenerRule or testListenerRule" (ECS developer guide, "Application Load Balancer resources for blue/green,
+# linear, and canary deployments"). Listener rules mixing forward with redirect/fixed-response actions are not supported (same page).
+PRODUCTION_WEIGHT, ALTERNATE_WEIGHT = 1, 0
+# The role ECS assumes to reweight the rules: trusted by ecs.amazonaws.com, with the AWS managed policy
+# AmazonECSInfrastructureRolePolicyForLoadBalancers (ECS developer guide, "Amazon ECS infrastructure IAM role for load balancers").
+ECS_INFRASTRUCTURE_PRINCIPAL = "ecs.amazonaws.com"
+ECS_LOAD_BALANCER_POLICY = "AmazonECSInfrastructureRolePolicyForLoadBalancers"
+# "The deployment circuit breaker can only be used for services using the rolling update" (ECS API DeploymentConfiguration,
+# deploymentCircuitBreaker): blue/green, canary and linear fail on their alarms and lifecycle hooks instead.
+# The deployment alarms "Rollback" rolls back to the last completed deployment (ECS API DeploymentAlarms).
+# StopServiceDeployment with stopType ROLLBACK "rolls back the service deployment to the previous service revision ... even if
+# you didn't configure the service deployment for the rollback option", from PENDING or IN_PROGRESS (ECS API reference;
+# developer guide "Stopping Amazon ECS service deployments").
+STOP_DEPLOYMENT_TYPE = "ROLLBACK"
+STOPPABLE_DEPLOYMENT_STATES = ("PENDING", "IN_PROGRESS")
+# Lifecycle hooks (AWS::ECS::Service DeploymentLifecycleHook; ECS developer guide "Lifecycle hooks for Amazon ECS service
+# deployments"): the stages below; TargetType AWS_LAMBDA or PAUSE, and "PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or
+# PRODUCTION_TRAFFIC_SHIFT stages"; at most 10 Lambda and 10 pause hooks per service. A Lambda hook names a role ECS assumes
+# (trusted by ecs.amazonaws.com) with lambda:InvokeFunction ("Permissions required for Lambda functions in Amazon ECS blue/green
+# deployments"); stack-cfn scopes it to the hooks' functions instead of the guide's arn:aws:lambda:*:*:function:*.
+HOOK_STAGES = ("RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
+               "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT")
+LAMBDA_ONLY_STAGES = ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT")
+MAX_HOOKS_PER_KIND = 10
+HOOKS_SOURCE = "ECS developer guide, Lifecycle hooks for Amazon ECS service deployments"

@@ -33,6 +33,7 @@ from stack_cfn.model.aws_facts import region_of_arn
 from stack_cfn.model.capacity import ARCHITECTURE, CAPACITY_CHECKS, Architecture, SpotConfig, is_mixed
 from stack_cfn.model.checks import Check, check_fields, found, run_checks, setting
 from stack_cfn.model.data import DatabaseConfig, IamUserConfig
+from stack_cfn.model.deployment import SERVICE_DEPLOYMENT_CHECKS, DeploymentConfig
 from stack_cfn.model.jobs import STACK_JOB_CHECKS, JobConfig
 from stack_cfn.model.policies import load_policies
 from stack_cfn.model.quotas import TASK_DEFINITION_BYTES
@@ -160,12 +161,14 @@ class ServiceConfig:
     cpu_architecture: FG.CpuArchitecture = setting("x86_64", rule=FG.CPU_ARCHITECTURE, doc="Fargate: x86_64 or arm64 (Graviton)")
     ephemeral_storage: int | None = setting(None, rule=FG.EPHEMERAL_STORAGE, doc="Fargate: task storage GiB, 21 to 200 (default 20)")
     platform_version: str = setting("", rule=FG.PLATFORM_VERSION, doc="Fargate: LATEST (default), 1.4.0 or 1.3.0")
+    deployment: DeploymentConfig | None = setting(None, doc="release strategy (docs/deployments.md); default: the stack's deployment:, else rolling")
 
     def __post_init__(self) -> None:
         where = f"services.{self.label}."
         check_fields(self, where)
         run_checks(self, SERVICE_CHECKS, where)
         run_checks(self, FG.LAUNCH_CHECKS, where)
+        run_checks(self, SERVICE_DEPLOYMENT_CHECKS, where)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -246,6 +249,11 @@ class ServiceConfig:
     def awsvpc(self) -> bool:
         """Tasks with network interfaces of their own (Fargate, or EC2 with network_mode: awsvpc): a security group per service."""
         return FG.uses_awsvpc(self)
+
+    @property
+    def shifts_traffic(self) -> bool:
+        """blue_green, canary or linear: a second target group and weighted listener rules (blueprints/deployment.py)."""
+        return self.deployment is not None and self.deployment.shifts_traffic
 
     @property
     def desired_tasks(self) -> int:
@@ -402,6 +410,7 @@ class StackConfig:
     shared_certificate_arn: str = setting("", rule=R.ACM_ARN.with_optional(),
                                           doc="ACM certificate of the shared public ALB's HTTPS listener, covering every shared web service's name")
     alarms: AlarmsConfig | None = setting(None, doc="alarms and notifications to an SNS topic (none when absent)")
+    deployment: DeploymentConfig | None = setting(None, doc="release strategy of every service with a load balancer that sets none (docs/deployments.md)")
     service_group_size: int | None = setting(None, rule=R.SERVICE_GROUP_SIZE,
                                              doc="most services per stack (the root, then service-group stacks); default: what CloudFormation's quotas allow")
     databases: tuple[DatabaseConfig, ...] = setting((), doc="RDS instances and Aurora clusters, each a nested stack")

@@ -161,7 +161,7 @@ def parse_with_sources(text: str, source: str, releases: Mapping[str, Release]) 
     if not isinstance(data, dict):
         raise ConfigError(source, "must be a YAML mapping of settings", "start with name: and environment: (every other setting has a default)")
     data, sources = apply_releases(data, releases, source)
-    return from_mapping(StackConfig, with_stack_alarms(with_default_load_balancer(with_default_launch_type(data))), ""), sources
+    return from_mapping(StackConfig, with_default_deployment(with_stack_alarms(with_default_load_balancer(with_default_launch_type(data)))), ""), sources
 
 
 def with_stack_alarms(data: dict[str, Any]) -> dict[str, Any]:
@@ -187,6 +187,16 @@ def with_default_load_balancer(data: dict[str, Any]) -> dict[str, Any]:
     if default is None or not isinstance(services, list):
         return data
     return {**data, "services": [{**s, "load_balancer": default} if isinstance(s, dict) and "load_balancer" not in s and s.get("kind") != Exposure.NONE.value
+                                 else s for s in services]}
+
+
+def with_default_deployment(data: dict[str, Any]) -> dict[str, Any]:
+    """The stack's `deployment:` for each service with a load balancer that sets none (a service's own replaces it whole)."""
+    default = data.get("deployment")
+    services = data.get("services")
+    if default is None or not isinstance(services, list):
+        return data
+    return {**data, "services": [{**s, "deployment": default} if isinstance(s, dict) and "deployment" not in s and s.get("kind") != Exposure.NONE.value
                                  else s for s in services]}
 
 

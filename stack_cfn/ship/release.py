@@ -17,6 +17,7 @@ import botocore.exceptions
 
 from stack_cfn.errors import ConfigError, DeployError
 from stack_cfn.model.config import StackConfig
+from stack_cfn.model.deployment import check_release_strategy
 from stack_cfn.model.releases import Release, Sources
 from stack_cfn.model.rules import quote
 from stack_cfn.ship.aws import AwsTarget
@@ -52,15 +53,22 @@ def parse_requests(items: Sequence[str], version: str | None, images: Sequence[s
     return requests
 
 
-def released_config(cfg: StackConfig, requests: Mapping[str, Release]) -> StackConfig:
-    """The description with the requested versions, each service checked to be in it."""
-    known = {*(s.name for s in cfg.services), *(j.name for j in cfg.jobs)}  # a job's image is released as a service's
-    unknown = sorted(set(requests) - set(known))
+def released_config(cfg: StackConfig, requests: Mapping[str, Release], strategy: str | None = None) -> StackConfig:
+    """The description with the requested versions, each service or scheduled job checked to be in it (a job's image is
+    released as a service's); with `strategy`, the released services' release strategy for this release only
+    (model/deployment.py: among blue_green, canary and linear)."""
+    services = {s.name: s for s in cfg.services}
+    known = {*services, *(j.name for j in cfg.jobs)}
+    unknown = sorted(set(requests) - known)
     if unknown:
         raise ConfigError(unknown[0], "is not a service of this stack", f"release one of: {', '.join(sorted(known)) or '(none)'}")
-    released = lambda items: tuple(dataclasses.replace(s, version=requests[s.name].version, image=requests[s.name].image or s.image)
-                                   if s.name in requests else s for s in items)
-    return cfg.with_changes(services=released(cfg.services), jobs=released(cfg.jobs))
+    deployments = {name: check_release_strategy(name, services[name].deployment, strategy) if strategy else services[name].deployment
+                   for name in requests if name in services}
+    released_services = tuple(dataclasses.replace(s, version=requests[s.name].version, image=requests[s.name].image or s.image,
+                                                  deployment=deployments[s.name]) if s.name in requests else s for s in cfg.services)
+    released_jobs = tuple(dataclasses.replace(j, version=requests[j.name].version, image=requests[j.name].image or j.image)
+                          if j.name in requests else j for j in cfg.jobs)
+    return cfg.with_changes(services=released_services, jobs=released_jobs)
 
 
 def recorded(requests: Mapping[str, Release], sources: Sources) -> dict[str, Release]:

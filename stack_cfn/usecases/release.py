@@ -11,6 +11,7 @@ from stack_cfn import app
 from stack_cfn.app import AwsOptions, BucketOptions, StackFile
 from stack_cfn.errors import DeployError
 from stack_cfn.model.releases import Release, Sources
+from stack_cfn.ship.abort import AbortResult
 from stack_cfn.ship.report import Progress
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ class ReleaseRequest:
     releases: Mapping[str, Release]  # service -> its new version (and image): ship/release.parse_requests, at the edge
     wait: bool = True  # False: start the release and return
     cancel: bool = True  # False (--no-cancel): failing ECS tasks are only said, the release is not cancelled (ship/watch.py)
+    strategy: str | None = None  # the released services' strategy for this release only (model/deployment.py check_release_strategy)
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ def release(request: ReleaseRequest, out: Progress) -> ReleaseResult:
 
     releases = request.releases
     stack_file, sources = app.load_sourced(request.source, out)
-    cfg = ship_release.released_config(stack_file, releases)
+    cfg = ship_release.released_config(stack_file, releases, request.strategy)
     compiled = app.compile_and_lint(request.source, cfg, out)
     target = app.target_for(request.source, request.aws, cfg, out)
     stack = app.stack_name_for(request.source, request.aws, cfg)
@@ -68,6 +70,25 @@ def release(request: ReleaseRequest, out: Progress) -> ReleaseResult:
             raise ship_release.failed(name, status, deploy.failure_reasons(target, name), ship_release.stopped_reasons(target, cfg.cluster_name, releases))
     _record(request, sources)
     return ReleaseResult(sets[0].stack_name, statuses[sets[0].stack_name], releases)
+
+
+@dataclass(frozen=True)
+class AbortReleaseRequest:
+    source: StackFile
+    aws: AwsOptions
+
+
+def abort(request: AbortReleaseRequest, out: Progress) -> tuple[str, AbortResult]:
+    """`release --abort`: the stack's in-flight ECS deployments rolled back, its in-progress updates cancelled (ship/abort.py)."""
+    from stack_cfn.ship.abort import AbortRequest, abort_release
+
+    cfg, _ = app.load_sourced(request.source, out)
+    compiled = app.compile_and_lint(request.source, cfg, out)
+    target = app.target_for(request.source, request.aws, cfg, out)
+    stack = app.stack_name_for(request.source, request.aws, cfg)
+    stopping = AbortRequest(tuple(compiled.stack_name(top, stack) for top in compiled.stacks), cfg.cluster_name, tuple(s.name for s in cfg.services))
+    with out.step(f"stopping the release of {stack}", "see the services' deployments in the ECS console"):
+        return stack, abort_release(target.client("ecs"), target.client("cloudformation"), stopping)
 
 
 def _change_sets(request: ReleaseRequest, out: Progress, target: AwsTarget, cfg: StackConfig, compiled: Compiled, stack: str) -> list[ChangeSet]:
