@@ -3,9 +3,7 @@ CloudFormation client (botocore's Stubber: recorded responses, requests checked 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -18,6 +16,7 @@ from stack_cfn.errors import DeployError
 from stack_cfn.ship import recover
 from stack_cfn.ship.recover import Action, Blocker
 from stack_cfn.usecases import recover as usecase
+from tests.progress import Recorder
 
 T0 = dt.datetime(2026, 11, 30, 20, 0, tzinfo=dt.UTC)
 ROOT_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/app-prod/1"
@@ -120,30 +119,6 @@ def test_skips_are_those_named_all_with_yes_or_those_confirmed() -> None:
         usecase.chosen(request(), FOUND)
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.said: list[str] = []
-
-    @contextlib.contextmanager
-    def step(self, doing: str, if_interrupted: str) -> Iterator[None]:
-        self.said.append(doing)
-        yield
-
-    @contextlib.contextmanager
-    def status(self, message: str) -> Iterator[None]:
-        yield
-
-    def info(self, message: str) -> None:
-        self.said.append(message)
-
-    def plan(self, cs: Any) -> None:
-        raise AssertionError("recover makes no change set")
-
-    def follow_many(self, run: Callable[..., dict[str, str]], what: str, timeout_minutes: int = 60) -> dict[str, str]:
-        self.said.append(f"waiting for {what}")
-        return run(lambda ev: None)
-
-
 class Target:
     def __init__(self, cfn: Any) -> None:
         self.cfn = cfn
@@ -172,7 +147,7 @@ def test_recover_continues_the_rollback_with_the_confirmed_skips_and_waits_for_i
                                                             "ClientRequestToken": "tok-1"})
         stub.add_response("describe_stacks", {"Stacks": [{**stack, "StackStatus": "UPDATE_ROLLBACK_COMPLETE"}]}, {"StackName": "app-prod"})
         stub.add_response("describe_stack_events", {"StackEvents": [done, event]}, {"StackName": "app-prod"})
-        out = Recorder()
+        out = Recorder(follows=True)
         result = usecase.recover(request(skip=("NetworkStack.NatGateway",), token="tok-1"), out)
         stub.assert_no_pending_responses()
     assert result.ok and [(s.stack, s.final, s.skipped) for s in result.stacks] == [("app-prod", "UPDATE_ROLLBACK_COMPLETE", ("NetworkStack.NatGateway",))]
@@ -187,7 +162,7 @@ def test_a_healthy_stack_is_left_alone_in_one_line(monkeypatch: pytest.MonkeyPat
         stub.add_response("list_stacks", {"StackSummaries": []}, {"StackStatusFilter": ANY})
         stub.add_response("describe_stacks", {"Stacks": [{"StackName": "app-prod", "StackStatus": "UPDATE_COMPLETE", "CreationTime": T0}]},
                           {"StackName": "app-prod"})
-        out = Recorder()
+        out = Recorder(follows=True)
         result = usecase.recover(request(), out)
     assert result.ok and result.stacks[0].action is Action.FINE
     assert out.said == ["app-prod is UPDATE_COMPLETE: fine, nothing to recover"]

@@ -4,16 +4,14 @@ read argparse, print or ask (cli.py does), so a pipeline, a test or another fron
 from __future__ import annotations
 
 import ast
-import contextlib
 import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from stack_cfn.app import StackFile
 from stack_cfn.usecases import files
+from tests.progress import Recorder
 
 ROOT = Path(__file__).resolve().parent.parent
 USE_CASES = sorted([ROOT / "stack_cfn" / "app.py", *(ROOT / "stack_cfn" / "usecases").glob("*.py")])
@@ -51,32 +49,6 @@ def test_the_check_sees_each_way_of_reaching_the_terminal() -> None:
 def test_a_use_case_neither_parses_flags_nor_prints_nor_asks(path: Path) -> None:
     """The CLI parses the flags into the request, renders the result and does the prompting (issue 20, item 3)."""
     assert terminal_uses(path.read_text()) == [], f"{path.name}: leave these to cli.py"
-
-
-class Recorder:
-    """A Progress (ship/report.py) that keeps what a use case says."""
-
-    def __init__(self) -> None:
-        self.said: list[str] = []
-        self.steps: list[str] = []
-
-    @contextlib.contextmanager
-    def step(self, doing: str, if_interrupted: str) -> Iterator[None]:
-        self.steps.append(doing)
-        yield
-
-    @contextlib.contextmanager
-    def status(self, message: str) -> Iterator[None]:
-        yield
-
-    def info(self, message: str) -> None:
-        self.said.append(message)
-
-    def plan(self, cs: Any) -> None:
-        raise AssertionError("no change set in an offline use case")
-
-    def follow_many(self, run: Callable[..., dict[str, str]], what: str, timeout_minutes: int = 60) -> dict[str, str]:
-        raise AssertionError("nothing to follow in an offline use case")
 
 
 def test_build_returns_what_it_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
