@@ -78,6 +78,12 @@ def all_exports(cfn) -> dict[str, str]:  # noqa: ANN001
     return {e["Name"]: e.get("Value") for page in cfn.get_paginator("list_exports").paginate() for e in page["Exports"]}
 
 
+def all_stacks(cfn) -> list[dict]:  # noqa: ANN001
+    """Every stack, every page: DescribeStacks pages its answer (AWS by size, moto 5.2.5 by 50), and the local AWS of a
+    test session holds many more than one page."""
+    return [s for page in cfn.get_paginator("describe_stacks").paginate() for s in page["Stacks"]]
+
+
 def services_by_name(ecs, cluster: str) -> dict[str, dict]:  # noqa: ANN001
     """The cluster's ECS services by their stack-file name (their task family): CloudFormation names the services
     themselves (no ServiceName, so they can be replaced; issue 18)."""

@@ -11,7 +11,7 @@ import yaml
 from stack_cfn.blueprints.compiler import compile_generic
 from stack_cfn.ship import deploy
 from stack_cfn.ship.local import local_ubuntu_ami
-from tests.conftest import moto_gap, run_cli, services_by_name
+from tests.conftest import all_stacks, moto_gap, run_cli, services_by_name
 
 pytestmark = pytest.mark.e2e
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
@@ -76,7 +76,7 @@ def test_the_master_password_is_in_no_file_output_or_task_definition(data_stack)
     password = json.loads(target.client("secretsmanager").get_secret_value(SecretId=db_stack_outputs(target)["SecretArn"])["SecretString"])["password"]
     assert len(password) >= 8
     cfn, ecs = target.client("cloudformation"), target.client("ecs")
-    assert password not in json.dumps([deploy.stack_outputs(cfn, s["StackId"]) for s in cfn.describe_stacks()["Stacks"]])
+    assert password not in json.dumps([deploy.stack_outputs(cfn, s["StackId"]) for s in all_stacks(cfn)])
     assert not [p.name for p in (root / "build").iterdir() if password in p.read_text()]
     task = ecs.describe_task_definition(taskDefinition=services_by_name(ecs, outputs["Cluster"])["api"][
         "taskDefinition"])["taskDefinition"]
@@ -133,7 +133,7 @@ def test_the_access_key_secret_is_in_secrets_manager_and_in_no_output(data_stack
     secret = json.loads(target.client("secretsmanager").get_secret_value(SecretId=user["SecretArn"])["SecretString"])
     assert secret["AccessKeyId"] == user["AccessKeyId"]
     cfn = target.client("cloudformation")
-    assert secret["SecretAccessKey"] not in json.dumps([deploy.stack_outputs(cfn, s["StackId"]) for s in cfn.describe_stacks()["Stacks"]])
+    assert secret["SecretAccessKey"] not in json.dumps([deploy.stack_outputs(cfn, s["StackId"]) for s in all_stacks(cfn)])
     assert not [p.name for p in (root / "build").iterdir() if secret["SecretAccessKey"] in p.read_text()]
 
 

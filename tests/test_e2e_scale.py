@@ -13,7 +13,7 @@ from stack_cfn.blueprints.compiler import compile_stack
 from stack_cfn.model import quotas
 from stack_cfn.model.loading import load_config
 from stack_cfn.ship.placement_file import read_placement
-from tests.conftest import moto_gap, run_cli, services_by_name
+from tests.conftest import all_stacks, moto_gap, run_cli, services_by_name
 from tests.test_placement import operation_sizes
 
 pytestmark = pytest.mark.e2e
@@ -77,7 +77,7 @@ def test_outputs_plan_and_destroy_cover_the_groups(deployed) -> None:  # noqa: A
     gone = cli(local, "destroy", "-c", str(config), "--yes")
     assert gone.returncode == 0, gone.stderr[-2000:]
     assert gone.stdout.index("scale-test-services-1: DELETE_COMPLETE") < gone.stdout.index("stack scale-test: DELETE_COMPLETE"), "groups first"
-    names = [s["StackName"] for s in target.client("cloudformation").describe_stacks()["Stacks"]]
+    names = [s["StackName"] for s in all_stacks(target.client("cloudformation"))]
     assert not [n for n in names if n.startswith("scale-test")]
 
 
@@ -101,7 +101,7 @@ def test_a_group_left_empty_is_deleted_by_the_next_deploy(shrunk) -> None:  # no
     target, plan, again = shrunk
     assert "!! shrink-test-services-1 would be DELETED with its services" in plan.stderr, plan.stderr
     assert again.returncode == 0, again.stderr[-2000:]
-    names = [s["StackName"] for s in target.client("cloudformation").describe_stacks()["Stacks"]]
+    names = [s["StackName"] for s in all_stacks(target.client("cloudformation"))]
     assert "shrink-test" in names and "shrink-test-services-1" not in names
 
 

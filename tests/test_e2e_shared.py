@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.conftest import run_cli, services_by_name
+from tests.conftest import all_stacks, run_cli, services_by_name
 
 pytestmark = pytest.mark.e2e
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
@@ -88,7 +88,7 @@ def test_shared_services_in_a_service_group_import_the_listeners(local_aws, tmp_
     plan = run_cli("plan", "-c", str(config), "--endpoint-url", local.endpoint_url, "--region", "us-east-1", "--bucket", "shg-templates",
                    "--create-bucket", env=AWS_ENV)
     assert plan.returncode == 0 and "shg-test-services-1: 1 service(s), created after shg-test" in plan.stderr, plan.stderr[-2000:]
-    names = [s["StackName"] for s in target.client("cloudformation").describe_stacks()["Stacks"]]
+    names = [s["StackName"] for s in all_stacks(target.client("cloudformation"))]
     assert not [n for n in names if n.startswith("shg-test")], "the plan of a new stack leaves nothing behind"
     result = run_cli("deploy", "-c", str(config), "--endpoint-url", local.endpoint_url, "--region", "us-east-1", "--bucket", "shg-templates",
                      "--create-bucket", env=AWS_ENV)

@@ -73,7 +73,7 @@ PROBE = textwrap.dedent('''
         elif MODE == "stackset":
             cfn.create_stack_set(StackSetName="fleet", TemplateBody=json.dumps(child))
             cfn.create_stack_instances(StackSetName="fleet", Accounts=["123456789012"], Regions=["us-east-1"])
-            names = [s["StackName"] for s in cfn.describe_stacks()["Stacks"]]
+            names = [s["StackName"] for s in cfn.describe_stacks()["Stacks"]]  # a fresh mock: one page
             print("WORKS" if any(n.startswith("StackSet-fleet-") for n in names) else f"GAP {names}")
         elif MODE == "dbname":
             db = {"Resources": {"MainDatabaseWithAVeryLongLogicalIdThatCloudFormationWouldTrim": {"Type": "AWS::RDS::DBInstance", "Properties": {

@@ -361,7 +361,8 @@ class LocalAws:
         ec2 = target.client("ec2")
         cfn = target.client("cloudformation")
         ecs = target.client("ecs")
-        stacks = [s["StackName"] for s in cfn.describe_stacks()["Stacks"] if s["StackName"].startswith(stack_name)]
+        stacks = [s["StackName"] for page in cfn.get_paginator("describe_stacks").paginate() for s in page["Stacks"]
+                  if s["StackName"].startswith(stack_name)]
         vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["*"]}])["Vpcs"]
         clusters = ecs.list_clusters()["clusterArns"]
         services = sum(len(ecs.list_services(cluster=c)["serviceArns"]) for c in clusters)
