@@ -64,12 +64,21 @@ def run_aws(endpoint: str, region: str, *args: str, cwd: Path | None = None) -> 
     return subprocess.run([aws_cli(), "--region", region, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
 
 
+# Credentials of the local AWS, and no profile or endpoint of the developer's own ("" unsets it: run_cli).
+AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input_: str | None = None) -> subprocess.CompletedProcess[str]:
     """The stack-cfn command line, as a user runs it."""
     full_env = {**os.environ, **(env or {})}
     for key in [k for k, v in full_env.items() if v == ""]:
         del full_env[key]  # "" means: unset it
     return subprocess.run([sys.executable, "-m", "stack_cfn.cli", *args], capture_output=True, text=True, cwd=cwd or ROOT, env=full_env, input=input_, timeout=600)
+
+
+def local_cli(local, *args: str, bucket: str | None = None) -> subprocess.CompletedProcess[str]:  # noqa: ANN001
+    """The command line against the test session's local AWS (us-east-1), templates uploaded to `bucket` when given."""
+    return run_cli(*args, "--endpoint-url", local.endpoint_url, "--region", "us-east-1", *(("--bucket", bucket) if bucket else ()), env=AWS_ENV)
 
 
 def all_exports(cfn) -> dict[str, str]:  # noqa: ANN001

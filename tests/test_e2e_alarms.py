@@ -13,10 +13,9 @@ import botocore.parsers
 import pytest
 import yaml
 
-from tests.conftest import all_exports, moto_gap, run_cli
+from tests.conftest import AWS_ENV, all_exports, moto_gap, run_cli
 
 pytestmark = pytest.mark.e2e
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
 
 
 @pytest.fixture(scope="module")

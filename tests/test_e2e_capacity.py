@@ -15,10 +15,9 @@ import yaml
 
 from stack_cfn.blueprints.cluster_contract import ECS_ARM64_AMI_SSM
 from stack_cfn.blueprints.userdata import SPOT_DRAINING
-from tests.conftest import all_exports, moto_gap, run_cli
+from tests.conftest import AWS_ENV, all_exports, moto_gap, run_cli
 
 pytestmark = pytest.mark.e2e
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
 TYPES = ["m7g.large", "m6g.large", "c7g.xlarge"]
 
 

@@ -11,10 +11,9 @@ import yaml
 from stack_cfn.blueprints.compiler import compile_generic
 from stack_cfn.ship import deploy
 from stack_cfn.ship.local import local_ubuntu_ami
-from tests.conftest import all_stacks, moto_gap, run_cli, services_by_name
+from tests.conftest import all_stacks, local_cli, moto_gap, run_cli, services_by_name
 
 pytestmark = pytest.mark.e2e
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
 
 
 def write(path: Path, target, **extra) -> Path:  # noqa: ANN001
@@ -27,7 +26,7 @@ def write(path: Path, target, **extra) -> Path:  # noqa: ANN001
 
 
 def cli(local, *args: str):  # noqa: ANN001, ANN201
-    return run_cli(*args, "--endpoint-url", local.endpoint_url, "--region", "us-east-1", env=AWS_ENV)
+    return local_cli(local, *args)
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,9 @@ import yaml
 
 from stack_cfn.ship import deploy, linked_roles
 from stack_cfn.ship.local import local_ubuntu_ami
-from tests.conftest import run_cli
+from tests.conftest import AWS_ENV, run_cli
 
 pytestmark = pytest.mark.e2e
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
 
 
 def write(path: Path, target, name: str, cidr: str, **extra) -> Path:  # noqa: ANN001

@@ -15,10 +15,9 @@ import pytest
 import yaml
 
 from stack_cfn.ship.local import local_ubuntu_ami
-from tests.conftest import moto_gap, run_cli, services_by_name
+from tests.conftest import local_cli, moto_gap, services_by_name
 
 pytestmark = pytest.mark.e2e
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
 STACK = "bg-test"
 
 
@@ -33,7 +32,7 @@ def write(path: Path, target: Any) -> Path:
 
 
 def cli_at(local: Any, *args: str) -> Any:
-    return run_cli(*args, "--endpoint-url", local.endpoint_url, "--region", "us-east-1", "--bucket", "bg-templates", env=AWS_ENV)
+    return local_cli(local, *args, bucket="bg-templates")
 
 
 @pytest.fixture(scope="module")

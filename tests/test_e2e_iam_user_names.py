@@ -8,10 +8,9 @@ import yaml
 
 from stack_cfn.model.data import IAM_USER_NAME_MAX, iam_user_name
 from stack_cfn.ship import deploy
-from tests.conftest import all_exports, run_cli
+from tests.conftest import AWS_ENV, all_exports, run_cli
 
 pytestmark = pytest.mark.e2e
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
 NAME, ENVIRONMENT = "a" * 30 + "z", "e" * 30 + "z"  # each at most 32 (model rule AWS_NAME): the stack name is 63
 STACK = f"{NAME}-{ENVIRONMENT}"
 

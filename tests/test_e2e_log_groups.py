@@ -13,10 +13,9 @@ import yaml
 
 from stack_cfn.ship import deploy
 from stack_cfn.ship.local import local_ubuntu_ami
-from tests.conftest import run_cli
+from tests.conftest import AWS_ENV, run_cli
 
 pytestmark = pytest.mark.e2e
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
 
 
 def test_an_edited_service_redeploys_with_its_log_group_retained(local_aws, tmp_path) -> None:  # noqa: ANN001

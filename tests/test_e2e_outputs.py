@@ -11,14 +11,13 @@ import pytest
 import yaml
 
 from stack_cfn.ship.local import local_ubuntu_ami
-from tests.conftest import moto_gap, run_cli
+from tests.conftest import AWS_ENV, local_cli, moto_gap, run_cli
 
 pytestmark = pytest.mark.e2e
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
 
 
 def cli(local, *args: str):  # noqa: ANN001, ANN201
-    return run_cli(*args, "--endpoint-url", local.endpoint_url, "--region", "us-east-1", env=AWS_ENV)
+    return local_cli(local, *args)
 
 
 @pytest.fixture(scope="module")

@@ -24,10 +24,9 @@ from stack_cfn.blueprints.compiler import compile_stack
 from stack_cfn.model.loading import load_config
 from stack_cfn.ship import protect
 from stack_cfn.ship.placement_file import read_placement
-from tests.conftest import ROOT, cli_endpoint, moto_gap, run_cli, services_by_name
+from tests.conftest import AWS_ENV, ROOT, cli_endpoint, moto_gap, run_cli, services_by_name
 
 pytestmark = pytest.mark.e2e
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
 MARKER = "<!-- verbatim-test: plain-aws-cli -->"
 
 

@@ -12,10 +12,9 @@ import yaml
 
 from stack_cfn.ship import deploy
 from stack_cfn.ship.local import local_ubuntu_ami
-from tests.conftest import moto_gap, run_cli, services_by_name
+from tests.conftest import local_cli, moto_gap, services_by_name
 
 pytestmark = pytest.mark.e2e
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
 STACK = "drift-test"
 
 
@@ -28,7 +27,7 @@ def write(path: Path, target, database: str = "main") -> Path:  # noqa: ANN001
 
 
 def cli(local, *args: str):  # noqa: ANN001, ANN201
-    return run_cli(*args, "--endpoint-url", local.endpoint_url, "--region", "us-east-1", "--bucket", "drift-templates", env=AWS_ENV)
+    return local_cli(local, *args, bucket="drift-templates")
 
 
 @pytest.fixture(scope="module")

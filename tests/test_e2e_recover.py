@@ -20,10 +20,9 @@ import yaml
 from stack_cfn.model.names import iam_user_name
 from stack_cfn.ship import deploy
 from stack_cfn.ship.local import local_ubuntu_ami
-from tests.conftest import run_cli
+from tests.conftest import AWS_ENV, run_cli
 
 pytestmark = pytest.mark.e2e
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
 
 
 def write(path: Path, target: Any, name: str, cidr: str, **extra: Any) -> Path:

@@ -21,10 +21,9 @@ from stack_cfn import cli
 from stack_cfn.model.releases import releases_path
 from stack_cfn.ship import deploy, release
 from stack_cfn.ship.local import local_ubuntu_ami
-from tests.conftest import run_cli, services_by_name
+from tests.conftest import AWS_ENV, local_cli, run_cli, services_by_name
 
 pytestmark = pytest.mark.e2e
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
 
 
 def write(path: Path, target, **extra) -> Path:  # noqa: ANN001
@@ -36,7 +35,7 @@ def write(path: Path, target, **extra) -> Path:  # noqa: ANN001
 
 
 def cli_at(local, *args: str):  # noqa: ANN001, ANN201
-    return run_cli(*args, "--endpoint-url", local.endpoint_url, "--region", "us-east-1", "--bucket", "rel-templates", env=AWS_ENV)
+    return local_cli(local, *args, bucket="rel-templates")
 
 
 @pytest.fixture(scope="module")

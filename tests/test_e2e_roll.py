@@ -13,9 +13,7 @@ import pytest
 import yaml
 
 from stack_cfn.ship.roll import Instance, plan_roll
-from tests.conftest import moto_gap, run_cli
-
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
+from tests.conftest import local_cli, moto_gap
 
 
 def instances(*images: str) -> list[Instance]:
@@ -43,7 +41,7 @@ def deployed(local_aws, tmp_path_factory):  # noqa: ANN001, ANN201
 
 
 def cli(local, *args: str):  # noqa: ANN001, ANN201
-    return run_cli(*args, "--endpoint-url", local.endpoint_url, "--region", "us-east-1", env=AWS_ENV)
+    return local_cli(local, *args)
 
 
 @pytest.mark.e2e

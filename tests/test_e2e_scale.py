@@ -13,11 +13,10 @@ from stack_cfn.blueprints.compiler import compile_stack
 from stack_cfn.model import quotas
 from stack_cfn.model.loading import load_config
 from stack_cfn.ship.placement_file import read_placement
-from tests.conftest import all_stacks, moto_gap, run_cli, services_by_name
+from tests.conftest import AWS_ENV, all_stacks, moto_gap, run_cli, services_by_name
 from tests.test_placement import operation_sizes
 
 pytestmark = pytest.mark.e2e
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
 COUNT = 300
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.conftest import all_stacks, run_cli, services_by_name
+from tests.conftest import AWS_ENV, all_stacks, run_cli, services_by_name
 
 pytestmark = pytest.mark.e2e
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,9 @@ import re
 import pytest
 import yaml
 
-from tests.conftest import run_cli
+from tests.conftest import AWS_ENV, run_cli
 
 pytestmark = pytest.mark.e2e
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 # ELBv2 API reference, CreateTargetGroup: Name: at most 32 alphanumeric characters or hyphens, not beginning or ending with a hyphen.
 TARGET_GROUP_NAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,32}(?<!-)$")

@@ -19,7 +19,7 @@ from stack_cfn import app, cli
 from stack_cfn.model.schema import schema_json
 from stack_cfn.ship import local as local_module
 from stack_cfn.ship.files import MANIFEST
-from tests.conftest import ROOT, run_cli
+from tests.conftest import AWS_ENV, ROOT, run_cli
 
 GOOD = "name: my-app\nenvironment: prod\nkey_name: my-key\n"
 
@@ -170,7 +170,6 @@ def not_aws(request: pytest.FixtureRequest) -> Iterator[str]:
     server.server_close()
 
 
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
 
 
 def test_an_endpoint_that_is_not_aws(not_aws: str) -> None:

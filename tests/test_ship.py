@@ -11,10 +11,9 @@ import yaml
 from stack_cfn import cli
 from stack_cfn.ship import deploy
 from stack_cfn.ship.local import free_port, local_ubuntu_ami
-from tests.conftest import run_cli
+from tests.conftest import AWS_ENV, run_cli
 
 pytestmark = pytest.mark.e2e
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PROFILE": "", "AWS_ENDPOINT_URL": ""}
 
 
 def write_config(path: Path, target, **extra) -> Path:  # noqa: ANN001
