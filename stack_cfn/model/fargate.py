@@ -24,7 +24,8 @@ NetworkMode = Literal["bridge", "awsvpc"]
 CpuArchitecture = Literal["x86_64", "arm64"]
 FargateProvider = Literal["FARGATE", "FARGATE_SPOT"]
 
-LAUNCH_TYPE = R.OneOf(("ec2", "fargate"), "a launch type")
+LAUNCH_TYPES = ("ec2", "fargate")  # where a task runs: the services' and the scheduled jobs' words
+LAUNCH_TYPE = R.OneOf(LAUNCH_TYPES, "a launch type")
 NETWORK_MODE = R.OneOf(("bridge", "awsvpc"), "a network mode")
 CPU_ARCHITECTURE = R.OneOf(tuple(F.CPU_ARCHITECTURES), "a CPU architecture")
 PLATFORM_VERSION = R.OneOf(("", *F.FARGATE_PLATFORM_VERSIONS), "a Fargate platform version")

@@ -27,19 +27,19 @@ import types
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from stack_cfn.errors import ConfigError
 from stack_cfn.model import rules as R
 from stack_cfn.model.aws_facts import FARGATE_TASK_SIZES
 from stack_cfn.model.checks import Check, check_fields, run_checks, setting
+from stack_cfn.model.fargate import LAUNCH_TYPES, LaunchType
 from stack_cfn.model.policies import load_policies
 
 if TYPE_CHECKING:
     from stack_cfn.model.config import ServiceConfig
 
-LaunchType = Literal["ec2", "fargate"]
-LAUNCH_TYPE = R.OneOf(("ec2", "fargate"), "a launch type", "use ec2 (the cluster's instances) or fargate")
+LAUNCH_TYPE = R.OneOf(LAUNCH_TYPES, "a launch type", "use ec2 (the cluster's instances) or fargate")
 RETRIES = R.Range(0, 185, "EventBridge Scheduler retries 0 to 185 times")
 RETRY_SECONDS = R.Range(60, 86400, "EventBridge Scheduler keeps retrying for 60 to 86400 seconds")
 FLEXIBLE_MINUTES = R.Range(1, 1440, "use 1 to 1440 minutes, or leave it out for an exact time")
