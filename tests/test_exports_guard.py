@@ -65,3 +65,147 @@ def test_moto_still_lacks_list_imports() -> None:
                             env={"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1].startswith("GAP"), "moto now answers ListImports: remove strict_local._list_imports"
+
+
+# ---------------------------------------------------------------- values that change under the same expression (issue 21, item 6)
+
+from stack_cfn.model.changes import Tree  # noqa: E402
+from stack_cfn.ship.exports_guard import ExportPlan, Importers, Side  # noqa: E402
+
+EXPORTED = {"Export": {"Name": "x"}}
+
+
+def cluster_tree(name_param: object, output_value: object = None) -> Tree:
+    """A root passing ClusterStack a name; the cluster exports Ref Cluster, ClusterArn, and its name parameter."""
+    child = {"Parameters": {"EcsClusterName": {"Type": "String"}},
+             "Resources": {"Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": {"Ref": "EcsClusterName"}}}},
+             "Outputs": {"Cluster": {"Value": output_value or {"Ref": "Cluster"}, **EXPORTED},
+                         "Arn": {"Value": {"Fn::GetAtt": ["Cluster", "Arn"]}, **EXPORTED},
+                         "Named": {"Value": {"Ref": "EcsClusterName"}, **EXPORTED}}}
+    root = {"Parameters": {"Name": {"Type": "String", "Default": "n"}},
+            "Resources": {"ClusterStack": {"Type": "AWS::CloudFormation::Stack",
+                                           "Properties": {"TemplateURL": "cluster.json", "Parameters": {"EcsClusterName": name_param}}}},
+            "Outputs": {"Environment": {"Value": {"Ref": "Name"}, **EXPORTED},
+                        "Cluster": {"Value": {"Fn::GetAtt": ["ClusterStack", "Outputs.Cluster"]}, **EXPORTED}}}
+    return Tree("stack.json", root, {"ClusterStack": Tree("cluster.json", child)})
+
+
+def moves(old: Tree, new: Tree, replaced: dict[str, set[str]] | None = None, old_given=None, new_given=None) -> dict:  # noqa: ANN001
+    return exports_guard.value_moves(Side(exports_guard.flatten("app", old), {"app": old_given or {}}),
+                                     Side(exports_guard.flatten("app", new), {"app": new_given or {}}), replaced or {})
+
+
+def test_an_unchanged_expression_of_a_replaced_resource_counts_as_changed() -> None:
+    """AWS rule (AWS::ECS::Cluster reference: ClusterName "Update requires: Replacement"): a replaced resource has a new
+    physical id and attributes, so an export reading it (Ref, Fn::GetAtt) changes though its expression does not."""
+    old, new = cluster_tree("a"), cluster_tree("b")
+    found = moves(old, new, {"app/ClusterStack": {"Cluster"}})
+    assert found[("app/ClusterStack", "Cluster")] == "replaced" and found[("app/ClusterStack", "Arn")] == "replaced"
+    assert found[("app/ClusterStack", "Named")] == "its input changed", "a nested parameter whose expression in the parent changed"
+    assert found[("app", "Cluster")] == "its input changed", "the root's GetAtt of a nested output that changes"
+    assert ("app", "Environment") not in found
+
+
+def test_nothing_moves_when_nothing_the_value_reads_changes() -> None:
+    assert moves(cluster_tree("a"), cluster_tree("a")) == {}
+    assert moves(cluster_tree({"Ref": "Name"}), cluster_tree({"Ref": "Name"}), old_given={"Name": "x"}, new_given={"Name": "x"}) == {}
+
+
+def test_a_top_level_parameter_given_another_value_moves_what_reads_it() -> None:
+    found = moves(cluster_tree({"Ref": "Name"}), cluster_tree({"Ref": "Name"}), old_given={"Name": "x"}, new_given={})
+    assert found[("app", "Environment")] == "its input changed", "not passed: the Default n, not the deployed x"
+    assert found[("app/ClusterStack", "Named")] == "its input changed", "through the parent's Ref of that parameter"
+
+
+def test_replacement_is_read_from_the_offline_comparison() -> None:
+    """The same decision `diff` and `plan` make: AWS::ECS::Cluster's ClusterName is create-only in its schema."""
+    from stack_cfn.model.changes import compare
+    from stack_cfn.ship.schemas import SchemaRules
+
+    found = compare({"stack.json": cluster_tree("a")}, {"stack.json": cluster_tree("b")}, SchemaRules())
+    replaced = exports_guard.replaced_by_path(found, {"stack.json": "app"})
+    assert {path: ids for path, ids in replaced.items() if ids} == {"app/ClusterStack": {"Cluster"}}
+
+
+def test_changes_counts_moved_values_with_how() -> None:
+    new = {"app/ClusterStack": {"Cluster": {"Value": {"Ref": "Cluster"}, **EXPORTED}}}
+    deployed = [Exported("app/ClusterStack", "Cluster", "app-Cluster", {"Ref": "Cluster"})]
+    assert exports_guard.changes(deployed, new) == []
+    assert exports_guard.changes(deployed, new, {("app/ClusterStack", "Cluster"): "replaced"}) == [
+        ExportChange("app-Cluster", "app/ClusterStack", "Cluster", "replaced")]
+
+
+# ---------------------------------------------------------------- the phases
+
+
+def group_files(root: str = "app") -> dict[str, str]:
+    """A group as the compiler makes it: one service importing <root>-Cluster unless its pin is set."""
+    service = {"Parameters": {"StackName": {"Type": "String"}, "Cluster": {"Type": "String", "Default": ""}},
+               "Conditions": {"ImportCluster": {"Fn::Equals": [{"Ref": "Cluster"}, ""]}},
+               "Resources": {"Service": {"Type": "AWS::ECS::Service", "Properties": {"Cluster": {"Fn::If": [
+                   "ImportCluster", {"Fn::ImportValue": {"Fn::Join": ["-", [{"Ref": "StackName"}, "Cluster"]]}}, {"Ref": "Cluster"}]}}}}}
+    group = {"Parameters": {"RootStackName": {"Type": "String", "Default": root}, "PinnedCluster": {"Type": "String", "Default": ""}},
+             "Resources": {"OneService": {"Type": "AWS::CloudFormation::Stack", "Properties": {
+                 "TemplateURL": "service.json", "Parameters": {"StackName": {"Ref": "RootStackName"}, "Cluster": {"Ref": "PinnedCluster"}}}}}}
+    return {"services-1.json": json.dumps(group), "service.json": json.dumps(service)}
+
+
+def test_a_pinned_group_imports_nothing() -> None:
+    files = group_files()
+    assert exports_guard.imports_of(files, "services-1.json", {"RootStackName": "app"}) == {"app-Cluster"}
+    assert exports_guard.imports_of(files, "services-1.json", {"RootStackName": "app", "PinnedCluster": "c-1"}) == set()
+
+
+CLUSTER = ExportChange("app-Cluster", "app/ClusterStack", "Cluster", "replaced")
+
+
+def phases(importing: list[str], how: str = "replaced", stale: frozenset[str] = frozenset()) -> ExportPlan:
+    change = ExportChange("app-Cluster", "app/ClusterStack", "Cluster", how)
+    who = Importers({"app-Cluster": importing}, "app", {"app-services-1": "services-1.json"}, stale)
+    return exports_guard.plan_phases([change], who, {"app-Cluster": "c-1"}, {"app-services-1": {"app-Cluster"}})
+
+
+def test_our_group_importing_a_changed_export_is_pinned_to_its_current_value_first() -> None:
+    plan = phases(["app-services-1"])
+    assert plan.refused == () and plan.two_phases and plan.first == {"app-services-1": {"PinnedCluster": "c-1"}}
+    line = plan.describe("app")
+    assert line == ("two phases: app changes export(s) its service groups import (app-Cluster (replaced)): first app-services-1 stop "
+                    "importing them (pinned to their current values), then app, then the groups import again") and "\n" not in line
+
+
+def test_a_foreign_importer_refuses_and_a_stale_group_does_not_count() -> None:
+    assert phases(["dropin", "app-services-1"]).refused == (exports_guard.refusal(CLUSTER, ["dropin"]),)
+    assert not phases(["dropin", "app-services-1"]).two_phases
+    assert phases(["app-services-2"], stale=frozenset({"app-services-2"})) == ExportPlan(), "deleted before the root: its imports do not block"
+    assert phases([]) == ExportPlan()
+
+
+def test_removing_an_export_a_new_group_template_imports_is_refused() -> None:
+    """It cannot happen with templates the compiler makes (the group's wiring and the root's exports come from the same
+    contract rows: tests/test_placement.py), but a removed export a group still needs could never be deployed."""
+    plan = phases(["app-services-1"], how="removed")
+    assert plan.refused == ("export app-Cluster (app/ClusterStack output Cluster) would be removed but the new template of app-services-1 "
+                            "still imports it: keep the output exported, or remove the import first",)
+
+
+def test_every_export_a_compiled_group_imports_is_exported_by_its_root() -> None:
+    """Why refusal_removed never fires for compiled stacks: the root exports each output the groups import."""
+    from stack_cfn.blueprints.compiler import compile_stack
+    from stack_cfn.model.config import ServiceConfig, StackConfig
+
+    cfg = StackConfig(name="g", environment="t", key_name="k", service_group_size=1,
+                      services=(ServiceConfig(name="a", image="i", port=80), ServiceConfig(name="b", image="i", port=80, kind="web-service", https=False),
+                                ServiceConfig(name="w", image="i", kind="worker")))
+    compiled = compile_stack(cfg)
+    exported = {name for path, outputs in exports_guard.new_outputs(compiled.files, {"g-t": compiled.root}).items()
+                for name, o in outputs.items() if "Export" in o}
+    for group in compiled.groups:
+        imports = exports_guard.imports_of(compiled.files, group, {"RootStackName": "g-t"})
+        assert imports and {i.removeprefix("g-t-") for i in imports} <= exported
+
+
+def test_pin_parameter_names_are_stable() -> None:
+    from stack_cfn.blueprints.group import pin_key
+
+    assert exports_guard.pin_parameter("app-Cluster", "app") == "PinnedCluster"
+    assert pin_key("main-db-Host") == "MainDbHost" and exports_guard.pin_parameter("app-main-db-Host", "app") == "PinnedMainDbHost"

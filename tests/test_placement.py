@@ -113,12 +113,15 @@ def test_a_group_imports_instead_of_getatt_and_keeps_logical_ids() -> None:
     split = compile_stack(stack(services(3), service_group_size=1))
     group = json.loads(split.files["services-1.json"])
     assert "Fn::GetAtt" not in split.files["services-1.json"]
-    assert list(group["Parameters"]) == ["RootStackName"] and group["Parameters"]["RootStackName"]["Default"] == "big-prod"
+    assert group["Parameters"]["RootStackName"]["Default"] == "big-prod"
+    pins = {k: v for k, v in group["Parameters"].items() if k != "RootStackName"}
+    assert "PinnedCluster" in pins and {k[:6] for k in pins} == {"Pinned"} and {v["Default"] for v in pins.values()} == {""}, \
+        "issue 21: a pin per export the services import, empty by default (blueprints/group.py)"
     nested = group["Resources"]["S0001Service"]["Properties"]
     root = json.loads(alone.files["stack.json"])["Resources"]["S0001Service"]["Properties"]
     assert nested["TemplateURL"] == root["TemplateURL"], "the same service template"
     assert nested["Parameters"]["StackName"] == {"Ref": "RootStackName"}
-    assert "Cluster" not in nested["Parameters"], "wiring left empty: the service imports <root>-Cluster"
+    assert nested["Parameters"]["Cluster"] == {"Ref": "PinnedCluster"}, "wiring empty unless pinned: the service imports <root>-Cluster"
     literal = {k: v for k, v in root["Parameters"].items() if not isinstance(v, dict)}
     assert {k: nested["Parameters"][k] for k in literal} == literal
 

@@ -20,6 +20,9 @@ tests/test_local_aws.py showing plain moto lacks it, so that the shim can go whe
 - A fixed-name collision (a log group or other named resource that already exists, e.g. retained by an earlier
   stack) fails the resource, and the stack rolls back, as in AWS ("<name> already exists"); moto lets the
   service's JSON error escape from the CloudFormation API as an answer botocore cannot parse.
+- Exports in use: an update that changes or removes an export another stack imports fails and rolls back ("Cannot
+  update export ... as it is in use by ..."; CloudFormation User Guide, Exporting stack output values); moto changes it.
+  ListImports (and this rule) count an import as AWS does: in the branch of each Fn::If the stack's conditions take.
 - And one place where moto refuses what AWS accepts: moto updates a nested stack by deleting it and creating it
   anew, so its retained log groups collide with themselves on every update. AWS updates a nested stack in place
   (AWS::CloudFormation::Stack reference: an update of TemplateURL or Parameters is "No interruption"): the new
@@ -53,6 +56,7 @@ def install() -> None:
     _list_imports()
     _collisions_fail_the_stack()
     _nested_updates_keep_log_groups()
+    _exports_in_use_stay()
 
 
 # ---------------------------------------------------------------- capabilities
@@ -205,9 +209,18 @@ def _exports_leave_with_stacks() -> None:
 
 
 def _imported(stack: Any) -> set[str]:
+    """The exports a stack imports, as AWS counts them: in the resources it makes and its outputs, the branch of each
+    Fn::If its conditions take (a service whose wiring parameter is set, so its condition takes the parameter, imports nothing)."""
     from moto.cloudformation.parsing import clean_json
 
     found: set[str] = set()
+    conditions = getattr(stack.resource_map, "lazy_condition_map", {})
+
+    def holds(name: Any) -> bool:
+        try:
+            return bool(conditions[name])
+        except Exception:  # noqa: BLE001  # a condition moto cannot decide: count both branches, as before
+            return True
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
@@ -216,13 +229,21 @@ def _imported(stack: Any) -> set[str]:
                     found.add(str(clean_json(node["Fn::ImportValue"], stack.resource_map)))
                 except Exception:  # noqa: BLE001  # an argument moto cannot resolve names no export of ours
                     pass
+            branches = node.get("Fn::If")
+            if isinstance(branches, list) and len(branches) == 3 and isinstance(branches[0], str) and branches[0] in conditions:
+                walk(branches[1] if holds(branches[0]) else branches[2])
+                return
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
             for value in node:
                 walk(value)
 
-    walk(getattr(stack, "template_dict", {}) or {})
+    template = getattr(stack, "template_dict", {}) or {}
+    for resource in (template.get("Resources") or {}).values():
+        if not isinstance(resource, dict) or not resource.get("Condition") or holds(resource["Condition"]):
+            walk(resource)
+    walk(template.get("Outputs") or {})
     return found
 
 
@@ -324,3 +345,71 @@ def _nested_updates_keep_log_groups() -> None:
         return create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
 
     LogGroup.create_from_cloudformation_json = classmethod(create_log_group)  # type: ignore[assignment]  # moto's class, patched at run time (the docstring says which gap)
+
+
+
+# ---------------------------------------------------------------- exports in use
+
+
+def _stacks_of(stack: Any, seen: int = 0) -> list[Any]:
+    """A stack and its nested stacks, as moto holds them."""
+    from moto.cloudformation.models import Stack
+
+    parsed = getattr(stack.resource_map, "_parsed_resources", {}) if seen < 10 else {}
+    return [stack, *(s for r in parsed.values() if isinstance(r, Stack) for s in _stacks_of(r, seen + 1))]
+
+
+def _export_values(stacks: list[Any], generated: bool = True) -> dict[str, str]:
+    """The exports of the stacks by name; without `generated`, not those whose value is a name moto generated from the
+    stack's own name (`<stack>-<LogicalId>-<random>`): moto re-creates a nested stack on every update (see the last
+    shim here), so those change in moto where AWS keeps them; only values AWS would change are compared."""
+    found: dict[str, str] = {}
+    for stack in stacks:
+        try:
+            found.update({e.name: str(e.value) for e in stack.exports if generated or f"{stack.name}-" not in str(e.value)})
+        except Exception:  # noqa: BLE001  # outputs moto cannot resolve export nothing it can compare
+            continue
+    return found
+
+
+def _in_use(backend: Any, stack: Any) -> tuple[list[Any], dict[str, str], dict[str, list[str]]]:
+    """The stacks of the tree, their exports' values, and who else imports each (before a change set runs)."""
+    tree = _stacks_of(stack)
+    values = _export_values(tree, generated=False)
+    ids = {s.stack_id for s in tree}
+    others = [(s.name, _imported(s)) for s in backend.stacks.values() if values and s.stack_id not in ids and s.status != "DELETE_COMPLETE"]
+    users = {name: sorted({other for other, imports in others if name in imports}) for name in values}
+    return tree, values, {name: names for name, names in users.items() if names}
+
+
+def _exports_in_use_stay() -> None:
+    """AWS refuses to change or remove an export another stack imports: the update fails and rolls back ("Cannot update
+    export <name> as it is in use by <stack>"; CloudFormation User Guide, Exporting stack output values: "You can't modify
+    or remove an output value that is referenced by another stack"). moto changes it. Here the stack ends
+    UPDATE_ROLLBACK_COMPLETE with that reason, its template and the export's value for the importers stay; moto has no
+    rollback, so the resources the change set already changed stay changed."""
+    from moto.cloudformation.models import CloudFormationBackend
+
+    execute = CloudFormationBackend.execute_change_set
+
+    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        change_set = self.change_sets.get(change_set_name) or _find_change_set(self, stack_name or "", change_set_name)
+        if change_set is None or change_set.change_set_type != "UPDATE" or change_set.stack_id not in self.stacks:
+            return execute(self, change_set_name, stack_name)
+        stack = self.stacks[change_set.stack_id]
+        _, before, users = _in_use(self, stack)
+        template, exports = stack.template, dict(self.exports)
+        execute(self, change_set_name, stack_name)
+        after = _export_values(_stacks_of(stack))
+        broken = sorted(name for name in users if after.get(name) != before[name])
+        if not broken:
+            return None
+        reason = "; ".join(f"Cannot update export {name} as it is in use by {', '.join(users[name])}" for name in broken)
+        stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
+        stack.status, stack.template = "UPDATE_ROLLBACK_COMPLETE", template
+        change_set.execution_status = "EXECUTE_FAILED"
+        self.exports.update({name: exports[name] for name in broken if name in exports})
+        stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+        return None
+
+    CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]  # moto's class, patched at run time (the docstring says which gap)

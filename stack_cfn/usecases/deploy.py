@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from stack_cfn.model.config import StackConfig
     from stack_cfn.ship.aws import AwsTarget
     from stack_cfn.ship.deploy import ChangeSet, Uploaded
+    from stack_cfn.ship.exports_guard import ExportPlan
     from stack_cfn.ship.watch import WatchOptions
     from stack_cfn.usecases.plan_checks import PlanChecks
 
@@ -71,6 +73,8 @@ def plan(request: DeployRequest, out: Progress) -> PlanResult:
     existed = _live(cfn, stack)
     parameters = app.root_parameters(out, target, cfg, stack, request.refresh_ami)
     checks = _plan_checks(out, target, stack, compiled, parameters) if existed else None  # drift, before the change sets
+    if existed:
+        _say_exports(out, stack, _export_plan(out, target, compiled, stack, _stale_groups(target, compiled, stack), parameters))
     uploaded: Uploaded | None = None
     made: list[tuple[str, ChangeSet | None, bool]] = []
     try:
@@ -117,6 +121,14 @@ def _plan_groups(out: Progress, target: AwsTarget, cfn: object, compiled: Compil
     return made
 
 
+def _say_exports(out: Progress, stack: str, exports: ExportPlan) -> None:
+    """What a deploy would do about the exports it changes: refuse (each line), or take two phases."""
+    for line in exports.refused:
+        out.info(f"!! deploy would refuse: {line}")
+    if exports.two_phases:
+        out.info(f"deploy will take {exports.describe(stack)}")
+
+
 def _show(out: Progress, target: AwsTarget, cs: ChangeSet) -> None:
     """A change set, then what the stack policies would refuse of it."""
     out.plan(cs)
@@ -157,29 +169,28 @@ def deploy(request: DeployRequest, out: Progress, parameters: dict[str, str] | N
     compiled = app.compile_and_lint(source, cfg, out, compiled)
     target = target or app.target_for(source, request.aws, cfg, out)
     stack = app.stack_name_for(source, request.aws, cfg)
-    _guard_exports(out, target, compiled, stack)
+    stale = _stale_groups(target, compiled, stack)
+    root_parameters = app.root_parameters(out, target, cfg, stack, request.refresh_ami, parameters)
+    exports = _guard_exports(out, target, compiled, stack, stale, root_parameters)
     guard_deploy(request.allow_replace, out, target, compiled, cfg, stack)  # policies set; relaxed for --allow-replace NAME until the deploy ends
     uploaded = app.upload(request.bucket, out, target, compiled)
     app.record_placement(source, out, compiled)
-    stale = _stale_groups(target, compiled, stack)
     if stale:
         app.delete_stacks(out, target, stale, "deleting service groups whose services are placed elsewhere or gone", timeout)
     _ensure_linked_roles(out, target, compiled)
-    cs = app.change_set(out, target, stack, uploaded.root_url, app.root_parameters(out, target, cfg, stack, request.refresh_ami, parameters),
+    if exports.two_phases:
+        out.info(f"the deploy takes {exports.describe(stack)}")
+        _deploy_groups(out, target, compiled, stack, uploaded, request, cfg, exports.first,
+                       f"phase 1 of 2: nothing else was deployed; the next deploy pins the groups still importing from {stack}, then goes on")
+    cs = app.change_set(out, target, stack, uploaded.root_url, root_parameters,
                         f"nothing was deployed; a change set may be left pending on {stack}: the next deploy removes it",
                         app.required_capabilities(compiled, compiled.root))
     if not cs.empty:
         out.plan(cs)
         app.execute(out, target, [cs], f"waiting for {stack}", timeout, _watch(request, cfg))
-    groups = [app.change_set(out, target, name, uploaded.urls[template], app.group_parameters(stack), "the root is deployed; deploy again for the groups",
-                             app.required_capabilities(compiled, template)) for template, name in app.groups_of(compiled, stack)]
-    pending = [g for g in groups if not g.empty]
-    for g in pending:
-        out.plan(g)
-    if pending:
-        app.execute(out, target, pending, f"waiting for {len(pending)} service group(s)", timeout, _watch(request, cfg))
+    groups, pending = _deploy_groups(out, target, compiled, stack, uploaded, request, cfg, None, "the root is deployed; deploy again for the groups")
     app.prune_releases(source, out, sources)
-    if cs.empty and not pending and not stale:
+    if cs.empty and not pending and not stale and not exports.two_phases:
         return DeployResult(stack, False, bool(groups))
     from stack_cfn.ship.deploy import read_outputs
 
@@ -192,16 +203,42 @@ def _watch(request: DeployRequest, cfg: StackConfig) -> WatchOptions:
     return WatchOptions(cfg.cluster_name, request.cancel)
 
 
-def _guard_exports(out: Progress, target: AwsTarget, compiled: Compiled, stack: str) -> None:
-    """Refuse, before anything is sent, a change to exports that stacks not ours import (ship/exports_guard.py)."""
-    from stack_cfn.errors import DeployError
+def _deploy_groups(out: Progress, target: AwsTarget, compiled: Compiled, stack: str, uploaded: Uploaded, request: DeployRequest,
+                   cfg: StackConfig, pins: Mapping[str, Mapping[str, str]] | None, if_interrupted: str) -> tuple[list[ChangeSet], list[ChangeSet]]:
+    """The service groups' change sets, shown and executed together: all of them with their imports (pins None), or
+    a two-phase deploy's first phase: only the groups named, their pinned parameters set (ship/exports_guard.py)."""
+    groups = [app.change_set(out, target, name, uploaded.urls[template], {**app.group_parameters(stack), **(pins or {}).get(name, {})},
+                             if_interrupted, app.required_capabilities(compiled, template))
+              for template, name in app.groups_of(compiled, stack) if pins is None or name in pins]
+    pending = [g for g in groups if not g.empty]
+    for g in pending:
+        out.plan(g)
+    if pending:
+        doing = f"waiting for {len(pending)} service group(s)" + (" to stop importing (phase 1 of 2)" if pins is not None else "")
+        app.execute(out, target, pending, doing, timeout=request.aws.timeout, watch=_watch(request, cfg))
+    return groups, pending
+
+
+def _export_plan(out: Progress, target: AwsTarget, compiled: Compiled, stack: str, stale: list[str],
+                 parameters: dict[str, str]) -> ExportPlan:
+    """What the deploy does about exports it changes (ship/exports_guard.py), read before anything is sent."""
     from stack_cfn.ship import exports_guard
 
     top = {stack: compiled.root, **{name: template for template, name in app.groups_of(compiled, stack)}}
-    with out.step("checking the exports other stacks import", NOTHING_SENT):
-        refused = exports_guard.check(target, compiled.files, top)
-    if refused:
-        raise DeployError("nothing was deployed: " + "\n".join(refused))
+    with out.step("checking the exports other stacks import", NOTHING_SENT), out.status("checking the exports other stacks import"):
+        return exports_guard.assess(target, compiled.files, top, stale, parameters)
+
+
+def _guard_exports(out: Progress, target: AwsTarget, compiled: Compiled, stack: str, stale: list[str],
+                   parameters: dict[str, str]) -> ExportPlan:
+    """Refuse, before anything is sent, a change to exports that stacks not ours import, or that a group's new template
+    still needs; else the plan of a two-phase deploy when our groups import them."""
+    from stack_cfn.errors import DeployError
+
+    exports = _export_plan(out, target, compiled, stack, stale, parameters)
+    if exports.refused:
+        raise DeployError("nothing was deployed: " + "\n".join(exports.refused))
+    return exports
 
 
 def _ensure_linked_roles(out: Progress, target: AwsTarget, compiled: Compiled) -> None:

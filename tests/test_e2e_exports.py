@@ -1,0 +1,104 @@
+"""Export safety on the local AWS (issue 21, item 6): a root change that replaces what its service group imports runs
+in two phases (the group pinned, the root, the group importing again); a plain deploy after an interrupted first phase
+converges; a stack not ours that imports the export still refuses the deploy."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from stack_cfn.blueprints.group import ServiceGroup
+from tests.conftest import local_cli
+
+pytestmark = pytest.mark.e2e
+ROOT, GROUP = "exg-test", "exg-test-services-1"
+PIN = ServiceGroup.Pinned.keyed("Cluster").name
+
+
+def write(config, cluster: str) -> None:  # noqa: ANN001
+    config.write_text(yaml.safe_dump({
+        "name": "exg", "environment": "test", "region": "us-east-1", "cidr": "10.87.0.0/16", "bastion": False, "service_group_size": 1,
+        "ecs_cluster_name": cluster,
+        "services": [{"name": n, "image": "nginx", "port": 80, "log_retention_on_delete": False} for n in ("one", "two")]}))
+
+
+def deploy(local, config, *more: str):  # noqa: ANN001, ANN201
+    return local_cli(local, "deploy", "-c", str(config), *more, bucket="exg-templates")
+
+
+def group_imports(cfn) -> tuple[str, bool, set[str]]:  # noqa: ANN001
+    """The group's pin of the cluster, whether its service template still imports, and what the local AWS says it imports."""
+    params = {p["ParameterKey"]: p.get("ParameterValue", "") for p in cfn.describe_stacks(StackName=GROUP)["Stacks"][0]["Parameters"]}
+    nested = [r["PhysicalResourceId"] for r in cfn.describe_stack_resources(StackName=GROUP)["StackResources"]
+              if r["ResourceType"] == "AWS::CloudFormation::Stack"]
+    body = cfn.get_template(StackName=nested[0])["TemplateBody"]
+    template = body if isinstance(body, str) else json.dumps(body)
+    try:
+        importers = set(cfn.list_imports(ExportName=f"{ROOT}-Cluster")["Imports"])
+    except cfn.exceptions.ClientError:
+        importers = set()
+    return params.get(PIN, "<none>"), "Fn::ImportValue" in template, importers
+
+
+@pytest.fixture(scope="module")
+def deployed(local_aws, tmp_path_factory):  # noqa: ANN001, ANN201
+    local, target = local_aws
+    config = tmp_path_factory.mktemp("exports") / "stack.yaml"
+    write(config, "exg-first")
+    first = deploy(local, config, "--create-bucket")
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
+    return local, target, config
+
+
+def test_a_replaced_cluster_deploys_in_two_phases_and_the_group_imports_again(deployed) -> None:  # noqa: ANN001
+    local, target, config = deployed
+    cfn = target.client("cloudformation")
+    assert group_imports(cfn)[0] == "" and group_imports(cfn)[2], "deployed: the group imports the root's cluster"
+    write(config, "exg-second")
+    plan = local_cli(local, "plan", "-c", str(config), bucket="exg-templates")
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    assert f"deploy will take two phases: {ROOT} changes export(s) its service groups import ({ROOT}-Cluster (replaced)" in plan.stderr + plan.stdout
+    result = deploy(local, config)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    said = result.stdout + result.stderr
+    assert f"the deploy takes two phases: {ROOT} changes export(s)" in said
+    first, root = said.index(f"waiting for {GROUP}"), said.index(f"waiting for {ROOT},")
+    assert first < root < said.index(f"waiting for {GROUP}", root), "the group, the root, the group again"
+    exports = {e["Name"]: e.get("Value") for e in cfn.list_exports()["Exports"]}
+    assert exports[f"{ROOT}-Cluster"] == "exg-second"
+    pin, imports, importers = group_imports(cfn)
+    assert (pin, imports) == ("", True) and importers, "the group imports again, its pin empty"
+
+
+def test_a_deploy_after_an_interrupted_first_phase_converges(deployed) -> None:  # noqa: ANN001
+    """Phase 1 done (the group pinned by hand, as a first phase leaves it), the root not: a plain deploy goes on."""
+    local, target, config = deployed
+    cfn = target.client("cloudformation")
+    params = [{"ParameterKey": p["ParameterKey"], "UsePreviousValue": True} for p in cfn.describe_stacks(StackName=GROUP)["Stacks"][0]["Parameters"]
+              if p["ParameterKey"] != PIN]
+    cfn.update_stack(StackName=GROUP, UsePreviousTemplate=True, Parameters=[*params, {"ParameterKey": PIN, "ParameterValue": "exg-second"}],
+                     Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"])
+    assert group_imports(cfn)[2] == set(), "pinned: the group imports nothing"
+    write(config, "exg-third")
+    result = deploy(local, config)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "two phases" not in result.stdout + result.stderr, "nothing of ours imports the export any more"
+    pin, imports, importers = group_imports(cfn)
+    assert (pin, imports) == ("", True) and importers
+
+
+def test_a_foreign_importer_still_refuses(deployed) -> None:  # noqa: ANN001
+    local, target, config = deployed
+    cfn = target.client("cloudformation")
+    cfn.create_stack(StackName="exg-dropin", TemplateBody=json.dumps({"Resources": {"Topic": {
+        "Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::ImportValue": f"{ROOT}-Cluster"}}}}}))
+    try:
+        write(config, "exg-fourth")
+        result = deploy(local, config)
+        assert result.returncode != 0
+        assert f"nothing was deployed: export {ROOT}-Cluster" in result.stderr and "exg-dropin import" in result.stderr, result.stderr[-2000:]
+        assert {e["Name"]: e.get("Value") for e in cfn.list_exports()["Exports"]}[f"{ROOT}-Cluster"] == "exg-third"
+    finally:
+        cfn.delete_stack(StackName="exg-dropin")
