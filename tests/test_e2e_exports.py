@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from stack_cfn.blueprints.group import ServiceGroup
+from stack_cfn.ship.deploy import FINGERPRINT_TAG
 from tests.conftest import local_cli
 
 pytestmark = pytest.mark.e2e
@@ -78,8 +79,12 @@ def test_a_deploy_after_an_interrupted_first_phase_converges(deployed) -> None: 
     cfn = target.client("cloudformation")
     params = [{"ParameterKey": p["ParameterKey"], "UsePreviousValue": True} for p in cfn.describe_stacks(StackName=GROUP)["Stacks"][0]["Parameters"]
               if p["ParameterKey"] != PIN]
-    cfn.update_stack(StackName=GROUP, UsePreviousTemplate=True, Parameters=[*params, {"ParameterKey": PIN, "ParameterValue": "exg-second"}],
-                     Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"])
+    # what a first phase leaves: the group pinned by a change set of ours (its fingerprint tag names that phase)
+    cs = cfn.create_change_set(StackName=GROUP, ChangeSetName="phase-1", ChangeSetType="UPDATE", UsePreviousTemplate=True,
+                               Parameters=[*params, {"ParameterKey": PIN, "ParameterValue": "exg-second"}],
+                               Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"], Tags=[{"Key": FINGERPRINT_TAG, "Value": "phase-1"}])
+    cfn.get_waiter("change_set_create_complete").wait(ChangeSetName=cs["Id"])
+    cfn.execute_change_set(ChangeSetName=cs["Id"])
     assert group_imports(cfn)[2] == set(), "pinned: the group imports nothing"
     write(config, "exg-third")
     result = deploy(local, config)
@@ -102,3 +107,46 @@ def test_a_foreign_importer_still_refuses(deployed) -> None:  # noqa: ANN001
         assert {e["Name"]: e.get("Value") for e in cfn.list_exports()["Exports"]}[f"{ROOT}-Cluster"] == "exg-third"
     finally:
         cfn.delete_stack(StackName="exg-dropin")
+
+
+EXPORTER = {"Parameters": {"Value": {"Type": "String"}}, "Resources": {"Handle": {"Type": "AWS::SNS::Topic"}},
+            "Outputs": {"Out": {"Value": {"Ref": "Value"}, "Export": {"Name": "exg-shim-Out"}}}}
+
+
+def importer(pinned: str) -> str:
+    """A stack importing exg-shim-Out unless its Pin parameter is set (as a group's service does)."""
+    return json.dumps({"Parameters": {"Pin": {"Type": "String", "Default": pinned}},
+                       "Conditions": {"Import": {"Fn::Equals": [{"Ref": "Pin"}, ""]}},
+                       "Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::If": [
+                           "Import", {"Fn::ImportValue": "exg-shim-Out"}, {"Ref": "Pin"}]}}}}})
+
+
+def change_exporter(cfn, value: str) -> str:  # noqa: ANN001
+    cs = cfn.create_change_set(StackName="exg-shim", ChangeSetName=f"to-{value}", ChangeSetType="UPDATE", TemplateBody=json.dumps(EXPORTER),
+                               Parameters=[{"ParameterKey": "Value", "ParameterValue": value}])
+    cfn.get_waiter("change_set_create_complete").wait(ChangeSetName=cs["Id"])
+    cfn.execute_change_set(ChangeSetName=cs["Id"])
+    return cfn.describe_stacks(StackName="exg-shim")["Stacks"][0]["StackStatus"]
+
+
+def test_the_local_aws_refuses_changing_an_export_in_use(local_aws) -> None:  # noqa: ANN001
+    """AWS rule (CloudFormation User Guide, Exporting stack output values: "You can't modify or remove an output value
+    that is referenced by another stack"): the update fails and rolls back. ListImports counts an import in the branch of
+    Fn::If the importer's conditions take: pinned, it imports nothing and the update goes through."""
+    _, target = local_aws
+    cfn = target.client("cloudformation")
+    cfn.create_stack(StackName="exg-shim", TemplateBody=json.dumps(EXPORTER), Parameters=[{"ParameterKey": "Value", "ParameterValue": "one"}])
+    cfn.create_stack(StackName="exg-shim-user", TemplateBody=importer(""))
+    try:
+        assert cfn.list_imports(ExportName="exg-shim-Out")["Imports"] == ["exg-shim-user"]
+        assert change_exporter(cfn, "two") == "UPDATE_ROLLBACK_COMPLETE"
+        reasons = [e.get("ResourceStatusReason", "") for e in cfn.describe_stack_events(StackName="exg-shim")["StackEvents"]]
+        assert any("Cannot update export exg-shim-Out as it is in use by exg-shim-user" in r for r in reasons)
+        assert {e["Name"]: e["Value"] for e in cfn.list_exports()["Exports"]}["exg-shim-Out"] == "one"
+        cfn.update_stack(StackName="exg-shim-user", TemplateBody=importer("one"))
+        with pytest.raises(cfn.exceptions.ClientError, match="not imported"):
+            cfn.list_imports(ExportName="exg-shim-Out")
+        assert change_exporter(cfn, "three") == "UPDATE_COMPLETE"
+    finally:
+        cfn.delete_stack(StackName="exg-shim-user")
+        cfn.delete_stack(StackName="exg-shim")

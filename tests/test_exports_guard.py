@@ -209,3 +209,80 @@ def test_pin_parameter_names_are_stable() -> None:
 
     assert exports_guard.pin_parameter("app-Cluster", "app") == "PinnedCluster"
     assert pin_key("main-db-Host") == "MainDbHost" and exports_guard.pin_parameter("app-main-db-Host", "app") == "PinnedMainDbHost"
+
+
+IN_USE_PROBE = textwrap.dedent('''
+    import json, boto3
+    from moto import mock_aws
+    exporter = {"Parameters": {"V": {"Type": "String"}}, "Resources": {"T": {"Type": "AWS::SNS::Topic"}},
+                "Outputs": {"O": {"Value": {"Ref": "V"}, "Export": {"Name": "x-O"}}}}
+    user = {"Resources": {"T": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::ImportValue": "x-O"}}}}}
+    with mock_aws():
+        cfn = boto3.client("cloudformation", region_name="us-east-1")
+        cfn.create_stack(StackName="x", TemplateBody=json.dumps(exporter), Parameters=[{"ParameterKey": "V", "ParameterValue": "a"}])
+        cfn.create_stack(StackName="y", TemplateBody=json.dumps(user))
+        cs = cfn.create_change_set(StackName="x", ChangeSetName="c", ChangeSetType="UPDATE", TemplateBody=json.dumps(exporter),
+                                   Parameters=[{"ParameterKey": "V", "ParameterValue": "b"}])
+        cfn.execute_change_set(ChangeSetName=cs["Id"])
+        print(cfn.describe_stacks(StackName="x")["Stacks"][0]["StackStatus"])
+''')
+
+
+def test_moto_still_changes_an_export_in_use() -> None:
+    """AWS rule (CloudFormation User Guide, Exporting stack output values): an update changing an export another stack
+    imports fails. Plain moto completes it: ship/strict_local.py's _exports_in_use_stay makes the local AWS refuse."""
+    result = subprocess.run([sys.executable, "-c", IN_USE_PROBE], capture_output=True, text=True, timeout=120,
+                            env={"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "UPDATE_COMPLETE", "moto now refuses: remove strict_local._exports_in_use_stay"
+
+
+TAGS_PROBE = textwrap.dedent('''
+    import json, boto3
+    from moto import mock_aws
+    body = json.dumps({"Parameters": {"V": {"Type": "String"}}, "Resources": {"T": {"Type": "AWS::SNS::Topic"}}})
+    with mock_aws():
+        cfn = boto3.client("cloudformation", region_name="us-east-1")
+        cfn.create_stack(StackName="x", TemplateBody=body, Parameters=[{"ParameterKey": "V", "ParameterValue": "a"}], Tags=[{"Key": "k", "Value": "1"}])
+        cs = cfn.create_change_set(StackName="x", ChangeSetName="c", ChangeSetType="UPDATE", TemplateBody=body,
+                                   Parameters=[{"ParameterKey": "V", "ParameterValue": "b"}], Tags=[{"Key": "k", "Value": "2"}])
+        cfn.execute_change_set(ChangeSetName=cs["Id"])
+        print({t["Key"]: t["Value"] for t in cfn.describe_stacks(StackName="x")["Stacks"][0]["Tags"]}["k"])
+''')
+
+
+def test_moto_still_keeps_a_stacks_tags_when_a_change_set_runs() -> None:
+    """AWS rule (CreateChangeSet API reference, Tags: "Key-value pairs to associate with this stack"): executing the
+    change set tags the stack. A two-phase deploy's last phase repeats the first deploy's template and parameters, so
+    a stale fingerprint tag would skip it; ship/strict_local.py's _change_sets_update_the_stack gives the local AWS the rule."""
+    result = subprocess.run([sys.executable, "-c", TAGS_PROBE], capture_output=True, text=True, timeout=120,
+                            env={"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "1", "moto now applies change set tags: remove the tags of strict_local._change_sets_update_the_stack"
+
+
+PARAMETERS_PROBE = textwrap.dedent('''
+    import json, boto3
+    from moto import mock_aws
+    body = json.dumps({"Parameters": {"V": {"Type": "String"}}, "Resources": {"T": {"Type": "AWS::SNS::Topic"}}})
+    with mock_aws():
+        cfn = boto3.client("cloudformation", region_name="us-east-1")
+        cfn.create_stack(StackName="x", TemplateBody=body, Parameters=[{"ParameterKey": "V", "ParameterValue": "a"}])
+        for value in ("b", "a"):
+            cs = cfn.create_change_set(StackName="x", ChangeSetName="c" + value, ChangeSetType="UPDATE", TemplateBody=body,
+                                       Parameters=[{"ParameterKey": "V", "ParameterValue": value}])
+            status = cfn.describe_change_set(ChangeSetName=cs["Id"])["Status"]
+            if status == "CREATE_COMPLETE":
+                cfn.execute_change_set(ChangeSetName=cs["Id"])
+        print(status)
+''')
+
+
+def test_moto_still_compares_a_change_set_with_the_parameters_a_stack_was_created_with() -> None:
+    """AWS rule (CreateChangeSet: a change set holds the changes between the stack as it is and the submitted template
+    and parameters): going back to an earlier parameter value is a change. moto compares with the creation's values,
+    so a two-phase deploy's last phase (pins emptied again) would be skipped as "didn't contain changes"."""
+    result = subprocess.run([sys.executable, "-c", PARAMETERS_PROBE], capture_output=True, text=True, timeout=120,
+                            env={"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "FAILED", "moto now keeps a stack's parameters: remove them from strict_local._change_sets_update_the_stack"

@@ -285,6 +285,15 @@ def pin_parameter(export: str, root: str) -> str:
     return ServiceGroup.Pinned.keyed(export.removeprefix(f"{root}-")).name
 
 
+def unpinned(files: Mapping[str, str], group_file: str) -> dict[str, str]:
+    """Each pin a group template declares, empty: its services import (said explicitly, not left to the Default, so a
+    pin of an interrupted first phase is undone whatever the API does with a parameter left out)."""
+    from stack_cfn.blueprints.group import ServiceGroup
+
+    prefix = ServiceGroup.Pinned.template.format("")
+    return {name: "" for name in sorted(_template(files[group_file]).get("Parameters") or {}) if name.startswith(prefix)}
+
+
 def refusal_removed(change: ExportChange, groups: Sequence[str]) -> str:
     """One line: an export the root removes that the new templates of our groups still import."""
     return (f"export {change.name} ({change.path} output {change.output}) would be removed but the new template of "

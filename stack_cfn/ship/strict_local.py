@@ -23,6 +23,10 @@ tests/test_local_aws.py showing plain moto lacks it, so that the shim can go whe
 - Exports in use: an update that changes or removes an export another stack imports fails and rolls back ("Cannot
   update export ... as it is in use by ..."; CloudFormation User Guide, Exporting stack output values); moto changes it.
   ListImports (and this rule) count an import as AWS does: in the branch of each Fn::If the stack's conditions take.
+- Tags and parameters: executing an UPDATE change set gives the stack the change set's Tags (CreateChangeSet API
+  reference, Tags: "Key-value pairs to associate with this stack") and parameters; moto keeps the old tags, so a
+  deploy's fingerprint tag (ship/deploy.py) would name an older deploy, and compares the next change set with the
+  parameters the stack was created with, so going back to them (a two-phase deploy's last phase) "didn't contain changes".
 - And one place where moto refuses what AWS accepts: moto updates a nested stack by deleting it and creating it
   anew, so its retained log groups collide with themselves on every update. AWS updates a nested stack in place
   (AWS::CloudFormation::Stack reference: an update of TemplateURL or Parameters is "No interruption"): the new
@@ -57,6 +61,7 @@ def install() -> None:
     _collisions_fail_the_stack()
     _nested_updates_keep_log_groups()
     _exports_in_use_stay()
+    _change_sets_update_the_stack()
 
 
 # ---------------------------------------------------------------- capabilities
@@ -411,5 +416,22 @@ def _exports_in_use_stay() -> None:
         self.exports.update({name: exports[name] for name in broken if name in exports})
         stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
         return None
+
+    CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]  # moto's class, patched at run time (the docstring says which gap)
+
+
+def _change_sets_update_the_stack() -> None:
+    from moto.cloudformation.models import CloudFormationBackend
+
+    execute = CloudFormationBackend.execute_change_set
+
+    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        execute(self, change_set_name, stack_name)
+        change_set = self.change_sets.get(change_set_name) or _find_change_set(self, stack_name or "", change_set_name)
+        if change_set is not None and change_set.stack_id in self.stacks and change_set.execution_status == "EXECUTE_COMPLETE":
+            stack = self.stacks[change_set.stack_id]
+            stack.parameters = dict(change_set.parameters or {})
+            if change_set.tags:
+                stack.tags = dict(change_set.tags)
 
     CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]  # moto's class, patched at run time (the docstring says which gap)

@@ -108,13 +108,16 @@ def _plan_checks(out: Progress, target: AwsTarget, stack: str, compiled: Compile
 def _plan_groups(out: Progress, target: AwsTarget, cfn: object, compiled: Compiled, stack: str, uploaded: Uploaded,
                  existed: bool) -> list[tuple[str, ChangeSet | None, bool]]:
     """The change set of each existing service group, shown (a new stack's groups are created after it)."""
+    from stack_cfn.ship.exports_guard import unpinned
+
     made: list[tuple[str, ChangeSet | None, bool]] = []
     for template, name in app.groups_of(compiled, stack):
         if not existed:
             out.info(f"{name}: {len(compiled.operations[template])} service(s), created after {stack} (they import its exports)")
             continue
         group_existed = _live(cfn, name)
-        cs = app.change_set(out, target, name, uploaded.urls[template], app.group_parameters(stack), "nothing was deployed",
+        cs = app.change_set(out, target, name, uploaded.urls[template], {**app.group_parameters(stack), **unpinned(compiled.files, template)},
+                            "nothing was deployed",
                             app.required_capabilities(compiled, template))
         made.append((name, cs, group_existed))
         _show(out, target, cs)
@@ -207,7 +210,10 @@ def _deploy_groups(out: Progress, target: AwsTarget, compiled: Compiled, stack: 
                    cfg: StackConfig, pins: Mapping[str, Mapping[str, str]] | None, if_interrupted: str) -> tuple[list[ChangeSet], list[ChangeSet]]:
     """The service groups' change sets, shown and executed together: all of them with their imports (pins None), or
     a two-phase deploy's first phase: only the groups named, their pinned parameters set (ship/exports_guard.py)."""
-    groups = [app.change_set(out, target, name, uploaded.urls[template], {**app.group_parameters(stack), **(pins or {}).get(name, {})},
+    from stack_cfn.ship.exports_guard import unpinned
+
+    groups = [app.change_set(out, target, name, uploaded.urls[template],
+                             {**app.group_parameters(stack), **unpinned(compiled.files, template), **(pins or {}).get(name, {})},
                              if_interrupted, app.required_capabilities(compiled, template))
               for template, name in app.groups_of(compiled, stack) if pins is None or name in pins]
     pending = [g for g in groups if not g.empty]
