@@ -11,7 +11,7 @@ import yaml
 
 from stack_cfn.blueprints.group import ServiceGroup
 from stack_cfn.ship.deploy import FINGERPRINT_TAG
-from tests.conftest import local_cli
+from tests.conftest import all_exports, local_cli
 
 pytestmark = pytest.mark.e2e
 ROOT, GROUP = "exg-test", "exg-test-services-1"
@@ -67,7 +67,7 @@ def test_a_replaced_cluster_deploys_in_two_phases_and_the_group_imports_again(de
     assert f"the deploy takes two phases: {ROOT} changes export(s)" in said
     first, root = said.index(f"waiting for {GROUP}"), said.index(f"waiting for {ROOT},")
     assert first < root < said.index(f"waiting for {GROUP}", root), "the group, the root, the group again"
-    exports = {e["Name"]: e.get("Value") for e in cfn.list_exports()["Exports"]}
+    exports = all_exports(cfn)
     assert exports[f"{ROOT}-Cluster"] == "exg-second"
     pin, imports, importers = group_imports(cfn)
     assert (pin, imports) == ("", True) and importers, "the group imports again, its pin empty"
@@ -104,7 +104,7 @@ def test_a_foreign_importer_still_refuses(deployed) -> None:  # noqa: ANN001
         result = deploy(local, config)
         assert result.returncode != 0
         assert f"nothing was deployed: export {ROOT}-Cluster" in result.stderr and "exg-dropin import" in result.stderr, result.stderr[-2000:]
-        assert {e["Name"]: e.get("Value") for e in cfn.list_exports()["Exports"]}[f"{ROOT}-Cluster"] == "exg-third"
+        assert all_exports(cfn)[f"{ROOT}-Cluster"] == "exg-third"
     finally:
         cfn.delete_stack(StackName="exg-dropin")
 
@@ -142,7 +142,7 @@ def test_the_local_aws_refuses_changing_an_export_in_use(local_aws) -> None:  # 
         assert change_exporter(cfn, "two") == "UPDATE_ROLLBACK_COMPLETE"
         reasons = [e.get("ResourceStatusReason", "") for e in cfn.describe_stack_events(StackName="exg-shim")["StackEvents"]]
         assert any("Cannot update export exg-shim-Out as it is in use by exg-shim-user" in r for r in reasons)
-        assert {e["Name"]: e["Value"] for e in cfn.list_exports()["Exports"]}["exg-shim-Out"] == "one"
+        assert all_exports(cfn)["exg-shim-Out"] == "one"
         cfn.update_stack(StackName="exg-shim-user", TemplateBody=importer("one"))
         with pytest.raises(cfn.exceptions.ClientError, match="not imported"):
             cfn.list_imports(ExportName="exg-shim-Out")

@@ -173,6 +173,13 @@ def test_our_group_importing_a_changed_export_is_pinned_to_its_current_value_fir
                     "importing them (pinned to their current values), then app, then the groups import again") and "\n" not in line
 
 
+def test_an_export_whose_value_cannot_be_read_is_not_pinned_to_nothing() -> None:
+    """An empty pin imports: a value ListExports does not give would leave the group importing, so it refuses."""
+    who = Importers({"app-Cluster": ["app-services-1"]}, "app", {"app-services-1": "services-1.json"})
+    plan = exports_guard.plan_phases([CLUSTER], who, {}, {"app-services-1": {"app-Cluster"}})
+    assert not plan.two_phases and plan.refused[0].startswith("export app-Cluster: its current value could not be read")
+
+
 def test_a_foreign_importer_refuses_and_a_stale_group_does_not_count() -> None:
     assert phases(["dropin", "app-services-1"]).refused == (exports_guard.refusal(CLUSTER, ["dropin"]),)
     assert not phases(["dropin", "app-services-1"]).two_phases

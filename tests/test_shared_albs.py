@@ -128,5 +128,6 @@ def test_seats_are_recorded_and_a_broken_seat_is_one_line(tmp_path: Path, capsys
 def test_a_group_passes_the_seat_too() -> None:
     compiled = compile_stack(StackConfig(name="a", environment="prod", services=shared(3), service_group_size=2))
     params = resources(compiled, "services-1.json")["S0002Service"]["Properties"]["Parameters"]
-    assert (params["BalancerIndex"], params["RulePriority"]) == (0, 3) and "Listeners" not in params, "the service imports the listeners"
+    assert (params["BalancerIndex"], params["RulePriority"]) == (0, 3) and params["Listeners"] == {"Ref": "PinnedInternalListeners"}, \
+        "the service imports the listeners (unless pinned: issue 21)"
     assert compiled.placement == Placement(compiled.placement.groups, {f"s{i:04d}": Seat("internal", 0, i + 1) for i in range(3)})

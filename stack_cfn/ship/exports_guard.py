@@ -271,8 +271,11 @@ def plan_phases(found: Sequence[ExportChange], who: Importers, values: Mapping[s
             pinned.append(change)
             for group in ours:
                 pins = first.setdefault(group, {})
-                if change.name in new_imports.get(group, set()):
-                    pins[pin_parameter(change.name, who.root)] = values.get(change.name, "")
+                if change.name in new_imports.get(group, set()) and change.name not in values:
+                    refused.append(f"export {change.name}: its current value could not be read (ListExports) to pin {group} to it; "
+                                   "deploy again, or deploy with the export unchanged first")
+                elif change.name in new_imports.get(group, set()):
+                    pins[pin_parameter(change.name, who.root)] = values[change.name]
     if refused:
         return ExportPlan(tuple(refused))
     return ExportPlan((), first, tuple(pinned))
