@@ -30,7 +30,8 @@ IAM_ACTION = {("s3", "HeadBucket"): "s3:ListBucket", ("s3", "HeadObject"): "s3:G
 PREFIX = {"ApplicationAutoScaling": "application-autoscaling", "AutoScaling": "autoscaling", "CloudWatch": "cloudwatch", "EC2": "ec2",
           "ECS": "ecs", "ElasticLoadBalancing": "elasticloadbalancing", "ElasticLoadBalancingV2": "elasticloadbalancing", "IAM": "iam",
           "Logs": "logs", "RDS": "rds", "Route53": "route53", "S3": "s3", "SecretsManager": "secretsmanager", "SNS": "sns", "KMS": "kms",
-          "CloudFormation": "cloudformation", "SQS": "sqs", "Scheduler": "scheduler", "Events": "events"}
+          "CloudFormation": "cloudformation", "SQS": "sqs", "Scheduler": "scheduler", "Events": "events",
+          "StepFunctions": "states"}
 # Calls spelled like an AWS operation that are not one: cfn-lint's runner.
 NOT_AWS = {("stack_cfn/ship/lint.py", "validate_template")}
 

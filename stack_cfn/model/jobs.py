@@ -18,6 +18,8 @@ The AWS rules behind the settings, each checked here before anything is sent:
   FlexibleTimeWindow: MaximumWindowInMinutes 1 to 1440 (with Mode FLEXIBLE).
 - ECS developer guide, "Amazon ECS task definition parameters for Fargate" (Task size): the CPU and memory
   pairs Fargate accepts (FARGATE_SIZES).
+- Step Functions developer guide, "Quotas" (Maximum execution time: a Standard workflow runs at most 1 year) and
+  "State machine structure" (TimeoutSeconds: a positive whole number of seconds): a job's `timeout` (TIMEOUT_MINUTES).
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ LAUNCH_TYPE = R.OneOf(LAUNCH_TYPES, "a launch type", "use ec2 (the cluster's ins
 RETRIES = R.Range(0, 185, "EventBridge Scheduler retries 0 to 185 times")
 RETRY_SECONDS = R.Range(60, 86400, "EventBridge Scheduler keeps retrying for 60 to 86400 seconds")
 FLEXIBLE_MINUTES = R.Range(1, 1440, "use 1 to 1440 minutes, or leave it out for an exact time")
+# A Standard Step Functions execution runs at most 1 year (Step Functions developer guide, "Quotas", Maximum execution time):
+# 365 days of minutes. The lower bound is ours: the timeout counts from the start of the execution, so it includes ECS placing
+# the task, pulling the image and (Fargate) provisioning, which take up to a few minutes; below 5 a healthy run can time out.
+TIMEOUT_MINUTES = R.Range(5, 365 * 24 * 60, "use 5 to 525600 minutes (a Step Functions execution runs at most 1 year), or leave it out for no limit")
 TIMEZONE = R.Pattern(r"[A-Za-z][A-Za-z0-9_+/-]{0,49}", "a time zone name", "use an IANA name such as UTC or Europe/Berlin", 50)
 
 # Fargate task sizes: the one table, with its source, in model/aws_facts.py (shared with Fargate services).
@@ -137,6 +143,8 @@ class JobConfig:
     retries: int = setting(3, rule=RETRIES, doc="times EventBridge Scheduler retries starting the task (RunTask) before the dead-letter queue")
     retry_seconds: int = setting(3600, rule=RETRY_SECONDS, doc="how long EventBridge Scheduler keeps retrying to start it")
     flexible_window: int | None = setting(None, rule=FLEXIBLE_MINUTES, doc="minutes within which the job may start (spreads load); none: on time")
+    timeout: int | None = setting(None, rule=TIMEOUT_MINUTES, doc="minutes a run may take (5 to 525600): a Step Functions state machine "
+                                  "starts the task and stops it at the limit; none: no limit (the schedule runs the task directly)")
     version: str = setting("latest", rule=R.IMAGE_TAG, doc="image tag")
     cpu: int = setting(256, rule=R.TASK_CPU, doc="CPU units (fargate: 256, 512, 1024, 2048, 4096, 8192 or 16384)")
     memory: int = setting(512, rule=R.TASK_MEMORY, doc="memory (MiB); fargate: a size its CPU allows")
@@ -186,6 +194,11 @@ class JobConfig:
     @property
     def on_fargate(self) -> bool:
         return self.launch_type == "fargate"
+
+    @property
+    def timeout_seconds(self) -> int | None:
+        """The state machine's TimeoutSeconds, or None: no limit (no state machine)."""
+        return None if self.timeout is None else self.timeout * 60
 
     @property
     def warnings(self) -> tuple[str, ...]:
