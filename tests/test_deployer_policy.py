@@ -32,6 +32,8 @@ PREFIX = {"ApplicationAutoScaling": "application-autoscaling", "AutoScaling": "a
           "Logs": "logs", "RDS": "rds", "Route53": "route53", "S3": "s3", "SecretsManager": "secretsmanager", "SNS": "sns", "KMS": "kms",
           "CloudFormation": "cloudformation", "SQS": "sqs", "Scheduler": "scheduler", "Events": "events",
           "StepFunctions": "states"}
+# boto3 clients whose IAM prefix is another name (Service Authorization Reference: AWS Step Functions' prefix is states).
+CLIENT_PREFIX = {"stepfunctions": "states"}
 # Calls spelled like an AWS operation that are not one: cfn-lint's runner.
 NOT_AWS = {("stack_cfn/ship/lint.py", "validate_template")}
 
@@ -49,7 +51,7 @@ def own_actions() -> dict[str, set[str]]:
     """IAM action -> the modules whose calls need it."""
     needed: dict[str, set[str]] = {}
     for svc, operation, module in calls():
-        action = IAM_ACTION.get((svc, operation), f"{'cloudformation' if svc == 'cloudformation' else svc}:{operation}")
+        action = IAM_ACTION.get((svc, operation), f"{CLIENT_PREFIX.get(svc, svc)}:{operation}")
         if action:
             needed.setdefault(action, set()).add(module)
     return needed
