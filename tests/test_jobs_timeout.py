@@ -231,3 +231,20 @@ def test_following_gives_up_at_the_deadline_and_says_how_to_stop_it() -> None:
     with pytest.raises(DeployError, match="still RUNNING after 0.25 minutes; it keeps running until the job's timeout"):
         run_execution.follow_execution(FakeTarget(FakeSfn(["RUNNING"], [])), "arn:x:execution:M:run1", 15, 0, lambda _: None,  # type: ignore[arg-type]  # a fake target
                                        clock=lambda: next(times), sleep=lambda _: None)
+
+
+@pytest.mark.parametrize("result,status,said", [
+    (RunResult("report", "app-prod", TASK, "td:1", "TIMED_OUT", execution_arn="arn:aws:states:us-east-1:1:execution:M:run1", timed_out=True),
+     124, "job report: timed out; Step Functions ended execution run1 and stops task abc"),
+    (RunResult("report", "app-prod", TASK, "td:1", "STOPPED", exit_code=0, execution_arn="arn:aws:states:us-east-1:1:execution:M:run1"), 0,
+     "job report: task abc exited 0"),
+], ids=["timed-out", "succeeded"])
+def test_run_follow_exits_124_on_a_timeout(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], result: RunResult, status: int,
+                                           said: str) -> None:
+    from stack_cfn import cli
+    from stack_cfn.usecases import run as job_run
+
+    monkeypatch.setattr(job_run, "run", lambda request, out: result)
+    assert cli.main(["run", "report", "--follow"]) == status
+    captured = capsys.readouterr()
+    assert said in captured.err + captured.out

@@ -16,7 +16,7 @@ from stack_cfn.blueprints.database_contract import database_params
 from stack_cfn.blueprints.network_contract import Network
 from stack_cfn.blueprints.service_contract import Service as S
 from stack_cfn.model import rules as R
-from stack_cfn.model.jobs import JobConfig
+from stack_cfn.model.jobs import TIMEOUT_MINUTES, JobConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +73,7 @@ class Job(Contract[JobShape]):
     FlexibleWindow = Param("Minutes within which the job may start; 0 starts it on time", "Number", rule=R.Range(0, 1440), supply=PerService(),
                            default=0, value=lambda s: s.flexible_window or 0)
     TimeoutSeconds = Param("Seconds a run may take; Step Functions ends the execution (and stops the task) then", "Number",
-                           rule=R.Range(300, 31_536_000), supply=PerService(), value=lambda s: s.timeout_seconds, when=_timed)
+                           rule=R.Range(TIMEOUT_MINUTES.low * 60, TIMEOUT_MINUTES.high * 60), supply=PerService(), value=lambda s: s.timeout_seconds, when=_timed)
     Environment = S.Environment
     ClusterArn = Param("ECS cluster ARN, the schedule's target", supply=Wired(lambda s: Cluster.Outputs.ClusterArn), default="")
     CapacityProvider = Param("The cluster's capacity provider (EC2 jobs)", supply=Wired(lambda s: Cluster.Outputs.CapacityProvider), default="",
