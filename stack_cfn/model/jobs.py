@@ -143,7 +143,7 @@ class JobConfig:
     retries: int = setting(3, rule=RETRIES, doc="times EventBridge Scheduler retries starting the task (RunTask) before the dead-letter queue")
     retry_seconds: int = setting(3600, rule=RETRY_SECONDS, doc="how long EventBridge Scheduler keeps retrying to start it")
     flexible_window: int | None = setting(None, rule=FLEXIBLE_MINUTES, doc="minutes within which the job may start (spreads load); none: on time")
-    timeout: int | None = setting(None, rule=TIMEOUT_MINUTES, doc="minutes a run may take (5 to 525600): a Step Functions state machine "
+    timeout: int | None = setting(None, rule=TIMEOUT_MINUTES, doc="minutes a run may take: a Step Functions state machine "
                                   "starts the task and stops it at the limit; none: no limit (the schedule runs the task directly)")
     version: str = setting("latest", rule=R.IMAGE_TAG, doc="image tag")
     cpu: int = setting(256, rule=R.TASK_CPU, doc="CPU units (fargate: 256, 512, 1024, 2048, 4096, 8192 or 16384)")
