@@ -16,10 +16,10 @@ The AWS rules behind the settings, each checked here before anything is sent:
   can't use * in both the Day-of-month and Day-of-week fields. If you use it in one, you must use ? in the other."
 - Scheduler API reference, RetryPolicy: MaximumRetryAttempts 0 to 185, MaximumEventAgeInSeconds 60 to 86400;
   FlexibleTimeWindow: MaximumWindowInMinutes 1 to 1440 (with Mode FLEXIBLE).
-- ECS developer guide, "Amazon ECS task definition parameters for Fargate" (Task size): the CPU and memory
-  pairs Fargate accepts (FARGATE_SIZES).
 - Step Functions developer guide, "Quotas" (Maximum execution time: a Standard workflow runs at most 1 year) and
   "State machine structure" (TimeoutSeconds: a positive whole number of seconds): a job's `timeout` (TIMEOUT_MINUTES).
+- ECS developer guide, "Amazon ECS task definition parameters for Fargate" (Task size): the CPU and memory
+  pairs Fargate accepts (FARGATE_SIZES).
 """
 
 from __future__ import annotations
