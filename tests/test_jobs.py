@@ -14,8 +14,9 @@ from stack_cfn.blueprints.job import build_job
 from stack_cfn.blueprints.job_contract import JobShape
 from stack_cfn.blueprints.root import canonical_json
 from stack_cfn.errors import ConfigError, DeployError
+from stack_cfn.model.aws_facts import FARGATE_TASK_SIZES as FARGATE_SIZES
 from stack_cfn.model.config import StackConfig
-from stack_cfn.model.jobs import FARGATE_SIZES, JobConfig, cron_problem, schedule_problem
+from stack_cfn.model.jobs import JobConfig, cron_problem, schedule_problem
 from stack_cfn.model.loading import parse_config
 from stack_cfn.model.releases import Release, apply_releases
 from stack_cfn.ship import release

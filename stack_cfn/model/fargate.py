@@ -20,7 +20,6 @@ from stack_cfn.model.checks import Check, check_fields, setting
 if TYPE_CHECKING:
     from stack_cfn.model.config import ServiceConfig, StackConfig
 
-T = TypeVar("T", bound="Sized")
 LaunchType = Literal["ec2", "fargate"]
 NetworkMode = Literal["bridge", "awsvpc"]
 CpuArchitecture = Literal["x86_64", "arm64"]
@@ -126,6 +125,9 @@ class Sized(Protocol):
 
     @property
     def memory(self) -> int: ...
+
+
+T = TypeVar("T", bound=Sized)
 
 
 def size_problem(cpu: int, memory: int) -> str | None:

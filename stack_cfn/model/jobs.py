@@ -17,7 +17,7 @@ The AWS rules behind the settings, each checked here before anything is sent:
 - Scheduler API reference, RetryPolicy: MaximumRetryAttempts 0 to 185, MaximumEventAgeInSeconds 60 to 86400;
   FlexibleTimeWindow: MaximumWindowInMinutes 1 to 1440 (with Mode FLEXIBLE).
 - ECS developer guide, "Amazon ECS task definition parameters for Fargate" (Task size): the CPU and memory
-  pairs Fargate accepts (FARGATE_SIZES).
+  pairs Fargate accepts (model/fargate.py size_check, the services' one check).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 
 from stack_cfn.errors import ConfigError
 from stack_cfn.model import rules as R
-from stack_cfn.model.aws_facts import FARGATE_TASK_SIZES
 from stack_cfn.model.checks import Check, check_fields, run_checks, setting
 from stack_cfn.model.fargate import LAUNCH_TYPES, LaunchType, size_check
 from stack_cfn.model.policies import load_policies
@@ -45,8 +44,6 @@ RETRY_SECONDS = R.Range(60, 86400, "EventBridge Scheduler keeps retrying for 60 
 FLEXIBLE_MINUTES = R.Range(1, 1440, "use 1 to 1440 minutes, or leave it out for an exact time")
 TIMEZONE = R.Pattern(r"[A-Za-z][A-Za-z0-9_+/-]{0,49}", "a time zone name", "use an IANA name such as UTC or Europe/Berlin", 50)
 
-# Fargate task sizes: the one table, with its source, in model/aws_facts.py (shared with Fargate services).
-FARGATE_SIZES: Mapping[int, tuple[int, ...]] = FARGATE_TASK_SIZES
 
 # (name, low, high, wildcards, names) per cron field, in order (EventBridge "Cron expressions reference").
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
