@@ -173,12 +173,7 @@ def with_stack_alarms(data: dict[str, Any]) -> dict[str, Any]:
         return data
     if not isinstance(stack, dict):
         raise ConfigError("alarms", "must be a mapping of settings", "write it like alarms: {emails: [ops@example.com]}")
-    defaults = from_mapping(AlarmsConfig, stack, "alarms.").service_defaults
-    merged = []
-    for s in services:
-        own = s.get("alarms") if isinstance(s, dict) else None
-        merged.append({**s, "alarms": {**defaults, **own} if isinstance(own, dict) else defaults if own is None else own} if isinstance(s, dict) else s)
-    return {**data, "services": merged}
+    return _under_each_service(data, "alarms", from_mapping(AlarmsConfig, stack, "alarms.").service_defaults)
 
 
 def with_stack_early_stop(data: dict[str, Any]) -> dict[str, Any]:
@@ -191,10 +186,16 @@ def with_stack_early_stop(data: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(stack, dict):
         raise ConfigError("early_stop", "must be a mapping of settings", "write it like early_stop: {failed_tasks: 3, within_minutes: 5}")
     from_mapping(EarlyStop, stack, "early_stop.")
+    return _under_each_service(data, "early_stop", stack)
+
+
+def _under_each_service(data: dict[str, Any], key: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """Each service's `key`: the stack's defaults with the service's own settings on top; a service's value that is not a
+    mapping is left as written, for the service's own check to name."""
     merged = []
-    for s in services:
-        own = s.get("early_stop") if isinstance(s, dict) else None
-        merged.append({**s, "early_stop": {**stack, **own} if isinstance(own, dict) else stack if own is None else own} if isinstance(s, dict) else s)
+    for s in data["services"]:
+        own = s.get(key) if isinstance(s, dict) else None
+        merged.append({**s, key: {**defaults, **own} if isinstance(own, dict) else defaults if own is None else own} if isinstance(s, dict) else s)
     return {**data, "services": merged}
 
 
