@@ -31,6 +31,7 @@ from stack_cfn.model.jobs import JobConfig
 from stack_cfn.ship import run_execution
 from stack_cfn.ship.aws import AwsTarget
 from stack_cfn.ship.deploy import group_stacks, nested_stacks, read_outputs, stack_outputs
+from stack_cfn.ship.polling import poll_until
 
 STARTED_BY = "stack-cfn run"  # ECS RunTask startedBy: at most 128 characters
 
@@ -155,23 +156,18 @@ def follow(target: AwsTarget, run: RunResult, request: RunRequest, waiting: Call
            clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> RunResult:
     """Poll the task until it is STOPPED; `waiting` hears each new status. Past wait_seconds: a DeployError (the task keeps running)."""
     ecs = target.client("ecs")
-    deadline = clock() + request.wait_seconds
-    said = ""
-    while True:
+
+    def look() -> tuple[RunResult | None, str]:
         found = ecs.describe_tasks(cluster=run.cluster, tasks=[run.task_arn]).get("tasks", [])
         if not found:
             raise DeployError(f"ECS no longer knows task {run.task_id} of job {run.job} (stopped tasks are kept about an hour)")
-        task = found[0]
-        status = task.get("lastStatus", "?")
-        if status == "STOPPED":
-            return ended(run, task)
-        if status != said:
-            waiting(f"waiting for task {run.task_id} of job {run.job} to stop (ECS says {status})")
-            said = status
-        if clock() >= deadline:
-            raise DeployError(f"task {run.task_id} of job {run.job} is still {status} after {request.wait_seconds / 60:g} minutes; it keeps running "
-                              f"(stop it with: aws ecs stop-task --cluster {run.cluster} --task {run.task_id})")
-        sleep(request.poll_seconds)
+        status = str(found[0].get("lastStatus", "?"))
+        return (ended(run, found[0]) if status == "STOPPED" else None), status
+
+    return poll_until(look, waiting, saying=lambda status: f"waiting for task {run.task_id} of job {run.job} to stop (ECS says {status})",
+                      late=lambda status: (f"task {run.task_id} of job {run.job} is still {status} after {request.wait_seconds / 60:g} minutes; "
+                                           f"it keeps running (stop it with: aws ecs stop-task --cluster {run.cluster} --task {run.task_id})"),
+                      wait_seconds=request.wait_seconds, poll_seconds=request.poll_seconds, clock=clock, sleep=sleep)
 
 
 def ended(run: RunResult, task: dict[str, Any]) -> RunResult:

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from stack_cfn.errors import DeployError
 from stack_cfn.ship.aws import AwsTarget
+from stack_cfn.ship.polling import poll_until
 
 RUNNING = "RUNNING"
 TIMED_OUT = "TIMED_OUT"
@@ -53,20 +53,19 @@ def follow_execution(target: AwsTarget, execution_arn: str, wait_seconds: float,
     """Poll the execution until it is no longer RUNNING: (DescribeExecution's answer, the task ARN or ""). `waiting` hears each
     new state. Past wait_seconds: a DeployError (the execution keeps running until its own timeout)."""
     sfn = target.client("stepfunctions")
-    deadline = clock() + wait_seconds
-    said, task = "", ""
     name = execution_arn.rsplit(":", 1)[-1]
-    while True:
+    task = ""
+
+    def look() -> tuple[tuple[dict[str, Any], str] | None, str]:
+        nonlocal task
         execution = sfn.describe_execution(executionArn=execution_arn)
         task = task or task_arn(target, execution_arn)
         status = str(execution.get("status", "?"))
         if status != RUNNING:
-            return execution, task
-        now = f"execution {name} is {status}" + (f", task {task.rsplit('/', 1)[-1]} submitted" if task else ", no task yet")
-        if now != said:
-            waiting(f"waiting for the run to end ({now})")
-            said = now
-        if clock() >= deadline:
-            raise DeployError(f"execution {name} is still RUNNING after {wait_seconds / 60:g} minutes; it keeps running until the job's timeout "
-                              f"(stop it with: aws stepfunctions stop-execution --execution-arn {execution_arn})")
-        sleep(poll_seconds)
+            return (execution, task), status
+        return None, f"execution {name} is {status}" + (f", task {task.rsplit('/', 1)[-1]} submitted" if task else ", no task yet")
+
+    return poll_until(look, waiting, saying=lambda now: f"waiting for the run to end ({now})",
+                      late=lambda _: (f"execution {name} is still RUNNING after {wait_seconds / 60:g} minutes; it keeps running until the job's "
+                                      f"timeout (stop it with: aws stepfunctions stop-execution --execution-arn {execution_arn})"),
+                      wait_seconds=wait_seconds, poll_seconds=poll_seconds, clock=clock, sleep=sleep)
