@@ -260,7 +260,7 @@ def follow(out: Progress, target: AwsTarget, since: Mapping[str, object], doing:
     from stack_cfn.ship import deploy
     from stack_cfn.ship.watch import Watcher
 
-    watcher = Watcher(target, since, watch.cluster, watch.cancel, out.info) if watch else None
+    watcher = Watcher(target, since, watch.cluster, watch.cancel, out.info, thresholds=watch.thresholds) if watch else None
     _follow(out, target, list(since), doing, timeout, deploy.DONE_OK,
             lambda on_event: deploy.follow_many(target, since, on_event, timeout * 60, watcher.tick if watcher else None), watcher)
 

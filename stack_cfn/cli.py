@@ -469,13 +469,21 @@ def cmd_release(args: argparse.Namespace, out: Reporter) -> int:
     return 0
 
 
+TIMED_OUT_EXIT = 124  # `run --follow` of a run that reached its job's timeout: GNU timeout's status
+
+
 def cmd_run(args: argparse.Namespace, out: Reporter) -> int:
-    """Exit status: the job container's exit code when followed (1 when it stopped without one), else 0 once started."""
+    """Exit status: the job container's exit code when followed (1 when it stopped without one, 124 when it timed out), else 0 once started."""
     r = job_run.run(job_run.JobRunRequest(source(args), aws(args), args.job, bool(args.follow)), out)
     logs = f"logs: aws logs tail {r.log_group} --log-stream-names {r.log_stream}" if r.log_group else ""
     if not args.follow:
-        out.done(f"started task {r.task_id} of job {r.job} in cluster {r.cluster}; {logs or 'follow it with --follow'}")
+        started = f"execution {r.execution_arn} (the job's timeout applies)" if r.execution_arn else f"task {r.task_id}"
+        out.done(f"started {started} of job {r.job} in cluster {r.cluster}; {logs if r.task_arn and logs else 'follow it with --follow'}")
         return 0
+    if r.timed_out:
+        out.error(f"job {r.job}: timed out; Step Functions ended execution {r.execution_arn.rsplit(':', 1)[-1]}"
+                  + (f" and stops task {r.task_id}" if r.task_arn else "") + (f"; {logs}" if logs and r.task_arn else ""))
+        return TIMED_OUT_EXIT
     if r.succeeded:
         out.done(f"job {r.job}: task {r.task_id} exited 0")
         return 0

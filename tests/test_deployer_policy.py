@@ -30,7 +30,10 @@ IAM_ACTION = {("s3", "HeadBucket"): "s3:ListBucket", ("s3", "HeadObject"): "s3:G
 PREFIX = {"ApplicationAutoScaling": "application-autoscaling", "AutoScaling": "autoscaling", "CloudWatch": "cloudwatch", "EC2": "ec2",
           "ECS": "ecs", "ElasticLoadBalancing": "elasticloadbalancing", "ElasticLoadBalancingV2": "elasticloadbalancing", "IAM": "iam",
           "Logs": "logs", "RDS": "rds", "Route53": "route53", "S3": "s3", "SecretsManager": "secretsmanager", "SNS": "sns", "KMS": "kms",
-          "CloudFormation": "cloudformation", "SQS": "sqs", "Scheduler": "scheduler", "Events": "events"}
+          "CloudFormation": "cloudformation", "SQS": "sqs", "Scheduler": "scheduler", "Events": "events",
+          "StepFunctions": "states"}
+# boto3 clients whose IAM prefix is another name (Service Authorization Reference: AWS Step Functions' prefix is states).
+CLIENT_PREFIX = {"stepfunctions": "states"}
 # Calls spelled like an AWS operation that are not one: cfn-lint's runner.
 NOT_AWS = {("stack_cfn/ship/lint.py", "validate_template")}
 
@@ -48,7 +51,7 @@ def own_actions() -> dict[str, set[str]]:
     """IAM action -> the modules whose calls need it."""
     needed: dict[str, set[str]] = {}
     for svc, operation, module in calls():
-        action = IAM_ACTION.get((svc, operation), f"{'cloudformation' if svc == 'cloudformation' else svc}:{operation}")
+        action = IAM_ACTION.get((svc, operation), f"{CLIENT_PREFIX.get(svc, svc)}:{operation}")
         if action:
             needed.setdefault(action, set()).add(module)
     return needed

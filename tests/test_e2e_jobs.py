@@ -4,12 +4,13 @@ EventBridge Scheduler (a moto gap), and `stack-cfn run JOB [--follow]` starting 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from stack_cfn.ship import deploy
+from stack_cfn.ship import deploy, run_execution
 from stack_cfn.ship.local import local_ubuntu_ami
 from tests.conftest import local_cli, moto_gap
 
@@ -23,7 +24,8 @@ def write(path: Path, target) -> Path:  # noqa: ANN001
            "databases": [{"name": "main"}],
            "jobs": [{"name": "report", "image": "busybox", "version": "1.36", "schedule": "cron(0 3 * * ? *)", "schedule_timezone": "Europe/Berlin",
                      "databases": ["main"], "retries": 5, "flexible_window": 15, "command": ["sh", "-c", "echo report"]},
-                    {"name": "sweep", "image": "busybox", "schedule": "rate(15 minutes)", "launch_type": "fargate", "cpu": 256, "memory": 512}]}
+                    {"name": "sweep", "image": "busybox", "schedule": "rate(15 minutes)", "launch_type": "fargate", "cpu": 256, "memory": 512},
+                    {"name": "nightly", "image": "busybox", "schedule": "cron(0 2 * * ? *)", "launch_type": "fargate", "timeout": 30}]}
     path.write_text(yaml.safe_dump(doc))
     return path
 
@@ -126,8 +128,8 @@ def test_run_of_an_ec2_job_takes_the_clusters_capacity(jobs_stack) -> None:  # n
 
 def test_run_refuses_an_unknown_job_before_anything_is_sent(jobs_stack) -> None:  # noqa: ANN001
     local, _, config = jobs_stack
-    result = cli(local, "run", "nightly", "-c", str(config))
-    assert result.returncode == 1 and "nightly: is not a job of this stack; run one of: report, sweep" in result.stderr
+    result = cli(local, "run", "weekly", "-c", str(config))
+    assert result.returncode == 1 and "weekly: is not a job of this stack; run one of: report, sweep, nightly" in result.stderr
 
 
 def test_release_ships_a_jobs_image_and_records_it(jobs_stack) -> None:  # noqa: ANN001
@@ -138,3 +140,65 @@ def test_release_ships_a_jobs_image_and_records_it(jobs_stack) -> None:  # noqa:
     assert task_definition(target, "ReportJob")["containerDefinitions"][0]["image"] == "busybox:1.37"
     recorded = yaml.safe_load((config.parent / "stack.releases.yaml").read_text())
     assert recorded == {"report": {"version": "1.37", "over": "1.36"}}
+
+
+# ---------------------------------------------------------------- a job with a timeout: the state machine between schedule and ECS
+
+
+def test_a_job_with_a_timeout_deploys_a_state_machine_running_its_task_definition(jobs_stack) -> None:  # noqa: ANN001
+    """Step Functions developer guide: one Task state, ecs:runTask.sync, with the execution's TimeoutSeconds (30 minutes)."""
+    _, target, _ = jobs_stack
+    outputs = job_outputs(target, "NightlyJob")
+    machine = target.client("stepfunctions").describe_state_machine(stateMachineArn=outputs["StateMachine"])
+    definition = json.loads(machine["definition"])
+    assert definition["TimeoutSeconds"] == 1800 and machine["type"] == "STANDARD"
+    state = definition["States"][definition["StartAt"]]
+    assert state["Resource"] == "arn:aws:states:::ecs:runTask.sync"
+    parameters = state["Parameters"]
+    assert parameters["TaskDefinition"] == outputs["TaskDefinition"]
+    assert parameters["Cluster"].endswith(":cluster/" + deploy.read_outputs(target, STACK)["Cluster"])
+    assert parameters["LaunchType"] == "FARGATE" and parameters["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+    subnets = parameters["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"]
+    assert len(subnets) >= 2 and all(s.startswith("subnet-") for s in subnets)
+    role = target.client("iam").get_role(RoleName=machine["roleArn"].rsplit("/", 1)[-1])["Role"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": ["states.amazonaws.com"]}
+
+
+def test_the_deployed_job_stack_alarms_on_a_timed_out_run(jobs_stack) -> None:  # noqa: ANN001
+    """What CloudFormation received (GetTemplate of the job's nested stack): the AWS/States alarms on this state machine."""
+    _, target, _ = jobs_stack
+    cfn = target.client("cloudformation")
+    body = cfn.get_template(StackName=deploy.nested_stacks(cfn, STACK)["NightlyJob"])["TemplateBody"]
+    resources = (json.loads(body) if isinstance(body, str) else body)["Resources"]
+    assert resources["TimedOutAlarm"]["Properties"]["MetricName"] == "ExecutionsTimedOut"
+    assert resources["TimedOutAlarm"]["Properties"]["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "StateMachine"}}]
+
+
+@moto_gap("CloudFormation cannot create AWS::CloudWatch::Alarm (no CloudFormationModel in moto.cloudwatch): the alarms are skipped")
+def test_a_timed_out_run_alarms(jobs_stack) -> None:  # noqa: ANN001
+    _, target, _ = jobs_stack
+    machine = job_outputs(target, "NightlyJob")["StateMachine"]
+    alarms = [a for page in target.client("cloudwatch").get_paginator("describe_alarms").paginate() for a in page["MetricAlarms"]]
+    mine = {a["MetricName"]: a for a in alarms if {"Name": "StateMachineArn", "Value": machine} in a.get("Dimensions", [])}
+    assert {"ExecutionsTimedOut", "ExecutionsFailed"} <= set(mine), f"no AWS/States alarms on {machine}"
+
+
+def test_run_of_a_job_with_a_timeout_starts_its_state_machine(jobs_stack) -> None:  # noqa: ANN001
+    local, target, config = jobs_stack
+    result = cli(local, "run", "nightly", "-c", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "started execution arn:aws:states:" in result.stdout and "the job's timeout applies" in result.stdout
+    machine = job_outputs(target, "NightlyJob")["StateMachine"]
+    assert target.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]
+
+
+@moto_gap("moto never runs a CloudFormation state machine: executions stay RUNNING with a canned Lambda history (its ASL interpreter, "
+          "behind execute_state_machine, is another backend that does not see CloudFormation's state machines)")
+def test_the_state_machine_runs_the_task(jobs_stack) -> None:  # noqa: ANN001
+    _, target, _ = jobs_stack
+    sfn = target.client("stepfunctions")
+    execution = sfn.start_execution(stateMachineArn=job_outputs(target, "NightlyJob")["StateMachine"], input="{}")["executionArn"]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not run_execution.task_arn(target, execution):
+        time.sleep(0.5)
+    assert run_execution.task_arn(target, execution), "no TaskSubmitted event with the ECS task"

@@ -44,12 +44,35 @@ def test_every_fargate_pair_of_the_table_is_accepted_and_its_neighbours_refused(
     assert F.FARGATE_TASK_SIZES[256] == (512, 1024, 2048)
     assert F.FARGATE_TASK_SIZES[4096][0] == 8192 and F.FARGATE_TASK_SIZES[4096][-1] == 30720
     for cpu, memories in F.FARGATE_TASK_SIZES.items():
-        if cpu > 10240:  # above R.TASK_CPU, the EC2 container rule every service shares
-            continue
         for memory in (memories[0], memories[-1]):
             assert svc(launch_type="fargate", cpu=cpu, memory=memory).memory == memory
-        with pytest.raises(ConfigError, match=r"memory: \d+ MiB is not a Fargate size"):
-            svc(launch_type="fargate", cpu=cpu, memory=memories[-1] + 1024 * 8)
+        neighbour = next(m for m in (memories[-1] + 1024, memories[0] + 512) if m not in memories and m <= 122880)
+        with pytest.raises(ConfigError, match=rf"memory: {neighbour} MiB is not a Fargate memory size for cpu {cpu} .*with cpu: {cpu}$"):
+            svc(launch_type="fargate", cpu=cpu, memory=neighbour)
+
+
+def test_sixteen_vcpu_fargate_tasks_take_32_to_120_gb_in_8_gb_steps() -> None:
+    """AWS rule: 16384 CPU (16 vCPU) takes "Between 32 GB and 120 GB in 8 GB increments" and "requires Linux platform 1.4.0
+    or later" (ECS developer guide, "Troubleshoot Amazon ECS task definition invalid CPU or memory errors",
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-cpu-memory-error.html)."""
+    assert F.FARGATE_TASK_SIZES[16384] == tuple(range(32 * 1024, 120 * 1024 + 1, 8 * 1024))
+    template = resources(svc(launch_type="fargate", cpu=16384, memory=122880))
+    assert template["TaskDefinition"]["Properties"]["Cpu"] == {"Ref": "Cpu"}
+    with pytest.raises(ConfigError, match=r"platform_version: 1.3.0 does not offer cpu 16384 \(Fargate Linux platform 1.4.0 or later\)"):
+        svc(launch_type="fargate", cpu=16384, memory=32768, platform_version="1.3.0")
+    with pytest.raises(ConfigError, match=r"memory: 36864 MiB is not a Fargate memory size for cpu 16384 .* in steps of 8192 with cpu: 16384"):
+        svc(launch_type="fargate", cpu=16384, memory=36864)
+
+
+def test_a_task_takes_128_to_196608_cpu_units_on_ec2() -> None:
+    """AWS rule: task CPU off Fargate is "between 128 CPU units (0.125 vCPUs) and 196608 CPU units (192 vCPUs)" (ECS API
+    reference, RegisterTaskDefinition cpu); the old bound of 10240 (10 vCPU) refused 16 vCPU Fargate tasks."""
+    assert svc(cpu=196608, memory=4096).cpu == 196608 and svc(cpu=128, memory=512).cpu == 128
+    for cpu in (127, 196609):
+        with pytest.raises(ConfigError, match=rf"cpu: {cpu} is outside 128-196608; ECS accepts 128 \(0.125 vCPU\) to 196608 \(192 vCPU\)"):
+            svc(cpu=cpu, memory=4096)
+    with pytest.raises(ConfigError, match=r"cpu: 32768 is not a Fargate task CPU size .*use cpu: one of 256, .*, 16384$"):
+        svc(launch_type="fargate", cpu=32768, memory=65536)
 
 
 def test_the_same_sizes_are_fine_on_ec2() -> None:

@@ -14,8 +14,9 @@ from stack_cfn.blueprints.job import build_job
 from stack_cfn.blueprints.job_contract import JobShape
 from stack_cfn.blueprints.root import canonical_json
 from stack_cfn.errors import ConfigError, DeployError
+from stack_cfn.model.aws_facts import FARGATE_TASK_SIZES as FARGATE_SIZES
 from stack_cfn.model.config import StackConfig
-from stack_cfn.model.jobs import FARGATE_SIZES, JobConfig, cron_problem, schedule_problem
+from stack_cfn.model.jobs import JobConfig, cron_problem, schedule_problem
 from stack_cfn.model.loading import parse_config
 from stack_cfn.model.releases import Release, apply_releases
 from stack_cfn.ship import release
@@ -80,7 +81,7 @@ def test_scheduler_bounds_are_refused_naming_the_field(settings: dict[str, Any],
 
 def test_fargate_takes_only_its_task_sizes() -> None:
     """ECS developer guide, "Amazon ECS task definition parameters for Fargate": CPU and memory come in fixed pairs."""
-    for cpu, memories in ((c, m) for c, m in FARGATE_SIZES.items() if c <= 10240):  # 16 vCPU: above the container CPU bound (not yet)
+    for cpu, memories in FARGATE_SIZES.items():
         for memory in (memories[0], memories[-1]):
             assert job(launch_type="fargate", cpu=cpu, memory=memory).on_fargate
     with pytest.raises(ConfigError, match="512 to 2048|512, 1024, 2048"):

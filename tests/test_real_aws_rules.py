@@ -174,7 +174,9 @@ def test_trust_conditions_are_only_those_aws_documents() -> None:
         for s in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
             service = s["Principal"]["Service"][0]
             seen.add(service)
-            if service in ("ecs-tasks.amazonaws.com", "scheduler.amazonaws.com"):  # Scheduler User Guide, "Set up the execution role"
+            # Scheduler User Guide, "Set up the execution role"; Step Functions developer guide, "Creating an IAM role for your
+            # state machine" ("Prevent cross-service confused deputy issue": aws:SourceAccount in the trust policy)
+            if service in ("ecs-tasks.amazonaws.com", "scheduler.amazonaws.com", "states.amazonaws.com"):
                 assert s["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}, f"{name} {logical}"
             else:
                 assert "Condition" not in s, f"{name} {logical} ({service})"

@@ -36,6 +36,7 @@ from stack_cfn.blueprints.common import emit, new_template
 from stack_cfn.blueprints.contract import Declared, declare
 from stack_cfn.blueprints.drawing import Docs, cell
 from stack_cfn.blueprints.job_contract import Job, JobShape
+from stack_cfn.blueprints.job_timeout import add_machine_alarms, add_state_machine, start_execution
 from stack_cfn.blueprints.parts import wiring_values
 from stack_cfn.blueprints.service_contract import Service as S
 from stack_cfn.blueprints.suppressions import DEAD_LETTER_SSE_SQS, skipping
@@ -48,7 +49,8 @@ DLQ_RETENTION_SECONDS = 1_209_600  # 14 days, SQS's longest MessageRetentionPeri
 
 
 def describe(shape: JobShape) -> str:
-    return f"stack-cfn job: a container EventBridge Scheduler runs on a schedule, on {'Fargate' if shape.on_fargate else 'EC2'}"
+    limit = ", through a Step Functions state machine that stops it at its timeout" if shape.timeout is not None else ""
+    return f"stack-cfn job: a container EventBridge Scheduler runs on a schedule, on {'Fargate' if shape.on_fargate else 'EC2'}{limit}"
 
 
 def build_job(shape: JobShape) -> Template:
@@ -60,25 +62,29 @@ def build_job(shape: JobShape) -> Template:
         _on_fargate(task, p)
     queue = t.add_resource(sqs.Queue("DeadLetterQueue", SqsManagedSseEnabled=True, MessageRetentionPeriod=DLQ_RETENTION_SECONDS,
                                      Tags=Tags(Name=p[Job.Name], Environment=wiring[Job.Environment.name]), Metadata=skipping(DEAD_LETTER_SSE_SQS)))
+    machine = add_state_machine(t, shape, task, p, wiring) if shape.timeout is not None else None
     role = t.add_resource(iam.Role("SchedulerRole", AssumeRolePolicyDocument=policies.trust("scheduler.amazonaws.com", same_account=True),
-                                   Policies=[iam.Policy(PolicyName="run-the-job", PolicyDocument=_scheduler_policy(t, task, queue, wiring))]))
+                                   Policies=[iam.Policy(PolicyName="run-the-job", PolicyDocument=_scheduler_policy(t, task, queue, wiring, machine))]))
     t.add_condition(FLEXIBLE, Not(Equals(p[Job.FlexibleWindow], 0)))
+    started = {"Arn": machine.ref()} if machine else {"Arn": wiring[Job.ClusterArn.name], "EcsParameters": _ecs_parameters(shape, task, wiring)}
     schedule = t.add_resource(scheduler.Schedule(
         "Schedule", Description=Join("", ["stack-cfn job ", p[Job.Name]]),
         ScheduleExpression=p[Job.ScheduleExpression], ScheduleExpressionTimezone=p[Job.ScheduleTimezone], State=p[Job.ScheduleState],
         FlexibleTimeWindow=If(FLEXIBLE, scheduler.FlexibleTimeWindow(Mode="FLEXIBLE", MaximumWindowInMinutes=p[Job.FlexibleWindow]),
                               scheduler.FlexibleTimeWindow(Mode="OFF")),
         Target=scheduler.Target(
-            Arn=wiring[Job.ClusterArn.name], RoleArn=GetAtt(role, "Arn"),
-            DeadLetterConfig=scheduler.DeadLetterConfig(Arn=GetAtt(queue, "Arn")),
-            RetryPolicy=scheduler.RetryPolicy(MaximumRetryAttempts=p[Job.Retries], MaximumEventAgeInSeconds=p[Job.RetrySeconds]),
-            EcsParameters=_ecs_parameters(shape, task, wiring))))
+            RoleArn=GetAtt(role, "Arn"), DeadLetterConfig=scheduler.DeadLetterConfig(Arn=GetAtt(queue, "Arn")),
+            RetryPolicy=scheduler.RetryPolicy(MaximumRetryAttempts=p[Job.Retries], MaximumEventAgeInSeconds=p[Job.RetrySeconds]), **started)))
     if shape.alarmed:
         _alarms(t, shape, queue, wiring)
+        if machine:
+            add_machine_alarms(t, machine, wiring[Job.AlarmTopic.name])
     emit(t, Job.Outputs.TaskDefinition, task.ref())
     emit(t, Job.Outputs.LogGroup, log_group.ref())
     emit(t, Job.Outputs.ScheduleName, schedule.ref())
     emit(t, Job.Outputs.DeadLetterQueue, queue.ref())
+    if machine:
+        emit(t, Job.Outputs.StateMachine, machine.ref())
     return t
 
 
@@ -99,16 +105,20 @@ def _ecs_parameters(shape: JobShape, task: Any, wiring: dict[str, Any]) -> sched
         scheduler.CapacityProviderStrategyItem(CapacityProvider=wiring[Job.CapacityProvider.name], Weight=1)])
 
 
-def _scheduler_policy(t: Template, task: Any, queue: sqs.Queue, wiring: dict[str, Any]) -> Policy:
+def _scheduler_policy(t: Template, task: Any, queue: sqs.Queue, wiring: dict[str, Any], machine: Any = None) -> Policy:
     """ecs:RunTask on exactly this task definition revision (its Ref, an ARN ending in :<revision>) in this cluster, iam:PassRole
-    on exactly the task's execution and task roles (only to ECS tasks), sqs:SendMessage on the dead-letter queue."""
+    on exactly the task's execution and task roles (only to ECS tasks), sqs:SendMessage on the dead-letter queue. With a timeout
+    the schedule starts the state machine instead: states:StartExecution on it (the state machine's role runs the task)."""
     task_role = If(HAS_TASK_ROLE, Ref(S.TaskRoleArn.name), GetAtt("TaskRole", "Arn"))
+    dead_letters = Statement(Sid="DeadLetters", Effect=Allow, Action=[awacs_sqs.SendMessage], Resource=[GetAtt(queue, "Arn")])
+    if machine is not None:
+        return Policy(Version="2012-10-17", Statement=[start_execution(machine), dead_letters])
     return Policy(Version="2012-10-17", Statement=[
         Statement(Sid="RunTheJob", Effect=Allow, Action=[awacs_ecs.RunTask], Resource=[task.ref()],
                   Condition=Condition(ArnEquals("ecs:cluster", wiring[Job.ClusterArn.name]))),
         Statement(Sid="PassTheTaskRoles", Effect=Allow, Action=[awacs_iam.PassRole], Resource=[GetAtt("ExecutionRole", "Arn"), task_role],
                   Condition=Condition(StringEquals("iam:PassedToService", "ecs-tasks.amazonaws.com"))),
-        Statement(Sid="DeadLetters", Effect=Allow, Action=[awacs_sqs.SendMessage], Resource=[GetAtt(queue, "Arn")]),
+        dead_letters,
     ])
 
 
@@ -137,13 +147,18 @@ def job_shapes(cfg: StackConfig, seats: object) -> list[JobShape]:
     return [JobShape(job, alarmed=cfg.alarms is not None) for job in cfg.jobs]
 
 
+def _timeout_cell(job: JobConfig) -> str:
+    return "" if job.timeout is None else f", at most {job.timeout} min"
+
+
 def job_table(cfg: StackConfig) -> list[str]:
     lines = ["| job | schedule | launch type | image | databases |", "|---|---|---|---|---|"]
-    rows = [f"| `{j.name}` | {cell(j.schedule)} ({j.schedule_timezone}) | {j.launch_type} | {cell(j.image)}:{cell(j.version)} | {', '.join(j.databases)} |"
+    rows = [f"| `{j.name}` | {cell(j.schedule)} ({j.schedule_timezone}){_timeout_cell(j)} | {j.launch_type} | {cell(j.image)}:{cell(j.version)} | {', '.join(j.databases)} |"
             for j in cfg.jobs]
     return [*lines, *rows] if rows else []
 
 
-GENERIC_JOBS: Mapping[str, JobShape] = {"job.json": JobShape(JobConfig(name="job", image="image", schedule="rate(1 hour)"))}
+GENERIC_JOBS: Mapping[str, JobShape] = {"job.json": JobShape(JobConfig(name="job", image="image", schedule="rate(1 hour)")),
+                                        "job-timeout.json": JobShape(JobConfig(name="job", image="image", schedule="rate(1 hour)", timeout=60))}
 JOB_DOCS = Docs("a container EventBridge Scheduler runs on a schedule (ECS RunTask, EC2 or Fargate), its dead-letter queue and failure alarms",
                 settings=(("jobs[]", JobConfig),), key="jobs", noun="job", table=job_table)

@@ -16,7 +16,7 @@ from stack_cfn.blueprints.database_contract import database_params
 from stack_cfn.blueprints.network_contract import Network
 from stack_cfn.blueprints.service_contract import Service as S
 from stack_cfn.model import rules as R
-from stack_cfn.model.jobs import JobConfig
+from stack_cfn.model.jobs import TIMEOUT_MINUTES, JobConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +48,11 @@ def _alarmed(s: Any) -> bool:
     return bool(getattr(s, "alarmed", False))
 
 
+def _timed(s: Any) -> bool:
+    """A job with a `timeout`: its schedule starts a Step Functions state machine that runs the task (blueprints/job_timeout.py)."""
+    return getattr(s, "timeout", None) is not None
+
+
 class Job(Contract[JobShape]):
     """job-<hash>.json: a scheduled job. Its task parameters are the services' own rows (same names, same rules)."""
 
@@ -67,6 +72,8 @@ class Job(Contract[JobShape]):
     RetrySeconds = Param("Seconds EventBridge Scheduler keeps retrying", "Number", setting="retry_seconds", supply=PerService())
     FlexibleWindow = Param("Minutes within which the job may start; 0 starts it on time", "Number", rule=R.Range(0, 1440), supply=PerService(),
                            default=0, value=lambda s: s.flexible_window or 0)
+    TimeoutSeconds = Param("Seconds a run may take; Step Functions ends the execution (and stops the task) then", "Number",
+                           rule=R.Range(TIMEOUT_MINUTES.low * 60, TIMEOUT_MINUTES.high * 60), supply=PerService(), value=lambda s: s.timeout_seconds, when=_timed)
     Environment = S.Environment
     ClusterArn = Param("ECS cluster ARN, the schedule's target", supply=Wired(lambda s: Cluster.Outputs.ClusterArn), default="")
     CapacityProvider = Param("The cluster's capacity provider (EC2 jobs)", supply=Wired(lambda s: Cluster.Outputs.CapacityProvider), default="",
@@ -86,3 +93,4 @@ class Job(Contract[JobShape]):
         LogGroup = Out("CloudWatch Logs group of the job's containers", export=False)
         ScheduleName = Out("The EventBridge Scheduler schedule (in the default group)", export=False)
         DeadLetterQueue = Out("SQS queue of the starts EventBridge Scheduler gave up on", export=False)
+        StateMachine = Out("The Step Functions state machine the schedule starts (jobs with a timeout): its ARN", export=False, when=_timed)

@@ -106,7 +106,7 @@ from stack_cfn.blueprints.service_contract import Service
 from stack_cfn.model.capacity import SpotConfig
 from stack_cfn.model.config import HealthCheck, MountPoint, ServiceAutoScaling, ServiceConfig, StackConfig, Volume
 from stack_cfn.model.data import DatabaseConfig, DatabaseShape, IamUserConfig, IamUserShape, Serverless
-from stack_cfn.model.deployment import DeploymentConfig, LifecycleHook
+from stack_cfn.model.deployment import DeploymentConfig, EarlyStop, LifecycleHook
 from stack_cfn.model.fargate import CapacityItem, database_admits_instances
 from stack_cfn.model.placement import Placement, Seat, seat
 from stack_cfn.model.variants import Balancer, Exposure
@@ -222,7 +222,8 @@ MODULES: tuple[Module[Any], ...] = (
            docs=Docs("an ECS service: service (internal), web-service (public) or worker, with its own, a shared or a classic load balancer",
                      settings=(("services[]", ServiceConfig), ("services[].health_check", HealthCheck), ("services[].autoscaling", ServiceAutoScaling),
                                ("services[].volumes[]", Volume), ("services[].mount_points[]", MountPoint), ("services[].capacity[]", CapacityItem),
-                               ("deployment (the stack's and services[])", DeploymentConfig), ("deployment.hooks[]", LifecycleHook)),
+                               ("deployment (the stack's and services[])", DeploymentConfig), ("deployment.hooks[]", LifecycleHook),
+                               ("early_stop (the stack's and services[])", EarlyStop)),
                      key="services", noun="service", drawing=Drawing(top=internet_drawing, vpc=service_drawing), table=service_table)),
     Module("job", Job, build_job, job_shapes, PLACED, logical_id=lambda j: j.logical_id, stem=lambda j: "job", generic=lambda: GENERIC_JOBS, docs=JOB_DOCS),
 )

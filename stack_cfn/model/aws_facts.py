@@ -170,6 +170,15 @@ FARGATE_TASK_SIZES: MappingProxyType[int, tuple[int, ...]] = MappingProxyType({
     8192: tuple(range(16384, 61440 + 1, 4096)),
     16384: tuple(range(32768, 122880 + 1, 8192)),
 })
+FARGATE_SIZES_SOURCE = "ECS task definition CPU and memory table"  # how an error names the table above
+# A task's CPU units off Fargate: "If you're using the EC2 launch type or the external launch type, this field is optional.
+# Supported values are between 128 CPU units (0.125 vCPUs) and 196608 CPU units (192 vCPUs)" (ECS API reference,
+# RegisterTaskDefinition cpu, https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html;
+# the ECS developer guide's "Task size" says the same: "0.25 vCPU to 192 vCPU"; older guides said 10240, 10 vCPU).
+# A service's or job's `cpu` is its one container's reservation (ContainerDefinition Cpu, which has no bound of its own
+# but the Linux CPU shares 2-262144) and, on Fargate, the task's: it stays within the task's range, and Fargate's sizes
+# (above, up to 16384) bound it further.
+TASK_CPU_UNITS = (128, 196608)
 FARGATE_PV14_CPU = (8192, 16384)  # "This option requires Linux platform 1.4.0 or later"
 
 # Fargate Linux platform versions a service may pin; LATEST is the current one (1.4.0). 1.3.0 lacks ephemeral storage

@@ -33,7 +33,7 @@ from stack_cfn.model.aws_facts import region_of_arn
 from stack_cfn.model.capacity import ARCHITECTURE, CAPACITY_CHECKS, Architecture, SpotConfig, is_mixed
 from stack_cfn.model.checks import Check, check_fields, found, run_checks, setting
 from stack_cfn.model.data import DatabaseConfig, IamUserConfig
-from stack_cfn.model.deployment import SERVICE_DEPLOYMENT_CHECKS, DeploymentConfig
+from stack_cfn.model.deployment import SERVICE_DEPLOYMENT_CHECKS, DeploymentConfig, EarlyStop
 from stack_cfn.model.jobs import STACK_JOB_CHECKS, JobConfig
 from stack_cfn.model.policies import load_policies
 from stack_cfn.model.quotas import TASK_DEFINITION_BYTES
@@ -162,6 +162,8 @@ class ServiceConfig:
     ephemeral_storage: int | None = setting(None, rule=FG.EPHEMERAL_STORAGE, doc="Fargate: task storage GiB, 21 to 200 (default 20)")
     platform_version: str = setting("", rule=FG.PLATFORM_VERSION, doc="Fargate: LATEST (default), 1.4.0 or 1.3.0")
     deployment: DeploymentConfig | None = setting(None, doc="release strategy (docs/deployments.md); default: the stack's deployment:, else rolling")
+    early_stop: EarlyStop | None = setting(None, doc="when a deploy or release stops waiting for failing new tasks (docs/deployments-watch.md); "
+                                                     "default: the stack's early_stop:, each setting on its own")
 
     def __post_init__(self) -> None:
         where = f"services.{self.label}."
@@ -411,6 +413,7 @@ class StackConfig:
                                           doc="ACM certificate of the shared public ALB's HTTPS listener, covering every shared web service's name")
     alarms: AlarmsConfig | None = setting(None, doc="alarms and notifications to an SNS topic (none when absent)")
     deployment: DeploymentConfig | None = setting(None, doc="release strategy of every service with a load balancer that sets none (docs/deployments.md)")
+    early_stop: EarlyStop | None = setting(None, doc="every service's early stop, under its own early_stop: settings (docs/deployments-watch.md)")
     service_group_size: int | None = setting(None, rule=R.SERVICE_GROUP_SIZE,
                                              doc="most services per stack (the root, then service-group stacks); default: what CloudFormation's quotas allow")
     databases: tuple[DatabaseConfig, ...] = setting((), doc="RDS instances and Aurora clusters, each a nested stack")

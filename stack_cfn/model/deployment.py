@@ -158,6 +158,48 @@ DEPLOYMENT_CHECKS: tuple[Check[DeploymentConfig], ...] = (
 )
 
 
+# ---------------------------------------------------------------- the early stop (ship/watch.py): when a deploy stops waiting
+
+# The ECS deployment circuit breaker fails a deployment after "a minimum threshold of 3 and a maximum threshold of 200"
+# failed tasks (0.5 x desired count in between): ECS API reference, ServiceDeploymentCircuitBreaker,
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceDeploymentCircuitBreaker.html
+CIRCUIT_BREAKER_MIN_FAILURES = 3
+CIRCUIT_BREAKER_MAX_FAILURES = 200
+DEFAULT_FAILED_TASKS = CIRCUIT_BREAKER_MIN_FAILURES
+DEFAULT_WITHIN_MINUTES = 5
+DEFAULT_UNPLACEABLE_MINUTES = 10
+# 2: two tasks of the same new deployment stopping for the same reason already rule out a one-off (a reclaimed Spot host,
+# a draining instance); one stop cannot tell a crash loop from bad luck. 200: the circuit breaker's own maximum: with the
+# breaker on, ECS fails the deployment before a higher count is ever reached.
+FAILED_TASKS = R.Range(2, CIRCUIT_BREAKER_MAX_FAILURES, f"use 2 to {CIRCUIT_BREAKER_MAX_FAILURES} (one stop cannot tell a crash loop from "
+                                                        f"bad luck; ECS's circuit breaker stops at {CIRCUIT_BREAKER_MAX_FAILURES} on its own)")
+# 1: ECS is read every 15 s and a task takes tens of seconds to start and stop, so a narrower window never holds two stops.
+# 60: the default --timeout; stops an hour apart are unrelated failures (a nightly out-of-memory), not a crash loop.
+WITHIN_MINUTES = R.Range(1, 60, "use 1 to 60 minutes (stops an hour apart are not a crash loop)")
+# 5: an Auto Scaling group (or managed scaling) takes minutes to launch an instance and register it with the cluster;
+# a shorter wait cancels releases that capacity would have caught up with. 60: the deploy's own default --timeout; a
+# longer wait would outlast the wait it is meant to shorten.
+UNPLACEABLE_MINUTES = R.Range(5, 60, "use 5 to 60 minutes (new instances take minutes to join the cluster; a deploy waits 60 by default)")
+
+
+@dataclass(frozen=True)
+class EarlyStop:
+    """When a deploy or release stops waiting for a service whose new tasks keep failing (docs/deployments-watch.md):
+    `failed_tasks` tasks of its new deployment stopped for the same reason within `within_minutes`, or ECS unable to place
+    its tasks for `unplaceable_minutes`."""
+
+    failed_tasks: int = setting(DEFAULT_FAILED_TASKS, rule=FAILED_TASKS,
+                                doc=f"stop after this many tasks of the new deployment stopped for the same reason (default {DEFAULT_FAILED_TASKS}, "
+                                    f"the circuit breaker's minimum)")
+    within_minutes: int = setting(DEFAULT_WITHIN_MINUTES, rule=WITHIN_MINUTES,
+                                  doc=f"the window those stops fall in, in minutes (default {DEFAULT_WITHIN_MINUTES})")
+    unplaceable_minutes: int = setting(DEFAULT_UNPLACEABLE_MINUTES, rule=UNPLACEABLE_MINUTES,
+                                       doc=f"stop when ECS has said it cannot place the new tasks for this long (default {DEFAULT_UNPLACEABLE_MINUTES})")
+
+    def __post_init__(self) -> None:
+        check_fields(self, "")
+
+
 # ---------------------------------------------------------------- what a service's shape allows
 
 

@@ -9,8 +9,9 @@ of model/aws_facts.py with its source; the checks below apply them, each refusal
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from stack_cfn.model import aws_facts as F
 from stack_cfn.model import rules as R
@@ -116,22 +117,41 @@ def _fargate_only(field: str, what: str) -> Check[ServiceConfig]:
                  f"only a Fargate task has {what}", "add launch_type: fargate, or remove it")
 
 
-def _bad_size(s: ServiceConfig) -> bool:
-    return on_fargate(s) and s.memory not in memory_choices(s.cpu)
+class Sized(Protocol):
+    """A task with a size: a service or a scheduled job."""
+
+    @property
+    def cpu(self) -> int: ...
+
+    @property
+    def memory(self) -> int: ...
 
 
-def _size_problem(s: ServiceConfig) -> str:
-    if s.cpu not in F.FARGATE_TASK_SIZES:
-        return f"{s.cpu} is not a Fargate task size (ECS task definition CPU and memory table)"
-    return f"{s.memory} MiB is not a Fargate size for cpu {s.cpu} (ECS task definition CPU and memory table)"
+T = TypeVar("T", bound=Sized)
 
 
-def _size_fix(s: ServiceConfig) -> str:
-    if s.cpu not in F.FARGATE_TASK_SIZES:
-        return f"use one of {', '.join(map(str, F.FARGATE_TASK_SIZES))}"
-    choices = memory_choices(s.cpu)
-    return f"use memory: {choices[0]} to {choices[-1]} (one of {', '.join(map(str, choices))})" if len(choices) <= 8 else \
-        f"use memory: {choices[0]} to {choices[-1]} in steps of {choices[1] - choices[0]}"
+def size_problem(cpu: int, memory: int) -> str | None:
+    """Why a Fargate task cannot have this CPU and memory (model/aws_facts.py FARGATE_TASK_SIZES), or None."""
+    if cpu not in F.FARGATE_TASK_SIZES:
+        return f"{cpu} is not a Fargate task CPU size ({F.FARGATE_SIZES_SOURCE})"
+    if memory not in memory_choices(cpu):
+        return f"{memory} MiB is not a Fargate memory size for cpu {cpu} ({F.FARGATE_SIZES_SOURCE})"
+    return None
+
+
+def size_fix(cpu: int) -> str:
+    if cpu not in F.FARGATE_TASK_SIZES:
+        return f"use cpu: one of {', '.join(map(str, F.FARGATE_TASK_SIZES))}"
+    choices = memory_choices(cpu)
+    return f"use memory: {choices[0]} to {choices[-1]} (one of {', '.join(map(str, choices))}) with cpu: {cpu}" if len(choices) <= 8 else \
+        f"use memory: {choices[0]} to {choices[-1]} in steps of {choices[1] - choices[0]} with cpu: {cpu}"
+
+
+def size_check(runs_on_fargate: Callable[[T], bool]) -> Check[T]:
+    """The one Fargate task-size check of services and jobs: `<path>.cpu` (or `.memory`): the problem; the fix."""
+    return Check("Fargate task sizes", lambda x: "memory" if x.cpu in F.FARGATE_TASK_SIZES else "cpu",
+                 lambda x: runs_on_fargate(x) and size_problem(x.cpu, x.memory) is not None,
+                 lambda x: size_problem(x.cpu, x.memory) or "", lambda x: size_fix(x.cpu))
 
 
 def _repeated_provider(s: ServiceConfig) -> str | None:
@@ -153,7 +173,7 @@ def _old_platform_needs(s: ServiceConfig) -> str | None:
 LAUNCH_CHECKS: tuple[Check[ServiceConfig], ...] = (
     Check("Fargate tasks use awsvpc", "network_mode", lambda s: on_fargate(s) and s.network_mode == "bridge",
           "is bridge, but Fargate tasks use awsvpc only", "remove network_mode"),
-    Check("Fargate task sizes", lambda s: "memory" if s.cpu in F.FARGATE_TASK_SIZES else "cpu", _bad_size, _size_problem, _size_fix),
+    size_check(on_fargate),
     _fargate_only("capacity", "a FARGATE / FARGATE_SPOT capacity strategy (EC2 services use the cluster's instances)"),
     _fargate_only("platform_version", "a platform version"),
     _fargate_only("ephemeral_storage", "ephemeral storage (on EC2 the instance's volumes hold it)"),

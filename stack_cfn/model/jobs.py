@@ -16,8 +16,10 @@ The AWS rules behind the settings, each checked here before anything is sent:
   can't use * in both the Day-of-month and Day-of-week fields. If you use it in one, you must use ? in the other."
 - Scheduler API reference, RetryPolicy: MaximumRetryAttempts 0 to 185, MaximumEventAgeInSeconds 60 to 86400;
   FlexibleTimeWindow: MaximumWindowInMinutes 1 to 1440 (with Mode FLEXIBLE).
+- Step Functions developer guide, "Quotas" (Maximum execution time: a Standard workflow runs at most 1 year) and
+  "State machine structure" (TimeoutSeconds: a positive whole number of seconds): a job's `timeout` (TIMEOUT_MINUTES).
 - ECS developer guide, "Amazon ECS task definition parameters for Fargate" (Task size): the CPU and memory
-  pairs Fargate accepts (FARGATE_SIZES).
+  pairs Fargate accepts (model/fargate.py size_check, the services' one check).
 """
 
 from __future__ import annotations
@@ -31,9 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 from stack_cfn.errors import ConfigError
 from stack_cfn.model import rules as R
-from stack_cfn.model.aws_facts import FARGATE_TASK_SIZES
 from stack_cfn.model.checks import Check, check_fields, run_checks, setting
-from stack_cfn.model.fargate import LAUNCH_TYPES, LaunchType
+from stack_cfn.model.fargate import LAUNCH_TYPES, LaunchType, size_check
 from stack_cfn.model.policies import load_policies
 
 if TYPE_CHECKING:
@@ -43,10 +44,12 @@ LAUNCH_TYPE = R.OneOf(LAUNCH_TYPES, "a launch type", "use ec2 (the cluster's ins
 RETRIES = R.Range(0, 185, "EventBridge Scheduler retries 0 to 185 times")
 RETRY_SECONDS = R.Range(60, 86400, "EventBridge Scheduler keeps retrying for 60 to 86400 seconds")
 FLEXIBLE_MINUTES = R.Range(1, 1440, "use 1 to 1440 minutes, or leave it out for an exact time")
+# A Standard Step Functions execution runs at most 1 year (Step Functions developer guide, "Quotas", Maximum execution time):
+# 365 days of minutes. The lower bound is ours: the timeout counts from the start of the execution, so it includes ECS placing
+# the task, pulling the image and (Fargate) provisioning, which take up to a few minutes; below 5 a healthy run can time out.
+TIMEOUT_MINUTES = R.Range(5, 365 * 24 * 60, "use 5 to 525600 minutes (a Step Functions execution runs at most 1 year), or leave it out for no limit")
 TIMEZONE = R.Pattern(r"[A-Za-z][A-Za-z0-9_+/-]{0,49}", "a time zone name", "use an IANA name such as UTC or Europe/Berlin", 50)
 
-# Fargate task sizes: the one table, with its source, in model/aws_facts.py (shared with Fargate services).
-FARGATE_SIZES: Mapping[int, tuple[int, ...]] = FARGATE_TASK_SIZES
 
 # (name, low, high, wildcards, names) per cron field, in order (EventBridge "Cron expressions reference").
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -137,6 +140,8 @@ class JobConfig:
     retries: int = setting(3, rule=RETRIES, doc="times EventBridge Scheduler retries starting the task (RunTask) before the dead-letter queue")
     retry_seconds: int = setting(3600, rule=RETRY_SECONDS, doc="how long EventBridge Scheduler keeps retrying to start it")
     flexible_window: int | None = setting(None, rule=FLEXIBLE_MINUTES, doc="minutes within which the job may start (spreads load); none: on time")
+    timeout: int | None = setting(None, rule=TIMEOUT_MINUTES, doc="minutes a run may take: a Step Functions state machine "
+                                  "starts the task and stops it at the limit; none: no limit (the schedule runs the task directly)")
     version: str = setting("latest", rule=R.IMAGE_TAG, doc="image tag")
     cpu: int = setting(256, rule=R.TASK_CPU, doc="CPU units (fargate: 256, 512, 1024, 2048, 4096, 8192 or 16384)")
     memory: int = setting(512, rule=R.TASK_MEMORY, doc="memory (MiB); fargate: a size its CPU allows")
@@ -188,25 +193,13 @@ class JobConfig:
         return self.launch_type == "fargate"
 
     @property
+    def timeout_seconds(self) -> int | None:
+        """The state machine's TimeoutSeconds, or None: no limit (no state machine)."""
+        return None if self.timeout is None else self.timeout * 60
+
+    @property
     def warnings(self) -> tuple[str, ...]:
         return tuple(w.replace("services.", "jobs.", 1) for w in self.task.warnings)
-
-
-def _fargate_size(j: JobConfig) -> str | None:
-    if not j.on_fargate:
-        return None
-    if j.cpu not in FARGATE_SIZES:
-        return f"{j.cpu} CPU units is not a Fargate task size"
-    return None if j.memory in FARGATE_SIZES[j.cpu] else f"{j.memory} MiB is not a Fargate memory size for {j.cpu} CPU units"
-
-
-def _fargate_fix(j: JobConfig) -> str:
-    sizes = FARGATE_SIZES.get(j.cpu)
-    if sizes is None:
-        return f"use cpu: one of {', '.join(str(c) for c in FARGATE_SIZES)}"
-    if len(sizes) <= 4:
-        return f"use memory: {', '.join(str(m) for m in sizes)} with cpu: {j.cpu}"
-    return f"use memory: {sizes[0]} to {sizes[-1]} (in steps of {sizes[1] - sizes[0]}) with cpu: {j.cpu}"
 
 
 def _unknown_zone(j: JobConfig) -> bool:
@@ -221,13 +214,9 @@ def _bad_schedule(j: JobConfig) -> str:
     return schedule_problem(j.schedule) or ""
 
 
-def _bad_size(j: JobConfig) -> str:
-    return _fargate_size(j) or ""
-
-
 JOB_CHECKS: tuple[Check[JobConfig], ...] = (
     Check("EventBridge Scheduler's expression grammar", "schedule", _bad_schedule, _bad_schedule, SCHEDULE_FIX),
-    Check("Fargate task sizes", lambda j: "memory" if j.cpu in FARGATE_SIZES else "cpu", _bad_size, _bad_size, _fargate_fix),
+    size_check(lambda j: j.on_fargate),
     Check("a known time zone", "schedule_timezone", _unknown_zone, lambda j: f"{R.quote(j.schedule_timezone)} is not an IANA time zone",
           "use a name such as UTC, Europe/Berlin or America/New_York"),
 )

@@ -26,6 +26,7 @@ from stack_cfn.errors import ConfigError
 from stack_cfn.model.alarms import AlarmsConfig
 from stack_cfn.model.config import ServiceConfig, StackConfig
 from stack_cfn.model.data import DatabaseConfig, IamUserConfig
+from stack_cfn.model.deployment import EarlyStop
 from stack_cfn.model.fargate import with_default_launch_type
 from stack_cfn.model.jobs import JobConfig
 from stack_cfn.model.reading import os_problem, read_bounded
@@ -161,7 +162,7 @@ def parse_with_sources(text: str, source: str, releases: Mapping[str, Release]) 
     if not isinstance(data, dict):
         raise ConfigError(source, "must be a YAML mapping of settings", "start with name: and environment: (every other setting has a default)")
     data, sources = apply_releases(data, releases, source)
-    return from_mapping(StackConfig, with_default_deployment(with_stack_alarms(with_default_load_balancer(with_default_launch_type(data)))), ""), sources
+    return from_mapping(StackConfig, with_stack_early_stop(with_default_deployment(with_stack_alarms(with_default_load_balancer(with_default_launch_type(data))))), ""), sources
 
 
 def with_stack_alarms(data: dict[str, Any]) -> dict[str, Any]:
@@ -172,11 +173,29 @@ def with_stack_alarms(data: dict[str, Any]) -> dict[str, Any]:
         return data
     if not isinstance(stack, dict):
         raise ConfigError("alarms", "must be a mapping of settings", "write it like alarms: {emails: [ops@example.com]}")
-    defaults = from_mapping(AlarmsConfig, stack, "alarms.").service_defaults
+    return _under_each_service(data, "alarms", from_mapping(AlarmsConfig, stack, "alarms.").service_defaults)
+
+
+def with_stack_early_stop(data: dict[str, Any]) -> dict[str, Any]:
+    """Each service's early stop: the stack's `early_stop:` (checked first, under its own path), the service's own settings on top
+    (every service, workers too: the watch reads what ECS says, whatever the service's shape)."""
+    stack = data.get("early_stop")
+    services = data.get("services")
+    if stack is None or not isinstance(services, list):
+        return data
+    if not isinstance(stack, dict):
+        raise ConfigError("early_stop", "must be a mapping of settings", "write it like early_stop: {failed_tasks: 3, within_minutes: 5}")
+    from_mapping(EarlyStop, stack, "early_stop.")
+    return _under_each_service(data, "early_stop", stack)
+
+
+def _under_each_service(data: dict[str, Any], key: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """Each service's `key`: the stack's defaults with the service's own settings on top; a service's value that is not a
+    mapping is left as written, for the service's own check to name."""
     merged = []
-    for s in services:
-        own = s.get("alarms") if isinstance(s, dict) else None
-        merged.append({**s, "alarms": {**defaults, **own} if isinstance(own, dict) else defaults if own is None else own} if isinstance(s, dict) else s)
+    for s in data["services"]:
+        own = s.get(key) if isinstance(s, dict) else None
+        merged.append({**s, key: {**defaults, **own} if isinstance(own, dict) else defaults if own is None else own} if isinstance(s, dict) else s)
     return {**data, "services": merged}
 
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from stack_cfn.model.aws_facts import TASK_CPU_UNITS
 from stack_cfn.model.variants import Balancer, Exposure, words
 
 _QUOTE = reprlib.Repr()
@@ -186,7 +187,7 @@ CONTAINER_PATH = Pattern(r"/[^\n\r]*", "an absolute path", "write it like /data"
 
 PORT = Range(1, 65535)
 HOST_PORT = Range(0, 65535, "use 1 to 65535, or 0 for the container port")
-TASK_CPU = Range(128, 10240, "ECS accepts 128 to 10240 CPU units")
+TASK_CPU = Range(*TASK_CPU_UNITS, "ECS accepts 128 (0.125 vCPU) to 196608 (192 vCPU) CPU units per task")
 TASK_MEMORY = Range(128, 122880, "ECS accepts 128 to 122880 MiB")
 INSTANCE_COUNT = Range(0, 10000, "use a whole number of instances")
 MAX_INSTANCE_COUNT = Range(1, 10000, "use a whole number of instances")

@@ -2,9 +2,11 @@
 
 `Watcher.tick` runs inside the stack event loop (ship/deploy.follow_many; no threads) and does its work at most every
 `INTERVAL_SECONDS`: it finds each followed stack's ECS services (AWS::ECS::Service resources of the stack and its nested
-stacks: their physical ids are service ARNs), reads their new deployments (describe_services: PRIMARY deployments
-created since the watch began) and those deployments' stopped tasks (list_tasks startedBy=<deployment id>
-desiredStatus=STOPPED, describe_tasks), and asks ship/watch_policy.decide. On "cancel" it calls CancelUpdateStack on
+stacks: their physical ids are service ARNs; the nested stack's logical id names the service of the stack file, whose
+`early_stop:` is its threshold), reads their new deployments (describe_services: PRIMARY deployments created since the
+watch began) with the service's events since then, and those deployments' stopped tasks (list_tasks
+startedBy=<deployment id> desiredStatus=STOPPED, describe_tasks), says new evidence events (tasks that cannot be placed
+or fail health checks) once each, and asks ship/watch_policy.decide. On "cancel" it calls CancelUpdateStack on
 the top-level stack holding the service (safe to repeat: one ClientRequestToken per watch and stack, and a stack
 already rolling back is what was asked for); the follow loop then waits, within --timeout, for the rollback to end
 (UPDATE_ROLLBACK_COMPLETE), and the caller fails with `error()`: the stopped tasks' reasons, one line each with counts.
@@ -19,15 +21,15 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions
 
 from stack_cfn.errors import DeployError
 from stack_cfn.ship.aws import AwsTarget
 from stack_cfn.ship.aws_errors import AwsError, message_of
-from stack_cfn.ship.watch_policy import DEFAULT, Decision, Rollout, TaskStop, Threshold, decide
+from stack_cfn.ship.watch_policy import DEFAULT, Decision, Rollout, ServiceEvent, TaskStop, Threshold, decide, evidence
 
 INTERVAL_SECONDS = 15  # ECS is read at most this often (the stack events every 2 s): a handful of calls per service a minute
 DISCOVER_EVERY = 4  # the stacks' ECS services are listed again every 4th read (a service created mid-update appears)
@@ -38,6 +40,10 @@ DESCRIBE_SERVICES_MAX = 10
 DESCRIBE_TASKS_MAX = 100
 SCALED_IN = "Scaling activity initiated by"  # ECS stopping a healthy task on purpose (scale-in, replaced): not a failure
 Say = Callable[[str], None]
+Observed = tuple[list[TaskStop], list[Rollout], list[ServiceEvent]]
+
+if TYPE_CHECKING:
+    from stack_cfn.model.config import StackConfig
 
 
 @dataclass(frozen=True)
@@ -46,17 +52,24 @@ class WatchOptions:
 
     cluster: str
     cancel: bool = True
+    thresholds: Mapping[str, Threshold] = field(default_factory=dict)  # the stack file's services' early_stop:, by logical id
+
+    @classmethod
+    def of(cls, cfg: StackConfig, cancel: bool) -> WatchOptions:
+        """The watch of a stack file's deploy or release: each service's threshold from its `early_stop:` (model/deployment.py)."""
+        return cls(cfg.cluster_name, cancel, {s.logical_id: Threshold.of(s.early_stop) for s in cfg.services})
 
 
-def services_of(cfn: Any, stack: str) -> list[str]:
-    """The ARNs of the ECS services of a stack and of its nested stacks, depth first."""
-    found: list[str] = []
+def services_of(cfn: Any, stack: str, owner: str = "") -> list[tuple[str, str]]:
+    """The ECS services of a stack and of its nested stacks, depth first: (ARN, the logical id of the nested stack holding
+    it, which is the stack file's service's; the service's own logical id when it sits in `stack` itself)."""
+    found: list[tuple[str, str]] = []
     for r in cfn.describe_stack_resources(StackName=stack).get("StackResources", []):
         physical = r.get("PhysicalResourceId") or ""
         if r.get("ResourceType") == "AWS::ECS::Service" and physical.startswith("arn:"):
-            found.append(physical)
+            found.append((physical, owner or str(r.get("LogicalResourceId", ""))))
         elif r.get("ResourceType") == "AWS::CloudFormation::Stack" and physical:
-            found += services_of(cfn, physical)
+            found += services_of(cfn, physical, str(r.get("LogicalResourceId", "")))
     return found
 
 
@@ -85,10 +98,12 @@ def task_reason(task: Mapping[str, Any]) -> str:
     return reason + (f" ({'; '.join(said)})" if said else "")
 
 
-def observe(ecs: Any, cluster: str, arns: Sequence[str], since: float) -> tuple[list[TaskStop], list[Rollout]]:
-    """The stopped tasks and rollout states of the services' deployments created since `since` (epoch seconds)."""
+def observe(ecs: Any, cluster: str, arns: Sequence[str], since: float) -> Observed:
+    """The stopped tasks, rollout states and service events of the services' deployments created since `since` (epoch
+    seconds); the events since each deployment began."""
     stops: list[TaskStop] = []
     rollouts: list[Rollout] = []
+    events: list[ServiceEvent] = []
     by_cluster: dict[str, list[str]] = {}
     for arn in arns:
         by_cluster.setdefault(cluster_and_name(arn, cluster)[0], []).append(arn)
@@ -100,7 +115,14 @@ def observe(ecs: Any, cluster: str, arns: Sequence[str], since: float) -> tuple[
                         name = str(service.get("serviceName", "?"))
                         rollouts.append(Rollout(name, str(d["id"]), str(d.get("rolloutState", "")), str(d.get("rolloutStateReason", ""))))
                         stops += _stopped(ecs, where, name, str(d["id"]))
-    return stops, rollouts
+                        events += _events(service, name, _when(d.get("createdAt")))
+    return stops, rollouts, events
+
+
+def _events(service: Mapping[str, Any], name: str, begun: float) -> list[ServiceEvent]:
+    """The service's events (the 100 most recent, newest first, as ECS keeps them) written since its deployment began."""
+    return [ServiceEvent(name, _when(e.get("createdAt")), " ".join(str(e.get("message", "")).split()))
+            for e in service.get("events", []) if _when(e.get("createdAt")) >= begun]
 
 
 def _stopped(ecs: Any, cluster: str, service: str, deployment: str) -> list[TaskStop]:
@@ -137,12 +159,14 @@ class Watcher:
     """Follows the ECS services of the stacks a deploy or release waits on; see the module's docstring."""
 
     def __init__(self, target: AwsTarget, stacks: Iterable[str], cluster: str, cancel: bool, say: Say,
-                 threshold: Threshold = DEFAULT, clock: Callable[[], float] | None = None, interval: float = INTERVAL_SECONDS) -> None:
+                 threshold: Threshold = DEFAULT, clock: Callable[[], float] | None = None, interval: float = INTERVAL_SECONDS,
+                 thresholds: Mapping[str, Threshold] | None = None) -> None:
         self.target, self.stacks, self.cluster, self.cancel, self.say = target, list(stacks), cluster, cancel, say
         self.threshold, self.clock, self.interval = threshold, clock or time.time, interval
+        self.thresholds = dict(thresholds or {})  # by the logical id of the nested stack holding the service (WatchOptions)
         self.since = self.clock()
         self.token = f"stack-cfn-cancel-{secrets.token_hex(6)}"
-        self.services: dict[str, list[str]] = {}
+        self.services: dict[str, list[tuple[str, str]]] = {}
         self.reads = 0
         self.next_read = self.since
         self.said: set[str] = set()
@@ -173,22 +197,28 @@ class Watcher:
                 self.services[stack] = services_of(cfn, stack)
             if not self.services[stack]:
                 continue
-            decision = decide(*observe(ecs, self.cluster, self.services[stack], self.since), threshold=self.threshold)
+            stops, rollouts, events = observe(ecs, self.cluster, [arn for arn, _ in self.services[stack]], self.since)
+            for e in sorted(events, key=lambda e: e.at):
+                if evidence(e.message):
+                    self._say_once(f"watch: ECS says: {e.message}")
+            thresholds = {cluster_and_name(arn, self.cluster)[1]: self.thresholds[owner] for arn, owner in self.services[stack] if owner in self.thresholds}
+            decision = decide(stops, rollouts, self.threshold, events=events, now=self.clock(), thresholds=thresholds)
             for line in decision.reasons:
                 self._say_once(f"watch: {line}")
             if decision.cancel:
                 self._act(cfn, stack, f"{self.token}-{number}", decision)
 
     def _act(self, cfn: Any, stack: str, token: str, decision: Decision) -> None:
-        rule = f"{self.threshold.stops} tasks stopped for the same reason within {self.threshold.window_seconds / 60:g} min"
+        rule = decision.reasons[0] if decision.reasons else "its new tasks keep failing"
         if not self.cancel:
             self.verdicts.setdefault(stack, decision)
-            self._say_once(f"watch: {stack}'s new tasks keep failing ({rule}); --no-cancel: waiting for CloudFormation and ECS to give up")
+            self._say_once(f"watch: {stack}'s new tasks keep failing ({rule}); --no-cancel: waiting for CloudFormation and ECS to give up",
+                           key=f"no-cancel {stack}")
             return
         outcome = cancel_update(cfn, stack, token)
         if outcome == "create":
             self._say_once(f"watch: {stack}'s new tasks keep failing ({rule}), but a first create cannot be cancelled "
-                           "(CancelUpdateStack takes only UPDATE_IN_PROGRESS): CloudFormation rolls it back when ECS gives up")
+                           "(CancelUpdateStack takes only UPDATE_IN_PROGRESS): CloudFormation rolls it back when ECS gives up", key=f"create {stack}")
             return
         self.verdicts[stack] = decision
         if outcome == "cancelled":
@@ -196,9 +226,10 @@ class Watcher:
         else:
             self.say(f"watch: {stack}'s new tasks keep failing ({rule}); the stack is already {outcome}")
 
-    def _say_once(self, line: str) -> None:
-        if line not in self.said:
-            self.said.add(line)
+    def _say_once(self, line: str, key: str = "") -> None:
+        """Say a line once (or once per `key`: a verdict whose reasons grow while waiting is said the first time only)."""
+        if (key or line) not in self.said:
+            self.said.add(key or line)
             self.say(line)
 
     def error(self, statuses: Mapping[str, str]) -> DeployError | None:

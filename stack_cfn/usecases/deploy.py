@@ -203,7 +203,7 @@ def deploy(request: DeployRequest, out: Progress, parameters: dict[str, str] | N
 def _watch(request: DeployRequest, cfg: StackConfig) -> WatchOptions:
     from stack_cfn.ship.watch import WatchOptions
 
-    return WatchOptions(cfg.cluster_name, request.cancel)
+    return WatchOptions.of(cfg, request.cancel)
 
 
 def _deploy_groups(out: Progress, target: AwsTarget, compiled: Compiled, stack: str, uploaded: Uploaded, request: DeployRequest,

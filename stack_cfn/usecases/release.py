@@ -64,7 +64,7 @@ def release(request: ReleaseRequest, out: Progress) -> ReleaseResult:
     if not request.wait:
         _record(request, sources)
         return ReleaseResult(sets[0].stack_name, "UPDATE_IN_PROGRESS", releases)
-    statuses = _follow(request, out, target, sets, since, cfg.cluster_name)
+    statuses = _follow(request, out, target, sets, since, cfg)
     for name, status in statuses.items():
         if status not in deploy.DONE_OK:
             raise ship_release.failed(name, status, deploy.failure_reasons(target, name), ship_release.stopped_reasons(target, cfg.cluster_name, releases))
@@ -113,13 +113,14 @@ def _change_sets(request: ReleaseRequest, out: Progress, target: AwsTarget, cfg:
     return sets
 
 
-def _follow(request: ReleaseRequest, out: Progress, target: AwsTarget, sets: list[ChangeSet], since: dict[str, object], cluster: str) -> dict[str, str]:
+def _follow(request: ReleaseRequest, out: Progress, target: AwsTarget, sets: list[ChangeSet], since: dict[str, object], cfg: StackConfig) -> dict[str, str]:
     """The stacks' final statuses; a release whose new tasks keep failing is cancelled and rolled back first (ship/watch.py)."""
     from stack_cfn.ship import deploy
-    from stack_cfn.ship.watch import Watcher
+    from stack_cfn.ship.watch import Watcher, WatchOptions
 
     timeout = request.aws.timeout
-    watcher = Watcher(target, since, cluster, request.cancel, out.info)
+    options = WatchOptions.of(cfg, request.cancel)
+    watcher = Watcher(target, since, options.cluster, options.cancel, out.info, thresholds=options.thresholds)
     watch = f"the release keeps going; watch it with: aws cloudformation describe-stack-events --stack-name {sets[0].stack_name}"
     with out.step(f"waiting for {', '.join(cs.stack_name for cs in sets)} to reach steady state", f"stopped waiting. {watch}"):
         statuses = out.follow_many(lambda on_event: deploy.follow_many(target, since, on_event, timeout * 60, watcher.tick),
