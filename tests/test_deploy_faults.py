@@ -278,6 +278,33 @@ def test_a_second_deploy_while_one_is_in_flight_is_refused_in_one_line() -> None
     assert "\n" not in str(caught.value) and not cfn.requests
 
 
+class Racing(FakeCfn):
+    """Our change set `mine`, made at `made`; the listing shows only the rival (it lags behind CreateChangeSet)."""
+
+    def __init__(self, made: dt.datetime, rival: dict[str, Any]) -> None:
+        super().__init__(summaries=[rival])
+        self.made = made
+
+    def describe_change_set(self, ChangeSetName: str, **kwargs: object) -> dict:  # noqa: N803
+        return {**super().describe_change_set(ChangeSetName), "CreationTime": self.made}
+
+
+@pytest.mark.parametrize("mine_first", [True, False])
+def test_of_two_runs_racing_exactly_the_earlier_change_set_goes_on(mine_first: bool) -> None:
+    """Issue 18: both runs judge one order; a run whose own change set the listing does not show yet still knows its time."""
+    now = dt.datetime.now(dt.UTC)
+    alive = f"{runs.RUN_TAG} {socket.gethostname()} {os.getppid()}"
+    rival = summary("stack-cfn-20260101000000-bbbb", Description=alive, CreationTime=now)
+    cfn = Racing(now + dt.timedelta(seconds=-1 if mine_first else 1), rival)
+    if mine_first:
+        runs.refuse_if_raced(cfn, "s", "stack-cfn-20260101000000-aaaa", "arn:mine")
+        assert cfn.deleted == []
+        return
+    with pytest.raises(DeployError, match=r"another stack-cfn run .* \(change set stack-cfn-20260101000000-bbbb, AVAILABLE\)"):
+        runs.refuse_if_raced(cfn, "s", "stack-cfn-20260101000000-aaaa", "arn:mine")
+    assert cfn.deleted == ["arn:mine"], "the later run withdraws its own change set, never the rival's"
+
+
 # ---------------------------------------------------------------- retries and timeouts
 
 

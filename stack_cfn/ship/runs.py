@@ -143,14 +143,18 @@ def find(cfn: Any, stack_name: str, name: str) -> str | None:
 
 
 def refuse_if_raced(cfn: Any, stack_name: str, name: str, arn: str) -> None:
-    """Two runs that made their change sets at the same moment: the earlier one goes on, the later one withdraws."""
+    """Two runs that made their change sets at the same moment: the earlier one goes on, the later one withdraws.
+
+    Both runs judge one order, (CreationTime, name), from one listing of the rivals; their own change set's time comes
+    from DescribeChangeSet by ARN, which answers for a change set the listing does not show yet (ListChangeSets may
+    lag behind CreateChangeSet), so a run never withdraws for want of seeing itself."""
     rivals = [s for s in _summaries(cfn, stack_name) if is_ours(s) and s["ChangeSetName"] != name and in_flight(s)]
     if not rivals:
         return
-    mine = next((s for s in _summaries(cfn, stack_name) if s["ChangeSetName"] == name), {})
+    created = cfn.describe_change_set(ChangeSetName=arn).get("CreationTime")
     key = lambda s: (s.get("CreationTime") or dt.datetime.max.replace(tzinfo=dt.UTC), s["ChangeSetName"])  # noqa: E731
     first = min(rivals, key=key)
-    if mine and key(mine) < key(first):
+    if key({"CreationTime": created, "ChangeSetName": name}) < key(first):
         return
     try:
         cfn.delete_change_set(ChangeSetName=arn)

@@ -9,7 +9,8 @@ tests/test_local_aws.py showing plain moto lacks it, so that the shim can go whe
   repeats the same ClientToken (then it is the same request: the same change set is answered); a CREATE change
   set for a stack in REVIEW_IN_PROGRESS joins that stack instead of making a second stack of the same name, and
   for a stack that exists answers ValidationError; executing a change set that is no longer AVAILABLE answers
-  InvalidChangeSetStatus; deleting one that is gone answers ChangeSetNotFound (CreateChangeSet / ExecuteChangeSet /
+  InvalidChangeSetStatus, and one being executed is EXECUTE_IN_PROGRESS (moto keeps it AVAILABLE while it works inside
+  the request, so a retried ExecuteChangeSet whose answer was late would run the whole operation twice); deleting one that is gone answers ChangeSetNotFound (CreateChangeSet / ExecuteChangeSet /
   DeleteChangeSet API references). moto makes a second stack shell, executes a change set twice, and answers a
   500 for a change set that is gone.
 - Exports leave with their stack: DeleteStack of a stack (nested stacks included) removes its exports
@@ -178,7 +179,14 @@ def _change_sets_in_the_backend() -> None:
         if change_set is not None and change_set.execution_status != "AVAILABLE":
             raise _error("InvalidChangeSetStatus",
                          f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current execution status of [{change_set.execution_status}]")
-        original_execute(self, change_set_name, stack_name)
+        if change_set is not None:  # moto works inside the request; AWS answers at once, the change set executing
+            change_set.execution_status = "EXECUTE_IN_PROGRESS"
+        try:
+            original_execute(self, change_set_name, stack_name)
+        except Exception:
+            if change_set is not None:
+                change_set.execution_status = "EXECUTE_FAILED"
+            raise
 
     CloudFormationBackend.execute_change_set = execute  # type: ignore[method-assign]  # moto's class, patched at run time (the docstring says which gap)
     original_delete = CloudFormationBackend.delete_change_set
