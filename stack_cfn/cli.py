@@ -404,6 +404,9 @@ def cmd_destroy(args: argparse.Namespace, out: Reporter) -> int:
     if not r.deleted:
         out.error("not confirmed; nothing deleted")
         return 1
+    if r.already:
+        out.done(f"stack {r.stack} was already deleted ({r.already}); nothing left to destroy")
+        return 0
     out.done(f"deleted {r.stack}{r.also}; the log bucket was retained (DeletionPolicy Retain)")
     return 0
 

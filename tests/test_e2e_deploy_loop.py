@@ -120,3 +120,20 @@ def test_two_first_deploys_of_one_stack_at_once_leave_one_stack(local_aws, tmp_p
     stacks = [s for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == "twice-test" and s["StackStatus"] != "DELETE_COMPLETE"]
     assert [s["StackStatus"] for s in stacks] == ["CREATE_COMPLETE"], stacks
     assert not [c for c in deploy.list_change_sets(cfn, "twice-test") if c.get("ExecutionStatus") == "AVAILABLE"]
+
+
+def test_a_destroy_rerun_after_its_answer_was_lost_finds_the_stack_already_gone(local_aws, tmp_path: Path) -> None:
+    """A retried call is safe to repeat: DeleteStack went through but its answer was lost (the hostile weather of
+    test_e2e_faults saw it), so the rerun meets no stack. It says the stack was already deleted and exits 0; a name
+    that never had a stack is still an error."""
+    local, target = local_aws
+    destroy = lambda name: run_cli("destroy", "--stack-name", name, "--yes", "--endpoint-url", local.endpoint_url,  # noqa: E731
+                                   "--region", "us-east-1", cwd=tmp_path, env=AWS_ENV)
+    cfn = target.client("cloudformation")
+    cfn.create_stack(StackName="gone-test", TemplateBody='{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}')
+    cfn.delete_stack(StackName="gone-test")
+    again = destroy("gone-test")
+    assert again.returncode == 0, again.stderr
+    assert "stack gone-test was already deleted (" in again.stderr + again.stdout and "nothing left to destroy" in again.stderr + again.stdout
+    never = destroy("never-test")
+    assert never.returncode == 1 and "error: stack never-test does not exist; nothing to destroy" in never.stderr, never.stderr

@@ -142,6 +142,19 @@ def stack_status(cfn: Any, stack_name: str) -> str | None:
     return stacks[0]["StackStatus"] if stacks else None
 
 
+def deleted_at(cfn: Any, stack_name: str) -> str | None:
+    """When a stack of this name was last deleted (ListStacks keeps deleted stacks for 90 days), or None: a rerun of a
+    destroy whose DeleteStack answer was lost finds it gone, and is told so instead of being told the name is unknown.
+    ("" when the answer lacks DeletionTime, as moto's does.)"""
+    with busy_means("ListStacks", "nothing was changed"):
+        pages = cfn.get_paginator("list_stacks").paginate(StackStatusFilter=["DELETE_COMPLETE"])
+        gone = [s for page in pages for s in page.get("StackSummaries", []) if s.get("StackName") == stack_name]
+    if not gone:
+        return None
+    times = sorted(s["DeletionTime"] for s in gone if s.get("DeletionTime") is not None)
+    return f"{times[-1]:%Y-%m-%d %H:%M:%S %Z}".strip() if times else ""
+
+
 def check_deployable(cfn: Any, stack_name: str) -> str | None:
     """The current status, or a DeployError saying what to do when the stack cannot take a change."""
     status = stack_status(cfn, stack_name)

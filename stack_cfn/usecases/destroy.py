@@ -26,6 +26,7 @@ class DestroyResult:
     stack: str
     also: str  # " and its service groups ..." when there were some
     deleted: bool  # False: the person asked did not confirm; nothing was deleted
+    already: str = ""  # the stack was deleted before this run (a rerun after a lost answer): when; nothing left to do
 
 
 def destroy(request: DestroyRequest, out: Progress) -> DestroyResult:
@@ -38,8 +39,12 @@ def destroy(request: DestroyRequest, out: Progress) -> DestroyResult:
     if not request.yes and request.confirm is None:
         raise DeployError(f"destroying stack {stack} (named by {named_by}) needs confirmation: run it in a terminal, or pass --yes")
     target = app.target_for(request.source, request.aws, cfg, out)
-    if deploy.stack_status(target.client("cloudformation"), stack) is None:
-        raise DeployError(f"stack {stack} does not exist; nothing to destroy")
+    cfn = target.client("cloudformation")
+    if deploy.stack_status(cfn, stack) is None:
+        when = deploy.deleted_at(cfn, stack)
+        if when is None:
+            raise DeployError(f"stack {stack} does not exist; nothing to destroy")
+        return DestroyResult(stack, "", deleted=True, already=f"at {when}" if when else "its time not reported")
     groups = deploy.group_stacks(target, stack)
     also = f" and its service groups {', '.join(groups)}" if groups else ""
     out.info(f"deleting stack {stack}{also} at {target.where} (named by {named_by})")
