@@ -197,7 +197,7 @@ def upload(bucket: BucketOptions, out: Progress, target: AwsTarget, compiled: Co
         return deploy.upload(target, compiled, name, bucket.prefix, create)
 
 
-def change_set(out: Progress, target: AwsTarget, stack: str, url: str, parameters: dict[str, str], if_interrupted: str,
+def change_set(out: Progress, target: AwsTarget, stack: str, url: str | None, parameters: dict[str, str], if_interrupted: str,
                capabilities: tuple[str, ...]) -> ChangeSet:
     from stack_cfn.ship import deploy
 

@@ -18,11 +18,13 @@ ROOT, GROUP = "exg-test", "exg-test-services-1"
 PIN = ServiceGroup.Pinned.keyed("Cluster").name
 
 
-def write(config, cluster: str) -> None:  # noqa: ANN001
+def write(config, cluster: str, database: bool = False) -> None:  # noqa: ANN001
+    """Services one (in the root) and two (in the group); with `database`, a database `main` that service two uses."""
+    uses = {"two": {"databases": ["main"]}} if database else {}
     config.write_text(yaml.safe_dump({
         "name": "exg", "environment": "test", "region": "us-east-1", "cidr": "10.87.0.0/16", "bastion": False, "service_group_size": 1,
-        "ecs_cluster_name": cluster,
-        "services": [{"name": n, "image": "nginx", "port": 80, "log_retention_on_delete": False} for n in ("one", "two")]}))
+        "ecs_cluster_name": cluster, **({"databases": [{"name": "main"}]} if database else {}),
+        "services": [{"name": n, "image": "nginx", "port": 80, "log_retention_on_delete": False, **uses.get(n, {})} for n in ("one", "two")]}))
 
 
 def deploy(local, config, *more: str):  # noqa: ANN001, ANN201
@@ -107,6 +109,31 @@ def test_a_foreign_importer_still_refuses(deployed) -> None:  # noqa: ANN001
         assert all_exports(cfn)[f"{ROOT}-Cluster"] == "exg-third"
     finally:
         cfn.delete_stack(StackName="exg-dropin")
+
+
+def importers_of(cfn, export: str) -> list[str]:  # noqa: ANN001
+    try:
+        return list(cfn.list_imports(ExportName=export)["Imports"])
+    except cfn.exceptions.ClientError:  # "... is not imported by any stack"
+        return []
+
+
+def test_a_first_phase_runs_on_the_deployed_group_template(deployed) -> None:  # noqa: ANN001
+    """The root replaces the cluster and adds a database that service two (in the group) newly imports. Phase 1 pins the group
+    on its deployed template (the database's exports do not exist yet: its new template could not deploy then); the
+    root adds them; phase 2 deploys the new template, importing the cluster and the database."""
+    local, target, config = deployed
+    cfn = target.client("cloudformation")
+    write(config, "exg-fifth", database=True)
+    result = deploy(local, config)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "two phases" in result.stdout + result.stderr
+    assert all_exports(cfn)[f"{ROOT}-Cluster"] == "exg-fifth"
+    database = sorted(name for name in all_exports(cfn) if name.startswith(f"{ROOT}-main-"))
+    imported = [name for name in database if any(s.startswith(GROUP) for s in importers_of(cfn, name))]  # its nested service stack
+    assert imported, f"phase 2: the group imports the new database ({database})"
+    pin, imports, importers = group_imports(cfn)
+    assert (pin, imports) == ("", True) and importers
 
 
 EXPORTER = {"Parameters": {"Value": {"Type": "String"}}, "Resources": {"Handle": {"Type": "AWS::SNS::Topic"}},

@@ -293,3 +293,31 @@ def test_moto_still_compares_a_change_set_with_the_parameters_a_stack_was_create
                             env={"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "FAILED", "moto now keeps a stack's parameters: remove them from strict_local._change_sets_update_the_stack"
+
+
+class Deployed:
+    """A target whose CloudFormation describes one group stack with the given parameters."""
+
+    def __init__(self, parameters: dict[str, str]) -> None:
+        self.parameters = parameters
+
+    def client(self, service: str) -> Deployed:
+        return self
+
+    def describe_stacks(self, StackName: str) -> dict:  # noqa: N803
+        return {"Stacks": [{"Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in self.parameters.items()],
+                            "Capabilities": ["CAPABILITY_IAM"]}]}
+
+
+def test_a_first_phase_on_the_deployed_template_changes_only_the_pins() -> None:
+    deployed = Deployed({"RootStackName": "app", "PinnedCluster": "", "PinnedVpcId": ""})
+    assert exports_guard.on_deployed_template(deployed, "app-services-1", "RootStackName", {"PinnedCluster": "c-1"}) == (
+        {"PinnedCluster": "c-1", "PinnedVpcId": "", "RootStackName": "app"}, ("CAPABILITY_IAM",))
+
+
+def test_a_deployed_template_without_the_pins_takes_the_new_template() -> None:
+    """Deployed before pins existed (or declaring something else): None, and the new template takes the first phase."""
+    older = Deployed({"RootStackName": "app"})
+    assert exports_guard.on_deployed_template(older, "app-services-1", "RootStackName", {"PinnedCluster": "c-1"}) is None
+    other = Deployed({"RootStackName": "app", "PinnedCluster": "", "Something": "x"})
+    assert exports_guard.on_deployed_template(other, "app-services-1", "RootStackName", {"PinnedCluster": "c-1"}) is None

@@ -195,22 +195,24 @@ class ChangeSet:
     name: str = ""
 
 
-def create_change_set(target: AwsTarget, stack_name: str, template_url: str, parameters: Mapping[str, str],
+def create_change_set(target: AwsTarget, stack_name: str, template_url: str | None, parameters: Mapping[str, str],
                       capabilities: Sequence[str], say: Callable[[str], None] = lambda _: None) -> ChangeSet:
     """A change set of ours, computed and described. What an earlier run of ours left on the stack (pending change
-    sets, the empty shell of an interrupted first deploy) is removed first; a run of ours still in flight is refused."""
+    sets, the empty shell of an interrupted first deploy) is removed first; a run of ours still in flight is refused.
+    `template_url` None: the stack's deployed template (UsePreviousTemplate), only its parameters change."""
     cfn = target.client("cloudformation")
     with busy_means("reading the stack", "nothing was changed"):
         for line in runs.settle(cfn, stack_name):
             say(line)
         status = check_deployable(cfn, stack_name)
         kind = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
-        print_ = fingerprint(template_url, parameters)
+        print_ = fingerprint(template_url or "the deployed template", parameters)
         if kind == "UPDATE" and _deployed_fingerprint(cfn, stack_name) == print_:
             return ChangeSet(arn="", stack_name=stack_name, kind=kind, empty=True)
     name = runs.new_name()
     request = dict(
-        StackName=stack_name, ChangeSetName=name, ChangeSetType=kind, TemplateURL=template_url,
+        StackName=stack_name, ChangeSetName=name, ChangeSetType=kind,
+        **({"TemplateURL": template_url} if template_url else {"UsePreviousTemplate": True}),
         Parameters=[{"ParameterKey": k, "ParameterValue": str(v)} for k, v in sorted(parameters.items())],
         Capabilities=list(capabilities), IncludeNestedStacks=True, Tags=[{"Key": FINGERPRINT_TAG, "Value": print_}],
         ClientToken=name, Description=runs.description(),

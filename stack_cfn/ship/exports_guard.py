@@ -6,7 +6,8 @@ stack output values, "you can't modify or remove an output value that is referen
 Who imports decides what happens:
 - a stack not ours (a drop-in stack, another team's): refused, one line per export, with the two-phase fix to run by hand;
 - our own service groups: the deploy runs in two phases (plan_phases): first the groups that import it stop importing
-  (their `Pinned<Export>` parameter, blueprints/group.py, set to the export's current value from ListExports), then the
+  (their `Pinned<Export>` parameter, blueprints/group.py, set to the export's current value from ListExports, on their
+  deployed template when it declares the pins: on_deployed_template), then the
   root, then the groups again with the imports (their pins empty). Any phase interrupted leaves stacks the next plain
   deploy converges: pinned groups import nothing, so that deploy needs no first phase for them;
 - a group being deleted (stale) goes before the root anyway: its imports do not count;
@@ -269,12 +270,12 @@ def plan_phases(found: Sequence[ExportChange], who: Importers, values: Mapping[s
         ours = [g for g in importing if g in who.groups]
         if ours and not foreign:
             pinned.append(change)
-            for group in ours:
+            for group in ours:  # pinned where it imports now (its deployed template), whatever its new template does
                 pins = first.setdefault(group, {})
-                if change.name in new_imports.get(group, set()) and change.name not in values:
+                if change.name not in values:
                     refused.append(f"export {change.name}: its current value could not be read (ListExports) to pin {group} to it; "
                                    "deploy again, or deploy with the export unchanged first")
-                elif change.name in new_imports.get(group, set()):
+                else:
                     pins[pin_parameter(change.name, who.root)] = values[change.name]
     if refused:
         return ExportPlan(tuple(refused))
@@ -295,6 +296,26 @@ def unpinned(files: Mapping[str, str], group_file: str) -> dict[str, str]:
 
     prefix = ServiceGroup.Pinned.template.format("")
     return {name: "" for name in sorted(_template(files[group_file]).get("Parameters") or {}) if name.startswith(prefix)}
+
+
+def on_deployed_template(target: AwsTarget, group: str, root_parameter: str,
+                         pins: Mapping[str, str]) -> tuple[dict[str, str], tuple[str, ...]] | None:
+    """A first phase on the group's deployed template: its parameters with only the pins changed, and the capabilities
+    it was deployed with, when that template
+    declares every pin (built with pins) and nothing but pins and `root_parameter`; else None (its new template then
+    takes the first phase, with whatever else changes in it).
+
+    On the deployed template the first phase changes nothing but the imports: a group whose new template imports an
+    export the root only adds in this deploy, or needs anything else of the new root, still deploys."""
+    from stack_cfn.blueprints.group import ServiceGroup
+
+    prefix = ServiceGroup.Pinned.template.format("")
+    stacks = target.client("cloudformation").describe_stacks(StackName=group)["Stacks"]
+    declared = {p["ParameterKey"]: str(p.get("ParameterValue", "")) for p in (stacks[0].get("Parameters") or [] if stacks else [])}
+    if not declared or not set(pins) <= set(declared) or any(k != root_parameter and not k.startswith(prefix) for k in declared):
+        return None
+    parameters = {key: (pins.get(key, "") if key.startswith(prefix) else value) for key, value in sorted(declared.items())}
+    return parameters, tuple(stacks[0].get("Capabilities") or ())
 
 
 def refusal_removed(change: ExportChange, groups: Sequence[str]) -> str:

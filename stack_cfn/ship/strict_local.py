@@ -3,7 +3,7 @@ tests/test_local_aws.py showing plain moto lacks it, so that the shim can go whe
 
 - Capabilities: CreateStack, CreateChangeSet, UpdateStack, CreateStackSet and UpdateStackSet answer
   InsufficientCapabilitiesException ("Requires capabilities : [CAPABILITY_NAMED_IAM]") for a template tree that
-  needs more than the request acknowledges (CreateChangeSet API reference, Capabilities; rule in
+  needs more than the request acknowledges, the deployed template with UsePreviousTemplate (CreateChangeSet API reference, Capabilities; rule in
   ship/capabilities.py). moto never checks.
 - Change sets: a change set name already used on the stack answers AlreadyExistsException unless the request
   repeats the same ClientToken (then it is the same request: the same change set is answered); a CREATE change
@@ -92,7 +92,11 @@ def _tree(response: Any, body: str | None, url: str | None, seen: int = 0) -> li
 def _check_capabilities(response: Any) -> None:
     from stack_cfn.ship.capabilities import missing, required_capabilities
 
-    bodies = [b for b in _tree(response, response._get_param("TemplateBody"), response._get_param("TemplateURL")) if b.lstrip().startswith("{")]
+    body = response._get_param("TemplateBody")
+    if response._get_bool_param("UsePreviousTemplate", False):  # the deployed template needs its capabilities as much
+        stacks = [st for st in response.cloudformation_backend.stacks.values() if response._get_param("StackName") in (st.name, st.stack_id)]
+        body = stacks[0].template if stacks else body
+    bodies = [b for b in _tree(response, body, response._get_param("TemplateURL")) if b.lstrip().startswith("{")]
     lacking = missing(required_capabilities(bodies), response._get_param("Capabilities", []) or [])
     lacking = [c for c in lacking if c != "CAPABILITY_AUTO_EXPAND" or _has_transform(bodies)]
     if lacking:

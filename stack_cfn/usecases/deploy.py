@@ -210,12 +210,11 @@ def _deploy_groups(out: Progress, target: AwsTarget, compiled: Compiled, stack: 
                    cfg: StackConfig, pins: Mapping[str, Mapping[str, str]] | None, if_interrupted: str) -> tuple[list[ChangeSet], list[ChangeSet]]:
     """The service groups' change sets, shown and executed together: all of them with their imports (pins None), or
     a two-phase deploy's first phase: only the groups named, their pinned parameters set (ship/exports_guard.py)."""
-    from stack_cfn.ship.exports_guard import unpinned
-
-    groups = [app.change_set(out, target, name, uploaded.urls[template],
-                             {**app.group_parameters(stack), **unpinned(compiled.files, template), **(pins or {}).get(name, {})},
-                             if_interrupted, app.required_capabilities(compiled, template))
-              for template, name in app.groups_of(compiled, stack) if pins is None or name in pins]
+    groups = []
+    for template, name in app.groups_of(compiled, stack):
+        if pins is None or name in pins:
+            url, parameters, capabilities = _group_request(target, compiled, stack, uploaded, template, name, pins)
+            groups.append(app.change_set(out, target, name, url, parameters, if_interrupted, capabilities))
     pending = [g for g in groups if not g.empty]
     for g in pending:
         out.plan(g)
@@ -223,6 +222,24 @@ def _deploy_groups(out: Progress, target: AwsTarget, compiled: Compiled, stack: 
         doing = f"waiting for {len(pending)} service group(s)" + (" to stop importing (phase 1 of 2)" if pins is not None else "")
         app.execute(out, target, pending, doing, timeout=request.aws.timeout, watch=_watch(request, cfg))
     return groups, pending
+
+
+def _group_request(target: AwsTarget, compiled: Compiled, stack: str, uploaded: Uploaded, template: str, name: str,
+                   pins: Mapping[str, Mapping[str, str]] | None) -> tuple[str | None, dict[str, str], tuple[str, ...]]:
+    """A group's template URL (None: its deployed template), parameters and capabilities: its new template importing
+    (pins None); in a first phase, its deployed template with only the pins set, or, when that template predates
+    pins, its new template with the pins it declares."""
+    from stack_cfn.blueprints.group import ServiceGroup
+    from stack_cfn.ship.exports_guard import on_deployed_template, unpinned
+
+    empty, capabilities = unpinned(compiled.files, template), app.required_capabilities(compiled, template)
+    if pins is None:
+        return uploaded.urls[template], {**app.group_parameters(stack), **empty}, capabilities
+    deployed = on_deployed_template(target, name, ServiceGroup.RootStackName.name, pins[name])
+    if deployed is not None:
+        return None, deployed[0], tuple(sorted({*capabilities, *deployed[1]}))
+    pinned = {k: v for k, v in pins[name].items() if k in empty}
+    return uploaded.urls[template], {**app.group_parameters(stack), **empty, **pinned}, capabilities
 
 
 def _export_plan(out: Progress, target: AwsTarget, compiled: Compiled, stack: str, stale: list[str],
