@@ -134,6 +134,49 @@ def test_a_busy_s3_is_not_blamed_on_the_bucket() -> None:
         deploy.upload(FakeTarget(s3=FakeS3(head=client_error("403", status=403))), compiled, "my-bucket")
 
 
+class HalfwayS3(FakeS3):
+    """No bucket yet; the second put is throttled past its retries; deletions fail as told."""
+
+    def __init__(self, delete_fails: bool = False) -> None:
+        super().__init__(head=client_error("404", status=404))
+        self.created, self.deleted, self.delete_fails = False, [], delete_fails
+
+    def create_bucket(self, **kwargs: object) -> None:
+        self.created = True
+
+    def put_object(self, Bucket: str, Key: str, **kwargs: object) -> None:  # noqa: N803
+        if self.puts:
+            raise client_error("Throttling", status=400)
+        super().put_object(Bucket, Key)
+
+    def delete_object(self, Bucket: str, Key: str) -> None:  # noqa: N803
+        self.deleted.append(Key)
+
+    def delete_bucket(self, Bucket: str) -> None:  # noqa: N803
+        if self.delete_fails:
+            raise client_error("ServiceUnavailable", status=503)
+        self.deleted.append(Bucket)
+
+
+def test_an_upload_stopped_part_way_says_what_it_made_and_a_plan_removes_it() -> None:
+    """The hostile-weather e2e left a plan's bucket behind: the upload failed after creating it, so the plan's clean-up
+    had nothing to remove. The failure now carries what was made; what the clean-up cannot remove is said honestly."""
+    from stack_cfn.blueprints.compiler import Compiled
+
+    compiled = Compiled(files={"stack.json": "{}", "network.json": "{}"}, stacks=("stack.json",))
+    s3 = HalfwayS3()
+    with pytest.raises(deploy.UploadFailed) as caught:
+        deploy.upload(FakeTarget(s3=s3), compiled, "plan-bucket", create_bucket=True)
+    partial = caught.value.partial
+    assert str(caught.value).startswith("AWS is busy (S3 upload") and partial.created_bucket and partial.uploaded == tuple(s3.puts)
+    assert deploy.discard_plan(FakeTarget(s3=s3, cloudformation=None), "", None, partial, stack_existed=True) == []
+    assert s3.deleted == [*s3.puts, "plan-bucket"]
+    stuck = HalfwayS3(delete_fails=True)
+    problems = deploy.discard_plan(FakeTarget(s3=stuck, cloudformation=None), "", None, partial, stack_existed=True)
+    assert problems == ["the plan could not remove bucket s3://plan-bucket (AWS is busy); remove it when you do not use it: "
+                        "aws s3 rb s3://plan-bucket --force"]
+
+
 class FakeCfn:
     """A CloudFormation that answers create_change_set/execute_change_set as told; one stack `s`."""
 

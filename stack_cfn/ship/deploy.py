@@ -50,6 +50,14 @@ class Uploaded:
         return self.urls[self.root]
 
 
+class UploadFailed(DeployError):
+    """An upload that stopped part way: `partial` says what it made (the bucket, the keys sent), for a plan to remove."""
+
+    def __init__(self, message: str, partial: Uploaded) -> None:
+        super().__init__(message)
+        self.partial = partial
+
+
 def s3_url(target: AwsTarget, bucket: str, key: str) -> str:
     return f"https://{bucket}.s3.{target.region}.amazonaws.com/{key}"
 
@@ -64,7 +72,7 @@ def upload(target: AwsTarget, compiled: Compiled, bucket: str, prefix: str = "st
     templates (the root, service groups) get their nested TemplateURLs rewritten to the uploaded ones."""
     check_bucket_name(bucket)
     s3 = target.client("s3")
-    with busy_means("S3 CreateBucket", "nothing was uploaded"):
+    with busy_means("S3 CreateBucket", f"nothing was uploaded; s3://{bucket} exists now if its CreateBucket went through"):
         created = _ensure_bucket(s3, target, bucket, create_bucket)
     keys = nested_keys(compiled, prefix)
     urls = {name: s3_url(target, bucket, key) for name, key in keys.items()}
@@ -74,8 +82,11 @@ def upload(target: AwsTarget, compiled: Compiled, bucket: str, prefix: str = "st
         keys[top] = f"{prefix}/{content_name(PurePosixPath(top).stem, bodies[top])}"
     uploaded: list[str] = []
     skipped: list[str] = []
-    with busy_means("S3 upload", "templates uploaded so far are reused next time"):
-        _put_all(s3, bucket, keys, bodies, uploaded, skipped)
+    try:
+        with busy_means("S3 upload", "templates uploaded so far are reused next time"):
+            _put_all(s3, bucket, keys, bodies, uploaded, skipped)
+    except DeployError as exc:
+        raise UploadFailed(str(exc), Uploaded(bucket, {}, tuple(uploaded), tuple(skipped), created, compiled.root)) from None
     tops = {top: s3_url(target, bucket, keys[top]) for top in compiled.stacks}
     return Uploaded(bucket, tops, tuple(uploaded), tuple(skipped), created, compiled.root)
 
@@ -336,8 +347,18 @@ def discard_plan(target: AwsTarget, stack_name: str, cs: ChangeSet | None, uploa
         try:
             step()
         except AwsError as exc:  # an HTML 500 is a ResponseParserError, not a BotoCoreError
-            problems.append(f"the plan could not remove {what} ({'AWS is busy' if is_busy(exc) else message_of(exc)}); the next plan or deploy removes it")
+            problems.append(f"the plan could not remove {what} ({'AWS is busy' if is_busy(exc) else message_of(exc)}); {_left_how(what)}")
     return problems
+
+
+def _left_how(what: str) -> str:
+    """What becomes of something a plan could not remove: change sets and empty stacks are removed by the next plan or
+    deploy (ship/runs.py); S3 is not, as nothing tells a later run that a plan made it."""
+    if what.startswith("bucket "):
+        return f"remove it when you do not use it: aws s3 rb {what.removeprefix('bucket ')} --force"
+    if what.startswith("s3://"):
+        return "harmless: a later deploy reuses the content-addressed template; or remove it: aws s3 rm " + what
+    return "the next plan or deploy removes it"
 
 
 def _delete_review_stack(cfn: Any, stack_name: str) -> None:

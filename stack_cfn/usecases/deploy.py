@@ -78,7 +78,7 @@ def plan(request: DeployRequest, out: Progress) -> PlanResult:
     uploaded: Uploaded | None = None
     made: list[tuple[str, ChangeSet | None, bool]] = []
     try:
-        uploaded = app.upload(request.bucket, out, target, compiled)
+        uploaded = _plan_upload(request, out, target, compiled)
         root = app.change_set(out, target, stack, uploaded.root_url, parameters,
                               "nothing was deployed; what the plan made is removed", app.required_capabilities(compiled, compiled.root))
         made.append((stack, root, existed))
@@ -92,6 +92,18 @@ def plan(request: DeployRequest, out: Progress) -> PlanResult:
                 out.info(f"warning: {problem}")
     reverted = checks.reverted(cs for _, cs, _ in made if cs) if checks is not None and checks.deployed else set()
     return PlanResult(stack, checks, frozenset(reverted))
+
+
+def _plan_upload(request: DeployRequest, out: Progress, target: AwsTarget, compiled: Compiled) -> Uploaded:
+    """The plan's uploads; one that stopped part way still hands what it made (its bucket, its keys) to the clean-up."""
+    from stack_cfn.ship import deploy
+
+    try:
+        return app.upload(request.bucket, out, target, compiled)
+    except deploy.UploadFailed as failed:
+        for problem in deploy.discard_plan(target, "", None, failed.partial, stack_existed=True):
+            out.info(f"warning: {problem}")
+        raise
 
 
 def _plan_checks(out: Progress, target: AwsTarget, stack: str, compiled: Compiled, parameters: dict[str, str]) -> PlanChecks:
