@@ -94,7 +94,8 @@ def _check_capabilities(response: Any) -> None:
 
     body = response._get_param("TemplateBody")
     if response._get_bool_param("UsePreviousTemplate", False):  # the deployed template needs its capabilities as much
-        stacks = [st for st in response.cloudformation_backend.stacks.values() if response._get_param("StackName") in (st.name, st.stack_id)]
+        named = response._get_params().get("StackName")  # the API's parameter, read as an answer's key is
+        stacks = [st for st in response.cloudformation_backend.stacks.values() if named in (st.name, st.stack_id)]
         body = stacks[0].template if stacks else body
     bodies = [b for b in _tree(response, body, response._get_param("TemplateURL")) if b.lstrip().startswith("{")]
     lacking = missing(required_capabilities(bodies), response._get_param("Capabilities", []) or [])
