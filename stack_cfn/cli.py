@@ -62,7 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.error(str(exc))
         return 1
     except aws_errors() as exc:
-        out.error(f"AWS: {one_line(exc)}")
+        from stack_cfn.ship.aws_errors import said
+
+        out.error(said(exc))
         return 1
     except KeyboardInterrupt:
         out.error(out.interrupted())

@@ -275,3 +275,23 @@ def test_the_schema_accepts_the_example_and_rejects_what_the_model_rejects() -> 
 
 def test_the_example_stack_points_editors_at_the_schema() -> None:
     assert (ROOT / "stack.yaml").read_text().splitlines()[0] == "# yaml-language-server: $schema=./stack.schema.json"
+
+
+@pytest.mark.parametrize("error,expected", [
+    (({"Error": {"Code": "ValidationError", "Message": "No export named app-main-Host found."}, "ResponseMetadata": {"HTTPStatusCode": 400}},
+      "ExecuteChangeSet"), "AWS refused ExecuteChangeSet (ValidationError): No export named app-main-Host found."),
+    (({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "DescribeStacks"),
+     "AWS is busy (DescribeStacks: Throttling, after retries); rerun the command"),
+])
+def test_an_aws_error_no_step_explains_is_one_line_in_our_words(error: tuple[dict, str], expected: str, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore's "An error occurred (X) when calling the Y operation: Z" becomes the call, AWS's code and AWS's words."""
+    import botocore.exceptions
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise botocore.exceptions.ClientError(*error)
+
+    monkeypatch.setattr(app, "compile_stack", refused)
+    code, lines = run(["build", "-c", str(ROOT / "stack.yaml"), "-o", str(tmp_path / "b")], capsys)
+    assert code == 1
+    one_error(lines, expected)

@@ -57,6 +57,17 @@ def message_of(exc: BaseException) -> str:
     return " ".join(str(text).split())[:200]
 
 
+def said(exc: BaseException) -> str:
+    """One line for an AWS error no step of ours turned into its own message: the call, AWS's code and AWS's words
+    (botocore's "An error occurred (X) when calling the Y operation: " said once, in that order)."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        operation = getattr(exc, "operation_name", "") or "a call"
+        if is_busy(exc):
+            return f"AWS is busy ({operation}: {code_of(exc) or status_of(exc)}, after retries); rerun the command"
+        return f"AWS refused {operation} ({code_of(exc) or status_of(exc)}): {message_of(exc)}"
+    return f"AWS: {' '.join(str(exc).split())[:400]}"
+
+
 def busy_error(exc: BaseException, operation: str, left: str) -> DeployError:
     """AWS is busy: what was left behind, and that a rerun is the fix."""
     what = code_of(exc) or (f"HTTP {status_of(exc)}" if status_of(exc) else type(exc).__name__)
