@@ -249,6 +249,22 @@ def test_local_aws_refuses_a_named_iam_resource_without_capability_named_iam(loc
     cfn.delete_stack(StackName="strict-caps")
 
 
+def test_local_aws_checks_the_deployed_templates_capabilities_for_use_previous_template(local_aws) -> None:  # noqa: ANN001
+    """The same rule for a change set on the deployed template (UsePreviousTemplate, as a two-phase deploy's first phase
+    sends): the template still has its named IAM user, so CAPABILITY_IAM alone is refused."""
+    _, target = local_aws
+    cfn = target.client("cloudformation")
+    cfn.create_stack(StackName="strict-prev", TemplateBody=NAMED_USER, Capabilities=["CAPABILITY_NAMED_IAM"])
+    try:
+        code, message = aws_error(lambda: cfn.create_change_set(StackName="strict-prev", ChangeSetName="c", ChangeSetType="UPDATE",
+                                                                UsePreviousTemplate=True, Capabilities=["CAPABILITY_IAM"]))
+        assert code == "InsufficientCapabilitiesException" and "CAPABILITY_NAMED_IAM" in message
+        cfn.create_change_set(StackName="strict-prev", ChangeSetName="c", ChangeSetType="UPDATE", UsePreviousTemplate=True,
+                              Capabilities=["CAPABILITY_NAMED_IAM"])
+    finally:
+        cfn.delete_stack(StackName="strict-prev")
+
+
 def test_moto_still_makes_a_second_stack_shell_for_a_repeated_change_set() -> None:
     assert probe("duplicate").startswith("GAP"), "moto now refuses a repeated change set name: remove that part of strict_local._change_sets"
 
