@@ -67,21 +67,26 @@ def normal(value: Any) -> Any:
     return scalar_text(value)
 
 
-def references(value: Any) -> Iterator[str]:
-    """The logical ids a value reads through `Ref` or `Fn::GetAtt` (parameters included: the caller filters)."""
+def reads(value: Any) -> Iterator[tuple[str, str]]:
+    """(logical id or parameter, attribute or "") of each `Ref` and `Fn::GetAtt` in a value."""
     if isinstance(value, dict):
         for key, inner in value.items():
             if key == "Ref" and isinstance(inner, str):
-                yield inner
+                yield inner, ""
             elif key == "Fn::GetAtt":
-                target = inner[0] if isinstance(inner, list) and inner else str(inner).split(".", 1)[0]
-                if isinstance(target, str):
-                    yield target
+                parts = inner if isinstance(inner, list) else str(inner).split(".", 1)
+                if parts and isinstance(parts[0], str):
+                    yield parts[0], str(parts[1]) if len(parts) > 1 else ""
             else:
-                yield from references(inner)
+                yield from reads(inner)
     elif isinstance(value, list):
         for inner in value:
-            yield from references(inner)
+            yield from reads(inner)
+
+
+def references(value: Any) -> Iterator[str]:
+    """The logical ids a value reads through `Ref` or `Fn::GetAtt` (parameters included: the caller filters)."""
+    return (logical_id for logical_id, _ in reads(value))
 
 
 @dataclass

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from stack_cfn.model.changes import Changes, Tree
-from stack_cfn.model.template_values import Context
+from stack_cfn.model.template_values import Context, reads
 
 if TYPE_CHECKING:
     from stack_cfn.ship.aws import AwsTarget
@@ -128,29 +128,12 @@ def value_moves(old: Side, new: Side, replaced: Mapping[str, set[str]]) -> dict[
     return moves
 
 
-def _reads(value: Any) -> Iterator[tuple[str, str]]:
-    """(logical id or parameter, attribute or "") of each Ref and Fn::GetAtt in a value."""
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            if key == "Ref" and isinstance(inner, str):
-                yield inner, ""
-            elif key == "Fn::GetAtt":
-                parts = inner if isinstance(inner, list) else str(inner).split(".", 1)
-                if parts and isinstance(parts[0], str):
-                    yield parts[0], str(parts[1]) if len(parts) > 1 else ""
-            else:
-                yield from _reads(inner)
-    elif isinstance(value, list):
-        for inner in value:
-            yield from _reads(inner)
-
-
 def _moves(path: str, value: Any, old: Side, new: Side, replaced: Mapping[str, set[str]], depth: int) -> str:
     """How a value read in the stack at `path` changes with the same expression: "replaced", "its input changed" or ""."""
     tree = new.trees[path]
     if depth > 10 or path not in old.trees:
         return ""
-    for name, attribute in sorted(set(_reads(value))):
+    for name, attribute in sorted(set(reads(value))):
         if name in replaced.get(path, set()):
             return "replaced"
         resource = (tree.template.get("Resources") or {}).get(name)
