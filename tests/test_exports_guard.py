@@ -19,7 +19,7 @@ NETWORK = {"Resources": {}, "Outputs": {"VpcId": {"Value": {"Ref": "Vpc"}, "Expo
 
 def test_new_outputs_follow_nested_template_urls() -> None:
     files = {"stack.json": json.dumps(ROOT), "network.json": json.dumps(NETWORK)}
-    new = exports_guard.new_outputs(files, {"app-prod": "stack.json"})
+    new = exports_guard.new_outputs(exports_guard.new_trees(files), {"app-prod": "stack.json"})
     assert sorted(new) == ["app-prod", "app-prod/NetworkStack"]
     assert new["app-prod/NetworkStack"]["VpcId"]["Value"] == {"Ref": "Vpc"}
 
@@ -27,7 +27,7 @@ def test_new_outputs_follow_nested_template_urls() -> None:
 def test_an_export_counts_as_changed_when_removed_unexported_or_redefined() -> None:
     """AWS rule (CloudFormation User Guide, Exporting stack output values): an imported output can be neither
     modified nor removed. Its value after the deploy is unknown before it, so its definition is compared."""
-    new = exports_guard.new_outputs({"stack.json": json.dumps(ROOT), "network.json": json.dumps(NETWORK)}, {"app-prod": "stack.json"})
+    new = exports_guard.new_outputs(exports_guard.new_trees({"stack.json": json.dumps(ROOT), "network.json": json.dumps(NETWORK)}), {"app-prod": "stack.json"})
     deployed = [Exported("app-prod", "Environment", "x-Environment", {"Ref": "Environment"}),  # same
                 Exported("app-prod/NetworkStack", "VpcId", "x-VpcId", {"Ref": "OldVpc"}),  # redefined
                 Exported("app-prod/NetworkStack", "Cidr", "x-Cidr", {"Fn::GetAtt": ["Vpc", "CidrBlock"]}),  # export dropped
@@ -204,7 +204,7 @@ def test_every_export_a_compiled_group_imports_is_exported_by_its_root() -> None
                       services=(ServiceConfig(name="a", image="i", port=80), ServiceConfig(name="b", image="i", port=80, kind="web-service", https=False),
                                 ServiceConfig(name="w", image="i", kind="worker")))
     compiled = compile_stack(cfg)
-    exported = {name for path, outputs in exports_guard.new_outputs(compiled.files, {"g-t": compiled.root}).items()
+    exported = {name for path, outputs in exports_guard.new_outputs(exports_guard.new_trees(compiled.files), {"g-t": compiled.root}).items()
                 for name, o in outputs.items() if "Export" in o}
     for group in compiled.groups:
         imports = exports_guard.imports_of(compiled.files, group, {"RootStackName": "g-t"})

@@ -153,6 +153,12 @@ def stack_status(cfn: Any, stack_name: str) -> str | None:
     return stacks[0]["StackStatus"] if stacks else None
 
 
+def is_live(cfn: Any, stack_name: str) -> bool:
+    """The stack exists with resources: not missing, and not only the empty shell (REVIEW_IN_PROGRESS) a CREATE change
+    set makes before it runs."""
+    return stack_status(cfn, stack_name) not in (None, "REVIEW_IN_PROGRESS")
+
+
 def deleted_at(cfn: Any, stack_name: str) -> str | None:
     """When a stack of this name was last deleted (ListStacks keeps deleted stacks for 90 days), or None: a rerun of a
     destroy whose DeleteStack answer was lost finds it gone, and is told so instead of being told the name is unknown.

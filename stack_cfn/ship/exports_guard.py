@@ -337,21 +337,16 @@ def deployed_exports(cfn: Any, stack: str, path: str = "") -> list[Exported]:
     return found
 
 
-def new_outputs(files: Mapping[str, str], top: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+def new_trees(files: Mapping[str, str]) -> dict[str, Tree]:
+    """The new build's top-level templates with their nested ones (model/changes.py), each file parsed once."""
+    from stack_cfn.model.changes import trees_from_files
+
+    return trees_from_files({name: _template(body) for name, body in files.items()}, "the new build")
+
+
+def new_outputs(trees: Mapping[str, Tree], top: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     """The Outputs each stack would have after the deploy, by path: top-level stack name -> its template file, nested ones through TemplateURL."""
-    found: dict[str, dict[str, Any]] = {}
-    for name, filename in top.items():
-        found.update(_walk(files, filename, name))
-    return found
-
-
-def _walk(files: Mapping[str, str], filename: str, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    template = _template(files[filename])
-    yield path, dict(template.get("Outputs", {}))
-    for logical_id, resource in template.get("Resources", {}).items():
-        url = resource.get("Properties", {}).get("TemplateURL") if resource.get("Type") == NESTED_STACK else None
-        if isinstance(url, str) and url in files:
-            yield from _walk(files, url, f"{path}/{logical_id}")
+    return {path: dict(tree.template.get("Outputs") or {}) for name, filename in top.items() for path, tree in flatten(name, trees[filename]).items()}
 
 
 def importers(cfn: Any, export: str) -> list[str]:
@@ -397,13 +392,16 @@ def assess(target: AwsTarget, files: Mapping[str, str], top: Mapping[str, str], 
            given: Mapping[str, str] | None = None) -> ExportPlan:
     """What the deploy does about the exports it changes (plan_phases); `top`: our top-level stack names -> their new
     template files, the root first; `stale`: our groups the deploy deletes first; `given`: the root's parameters."""
+    from stack_cfn.ship.deploy import is_live
+
     cfn = target.client("cloudformation")
-    live = [name for name in top if _exists(cfn, name)]
+    live = [name for name in top if is_live(cfn, name)]
     root = next(iter(top))
     if root not in live:
         return ExportPlan()
     deployed = [e for name in live for e in deployed_exports(cfn, name)]
-    found = changes(deployed, new_outputs(files, top), _root_moves(cfn, target.region, files, root, top[root], given or {}))
+    trees = new_trees(files)
+    found = changes(deployed, new_outputs(trees, top), _root_moves(cfn, target.region, trees[top[root]], root, top[root], given or {}))
     if not found:
         return ExportPlan()
     owners = _owners(cfn, [*live, *stale])
@@ -415,22 +413,15 @@ def assess(target: AwsTarget, files: Mapping[str, str], top: Mapping[str, str], 
     return plan_phases(found, Importers(by_export, root, groups, frozenset(stale)), export_values(cfn), new_imports)
 
 
-def _root_moves(cfn: Any, region: str, files: Mapping[str, str], root: str, root_file: str,
+def _root_moves(cfn: Any, region: str, new_tree: Tree, root: str, root_file: str,
                 given: Mapping[str, str]) -> dict[tuple[str, str], str]:
     """value_moves of the root's tree: the deployed templates against the new ones, replacement from the schemas."""
-    from stack_cfn.model.changes import compare, trees_from_files
+    from stack_cfn.model.changes import compare
     from stack_cfn.ship.deployed import deployed_parameters, read_deployed
     from stack_cfn.ship.schemas import SchemaRules
 
     old_tree, _ = read_deployed(cfn, root, root_file)
-    new_tree = trees_from_files({name: _template(body) for name, body in files.items()}, "the new build")[root_file]
     old_given = deployed_parameters(cfn, root)
     found = compare({root_file: old_tree}, {root_file: new_tree}, SchemaRules(region), {root_file: old_given}, {root_file: given})
     return value_moves(Side(flatten(root, old_tree), {root: old_given}), Side(flatten(root, new_tree), {root: given}),
                        replaced_by_path(found, {root_file: root}))
-
-
-def _exists(cfn: Any, stack: str) -> bool:
-    from stack_cfn.ship.deploy import stack_status
-
-    return stack_status(cfn, stack) not in (None, "REVIEW_IN_PROGRESS")

@@ -156,7 +156,7 @@ def _live(cfn: object, stack: str) -> bool:
     from stack_cfn.ship.aws_errors import busy_means
 
     with busy_means("DescribeStacks", NOTHING_SENT):
-        return deploy.stack_status(cfn, stack) not in (None, "REVIEW_IN_PROGRESS")
+        return deploy.is_live(cfn, stack)
 
 
 def _stale_groups(target: AwsTarget, compiled: Compiled, stack: str) -> list[str]:

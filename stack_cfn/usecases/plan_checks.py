@@ -59,7 +59,7 @@ class PlanChecks:
 
 def plan_checks(request: PlanChecksRequest, say: Callable[[str], None]) -> PlanChecks:
     """Read what is deployed (templates, parameters), detect drift on it, and compare it with the new build."""
-    from stack_cfn.ship.deploy import stack_status
+    from stack_cfn.ship.deploy import is_live
     from stack_cfn.ship.deployed import deployed_parameters, read_deployed
 
     cfn = request.target.client("cloudformation")
@@ -69,7 +69,7 @@ def plan_checks(request: PlanChecksRequest, say: Callable[[str], None]) -> PlanC
     stacks: list[DeployedStack] = []
     for top in compiled.stacks:
         name = compiled.stack_name(top, request.stack)
-        if stack_status(cfn, name) in (None, "REVIEW_IN_PROGRESS"):
+        if not is_live(cfn, name):
             continue
         old[top], found = read_deployed(cfn, name, top)
         old_parameters[top] = deployed_parameters(cfn, name)
