@@ -167,26 +167,30 @@ def parse_with_sources(text: str, source: str, releases: Mapping[str, Release]) 
 
 def with_stack_alarms(data: dict[str, Any]) -> dict[str, Any]:
     """Each service's alarm thresholds: the stack's `alarms:` (checked first, under its own path), with the service's own on top."""
-    stack = data.get("alarms")
-    services = data.get("services")
-    if stack is None or not isinstance(services, list):
+    stack = _stack_setting(data, "alarms", "alarms: {emails: [ops@example.com]}")
+    if stack is None:
         return data
-    if not isinstance(stack, dict):
-        raise ConfigError("alarms", "must be a mapping of settings", "write it like alarms: {emails: [ops@example.com]}")
     return _under_each_service(data, "alarms", from_mapping(AlarmsConfig, stack, "alarms.").service_defaults)
 
 
 def with_stack_early_stop(data: dict[str, Any]) -> dict[str, Any]:
     """Each service's early stop: the stack's `early_stop:` (checked first, under its own path), the service's own settings on top
     (every service, workers too: the watch reads what ECS says, whatever the service's shape)."""
-    stack = data.get("early_stop")
-    services = data.get("services")
-    if stack is None or not isinstance(services, list):
+    stack = _stack_setting(data, "early_stop", "early_stop: {failed_tasks: 3, within_minutes: 5}")
+    if stack is None:
         return data
-    if not isinstance(stack, dict):
-        raise ConfigError("early_stop", "must be a mapping of settings", "write it like early_stop: {failed_tasks: 3, within_minutes: 5}")
     from_mapping(EarlyStop, stack, "early_stop.")
     return _under_each_service(data, "early_stop", stack)
+
+
+def _stack_setting(data: dict[str, Any], key: str, example: str) -> dict[str, Any] | None:
+    """The stack's `key:` mapping that its services take as defaults; None when there is none or no services list."""
+    stack = data.get(key)
+    if stack is None or not isinstance(data.get("services"), list):
+        return None
+    if not isinstance(stack, dict):
+        raise ConfigError(key, "must be a mapping of settings", f"write it like {example}")
+    return stack
 
 
 def _under_each_service(data: dict[str, Any], key: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
