@@ -73,8 +73,9 @@ def plan(request: DeployRequest, out: Progress) -> PlanResult:
     existed = _live(cfn, stack)
     parameters = app.root_parameters(out, target, cfg, stack, request.refresh_ami)
     checks = _plan_checks(out, target, stack, compiled, parameters) if existed else None  # drift, before the change sets
+    stale = _stale_groups(target, compiled, stack)
     if existed:
-        _say_exports(out, stack, _export_plan(out, target, compiled, stack, _stale_groups(target, compiled, stack), parameters))
+        _say_exports(out, stack, _export_plan(out, target, compiled, stack, stale, parameters))
     uploaded: Uploaded | None = None
     made: list[tuple[str, ChangeSet | None, bool]] = []
     try:
@@ -84,8 +85,8 @@ def plan(request: DeployRequest, out: Progress) -> PlanResult:
         made.append((stack, root, existed))
         _show(out, target, root)
         made += _plan_groups(out, target, cfn, compiled, stack, uploaded, existed)
-        for stale in _stale_groups(target, compiled, stack):
-            out.info(f"!! {stale} would be DELETED with its services: none of them is placed there any more")
+        for group in stale:
+            out.info(f"!! {group} would be DELETED with its services: none of them is placed there any more")
     finally:
         for name, cs, stack_existed in made or [(stack, None, existed)]:
             for problem in deploy.discard_plan(target, name, cs, uploaded if name == stack else None, stack_existed=stack_existed):
@@ -120,17 +121,14 @@ def _plan_checks(out: Progress, target: AwsTarget, stack: str, compiled: Compile
 def _plan_groups(out: Progress, target: AwsTarget, cfn: object, compiled: Compiled, stack: str, uploaded: Uploaded,
                  existed: bool) -> list[tuple[str, ChangeSet | None, bool]]:
     """The change set of each existing service group, shown (a new stack's groups are created after it)."""
-    from stack_cfn.ship.exports_guard import unpinned
-
     made: list[tuple[str, ChangeSet | None, bool]] = []
     for template, name in app.groups_of(compiled, stack):
         if not existed:
             out.info(f"{name}: {len(compiled.operations[template])} service(s), created after {stack} (they import its exports)")
             continue
         group_existed = _live(cfn, name)
-        cs = app.change_set(out, target, name, uploaded.urls[template], {**app.group_parameters(stack), **unpinned(compiled.files, template)},
-                            "nothing was deployed",
-                            app.required_capabilities(compiled, template))
+        url, parameters, capabilities = _group_request(target, compiled, stack, uploaded, template, name, None)
+        cs = app.change_set(out, target, name, url, parameters, "nothing was deployed", capabilities)
         made.append((name, cs, group_existed))
         _show(out, target, cs)
     return made
