@@ -479,3 +479,19 @@ def test_a_new_service_has_events_on_the_local_aws(local_aws: Any) -> None:
     service = _failing_service(target, "watch-events")
     described = target.client("ecs").describe_services(cluster="watch-events", services=[service["serviceArn"]])["services"][0]
     assert described.get("events"), "ECS says what its scheduler did: (service api) has started 2 tasks ..."
+
+
+def test_evidence_keeps_each_services_most_frequent_messages() -> None:
+    """EVIDENCE_PER_SERVICE lines per service, the most frequent first (ties by text); another service keeps its own."""
+    from stack_cfn.ship.watch_policy import EVIDENCE_PER_SERVICE, ServiceEvent, evidence_lines
+
+    said = [ServiceEvent("a", float(i), f"(service a) (task t{i}) failed ELB health checks in (target-group tg-{n})")
+            for i, n in enumerate([1, 1, 1, 2, 2, 3, 4, 5, 5])]
+    said += [ServiceEvent("b", 1.0, "(service b) was unable to place a task because no container instance met all of its requirements."),
+             ServiceEvent("a", 2.0, "(service a) has started 1 tasks: (task x).")]
+    lines = evidence_lines(said)
+    assert EVIDENCE_PER_SERVICE == 3
+    assert lines == ("a: ECS said 3 times: (service a) (…) failed ELB health checks in (target-group tg-1)",
+                     "a: ECS said 2 times: (service a) (…) failed ELB health checks in (target-group tg-2)",
+                     "a: ECS said 2 times: (service a) (…) failed ELB health checks in (target-group tg-5)",
+                     "b: ECS said: (service b) was unable to place a task because no container instance met all of its requirements.")

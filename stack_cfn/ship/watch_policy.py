@@ -32,6 +32,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import groupby, islice
 
 from stack_cfn.model import deployment as D
 
@@ -149,7 +150,7 @@ def evidence_lines(events: Iterable[ServiceEvent]) -> tuple[str, ...]:
     `EVIDENCE_PER_SERVICE` most frequent of each service."""
     counts = Counter((e.service, " ".join(_ID.sub("(…)", e.message).split())) for e in events if evidence(e.message))
     ordered = sorted(counts.items(), key=lambda item: (item[0][0], -item[1], item[0][1]))
-    kept = [(key, n) for i, (key, n) in enumerate(ordered) if sum(1 for k, _ in ordered[:i] if k[0] == key[0]) < EVIDENCE_PER_SERVICE]
+    kept = [item for _, group in groupby(ordered, key=lambda item: item[0][0]) for item in islice(group, EVIDENCE_PER_SERVICE)]
     return tuple(f"{service}: ECS said{f' {n} times' if n > 1 else ''}: {message}" for (service, message), n in kept)
 
 
