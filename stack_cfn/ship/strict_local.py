@@ -36,6 +36,7 @@ tests/test_local_aws.py showing plain moto lacks it, so that the shim can go whe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from typing import Any
@@ -90,13 +91,14 @@ def _tree(response: Any, body: str | None, url: str | None, seen: int = 0) -> li
 
 
 def _check_capabilities(response: Any) -> None:
+    from moto.cloudformation.exceptions import ValidationError
+
     from stack_cfn.ship.capabilities import missing, required_capabilities
 
     body = response._get_param("TemplateBody")
     if response._get_bool_param("UsePreviousTemplate", False):  # the deployed template needs its capabilities as much
-        named = response._get_params().get("StackName")  # the API's parameter, read as an answer's key is
-        stacks = [st for st in response.cloudformation_backend.stacks.values() if named in (st.name, st.stack_id)]
-        body = stacks[0].template if stacks else body
+        with contextlib.suppress(ValidationError):  # no such stack: moto's own answer follows
+            body = response.cloudformation_backend.get_stack(response._get_params().get("StackName")).template
     bodies = [b for b in _tree(response, body, response._get_param("TemplateURL")) if b.lstrip().startswith("{")]
     lacking = missing(required_capabilities(bodies), response._get_param("Capabilities", []) or [])
     lacking = [c for c in lacking if c != "CAPABILITY_AUTO_EXPAND" or _has_transform(bodies)]
@@ -126,6 +128,11 @@ def _capabilities() -> None:
 
 def _find_change_set(backend: Any, stack_name: str, name: str) -> Any:
     return next((c for c in backend.change_sets.values() if c.change_set_name == name and stack_name in (c.stack_name, c.stack_id)), None)
+
+
+def _change_set_of(backend: Any, change_set_name: str, stack_name: str | None) -> Any:
+    """The change set ExecuteChangeSet names: by its ARN, or by its name on the stack (None when neither finds it)."""
+    return backend.change_sets.get(change_set_name) or _find_change_set(backend, stack_name or "", change_set_name)
 
 
 def _change_sets() -> None:
@@ -180,7 +187,7 @@ def _change_sets_in_the_backend() -> None:
     original_execute = CloudFormationBackend.execute_change_set
 
     def execute(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
-        change_set = self.change_sets.get(change_set_name) or _find_change_set(self, stack_name or "", change_set_name)
+        change_set = _change_set_of(self, change_set_name, stack_name)
         if change_set is not None and change_set.execution_status != "AVAILABLE":
             raise _error("InvalidChangeSetStatus",
                          f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current execution status of [{change_set.execution_status}]")
@@ -313,7 +320,7 @@ def _collisions_fail_the_stack() -> None:
         try:
             execute(self, change_set_name, stack_name)
         except Exception as exc:
-            change_set = self.change_sets.get(change_set_name) or _find_change_set(self, stack_name or "", change_set_name)
+            change_set = _change_set_of(self, change_set_name, stack_name)
             if change_set is None or not _already_exists(exc) or exc.__class__.__name__ in ("InvalidChangeSetStatus", "AlreadyExistsException"):
                 raise
             change_set.execution_status = "EXECUTE_FAILED"
@@ -411,7 +418,7 @@ def _exports_in_use_stay() -> None:
     execute = CloudFormationBackend.execute_change_set
 
     def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
-        change_set = self.change_sets.get(change_set_name) or _find_change_set(self, stack_name or "", change_set_name)
+        change_set = _change_set_of(self, change_set_name, stack_name)
         if change_set is None or change_set.change_set_type != "UPDATE" or change_set.stack_id not in self.stacks:
             return execute(self, change_set_name, stack_name)
         stack = self.stacks[change_set.stack_id]
@@ -440,7 +447,7 @@ def _change_sets_update_the_stack() -> None:
 
     def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
         execute(self, change_set_name, stack_name)
-        change_set = self.change_sets.get(change_set_name) or _find_change_set(self, stack_name or "", change_set_name)
+        change_set = _change_set_of(self, change_set_name, stack_name)
         if change_set is not None and change_set.stack_id in self.stacks and change_set.execution_status == "EXECUTE_COMPLETE":
             stack = self.stacks[change_set.stack_id]
             stack.parameters = dict(change_set.parameters or {})
