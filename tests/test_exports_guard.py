@@ -11,6 +11,15 @@ import textwrap
 from stack_cfn.ship import exports_guard
 from stack_cfn.ship.exports_guard import ExportChange, Exported
 
+
+def last_line(probe: str) -> str:
+    """Run a plain-moto probe (no local AWS shims) in its own interpreter; its last printed line."""
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                            env={"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.strip().splitlines()[-1]
+
+
 ROOT = {"Resources": {"NetworkStack": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "network.json"}}},
         "Outputs": {"Environment": {"Value": {"Ref": "Environment"}, "Export": {"Name": "x-Environment"}}}}
 NETWORK = {"Resources": {}, "Outputs": {"VpcId": {"Value": {"Ref": "Vpc"}, "Export": {"Name": "x-VpcId"}},
@@ -61,10 +70,7 @@ PROBE = textwrap.dedent('''
 
 
 def test_moto_still_lacks_list_imports() -> None:
-    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120,
-                            env={"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "PATH": "/usr/bin:/bin"})
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1].startswith("GAP"), "moto now answers ListImports: remove strict_local._list_imports"
+    assert last_line(PROBE).startswith("GAP"), "moto now answers ListImports: remove strict_local._list_imports"
 
 
 # ---------------------------------------------------------------- values that change under the same expression (issue 21, item 6)
@@ -238,10 +244,7 @@ IN_USE_PROBE = textwrap.dedent('''
 def test_moto_still_changes_an_export_in_use() -> None:
     """AWS rule (CloudFormation User Guide, Exporting stack output values): an update changing an export another stack
     imports fails. Plain moto completes it: ship/strict_local.py's _exports_in_use_stay makes the local AWS refuse."""
-    result = subprocess.run([sys.executable, "-c", IN_USE_PROBE], capture_output=True, text=True, timeout=120,
-                            env={"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "PATH": "/usr/bin:/bin"})
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().splitlines()[-1] == "UPDATE_COMPLETE", "moto now refuses: remove strict_local._exports_in_use_stay"
+    assert last_line(IN_USE_PROBE) == "UPDATE_COMPLETE", "moto now refuses: remove strict_local._exports_in_use_stay"
 
 
 TAGS_PROBE = textwrap.dedent('''
@@ -262,10 +265,7 @@ def test_moto_still_keeps_a_stacks_tags_when_a_change_set_runs() -> None:
     """AWS rule (CreateChangeSet API reference, Tags: "Key-value pairs to associate with this stack"): executing the
     change set tags the stack. A two-phase deploy's last phase repeats the first deploy's template and parameters, so
     a stale fingerprint tag would skip it; ship/strict_local.py's _change_sets_update_the_stack gives the local AWS the rule."""
-    result = subprocess.run([sys.executable, "-c", TAGS_PROBE], capture_output=True, text=True, timeout=120,
-                            env={"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "PATH": "/usr/bin:/bin"})
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().splitlines()[-1] == "1", "moto now applies change set tags: remove the tags of strict_local._change_sets_update_the_stack"
+    assert last_line(TAGS_PROBE) == "1", "moto now applies change set tags: remove the tags of strict_local._change_sets_update_the_stack"
 
 
 PARAMETERS_PROBE = textwrap.dedent('''
@@ -289,10 +289,7 @@ def test_moto_still_compares_a_change_set_with_the_parameters_a_stack_was_create
     """AWS rule (CreateChangeSet: a change set holds the changes between the stack as it is and the submitted template
     and parameters): going back to an earlier parameter value is a change. moto compares with the creation's values,
     so a two-phase deploy's last phase (pins emptied again) would be skipped as "didn't contain changes"."""
-    result = subprocess.run([sys.executable, "-c", PARAMETERS_PROBE], capture_output=True, text=True, timeout=120,
-                            env={"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "PATH": "/usr/bin:/bin"})
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().splitlines()[-1] == "FAILED", "moto now keeps a stack's parameters: remove them from strict_local._change_sets_update_the_stack"
+    assert last_line(PARAMETERS_PROBE) == "FAILED", "moto now keeps a stack's parameters: remove them from strict_local._change_sets_update_the_stack"
 
 
 class Deployed:
