@@ -160,7 +160,8 @@ def is_live(cfn: Any, stack_name: str) -> bool:
 
 
 def deleted_at(cfn: Any, stack_name: str) -> str | None:
-    """When a stack of this name was last deleted (ListStacks keeps deleted stacks for 90 days), or None: a rerun of a
+    """When a stack of this name was last deleted, or None (ListStacks API reference: "Summary information for stacks
+    that have been deleted is kept for 90 days after the stack is deleted"; DeletionTime in StackSummary): a rerun of a
     destroy whose DeleteStack answer was lost finds it gone, and is told so instead of being told the name is unknown.
     ("" when the answer lacks DeletionTime, as moto's does.)"""
     with busy_means("ListStacks", "nothing was changed"):

@@ -146,8 +146,8 @@ def refuse_if_raced(cfn: Any, stack_name: str, name: str, arn: str) -> None:
     """Two runs that made their change sets at the same moment: the earlier one goes on, the later one withdraws.
 
     Both runs judge one order, (CreationTime, name), from one listing of the rivals; their own change set's time comes
-    from DescribeChangeSet by ARN, which answers for a change set the listing does not show yet (ListChangeSets may
-    lag behind CreateChangeSet), so a run never withdraws for want of seeing itself."""
+    from DescribeChangeSet by the ARN CreateChangeSet answered, not from a second listing, so a run never withdraws
+    for want of seeing itself there (no AWS document promises a listing shows a change set the moment it is made)."""
     rivals = [s for s in _summaries(cfn, stack_name) if is_ours(s) and s["ChangeSetName"] != name and in_flight(s)]
     if not rivals:
         return

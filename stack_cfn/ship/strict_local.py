@@ -9,7 +9,8 @@ tests/test_local_aws.py showing plain moto lacks it, so that the shim can go whe
   repeats the same ClientToken (then it is the same request: the same change set is answered); a CREATE change
   set for a stack in REVIEW_IN_PROGRESS joins that stack instead of making a second stack of the same name, and
   for a stack that exists answers ValidationError; executing a change set that is no longer AVAILABLE answers
-  InvalidChangeSetStatus, and one being executed is EXECUTE_IN_PROGRESS (moto keeps it AVAILABLE while it works inside
+  InvalidChangeSetStatus, and one being executed is EXECUTE_IN_PROGRESS (DescribeChangeSet API reference,
+  ExecutionStatus: "EXECUTE_IN_PROGRESS" while CloudFormation updates the stack; moto keeps it AVAILABLE while it works inside
   the request, so a retried ExecuteChangeSet whose answer was late would run the whole operation twice); deleting one that is gone answers ChangeSetNotFound (CreateChangeSet / ExecuteChangeSet /
   DeleteChangeSet API references). moto makes a second stack shell, executes a change set twice, and answers a
   500 for a change set that is gone.
