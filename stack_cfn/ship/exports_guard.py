@@ -289,7 +289,8 @@ def on_deployed_template(target: AwsTarget, group: str, root_parameter: str,
     takes the first phase, with whatever else changes in it).
 
     On the deployed template the first phase changes nothing but the imports: a group whose new template imports an
-    export the root only adds in this deploy, or needs anything else of the new root, still deploys."""
+    export the root only adds in this deploy, or needs anything else of the new root, still deploys. Every parameter is
+    given (CreateChangeSet API reference, UsePreviousTemplate and Parameters: one left out would take its Default)."""
     from stack_cfn.blueprints.group import ServiceGroup
 
     prefix = ServiceGroup.Pinned.template.format("")
